@@ -1,0 +1,211 @@
+"""Concepts (laws, articles, voorzieningen, organisations, SKOS concepts) and their labels, read from the graph.
+
+One `ConceptIndex`, read from the graph, serves three jobs: resolving the labels
+in an import file, entity linking in free text, and autocomplete. Labels are
+compared after Dutch normalisation: lowercase, accents and hyphens removed,
+each word reduced by the Snowball Dutch stemmer, so "Wmo-consulent",
+"WMO consulent" and "rolstoelen"/"rolstoel" meet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from ontology import ID
+
+KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied", "knelpunttype", "leerorde")
+# Kinds that entity linking looks for in free text. Knelpunttypen ("communicatie") and
+# leerordes are ordinary words in case texts, so they are only resolved when asked.
+LINKABLE_KINDS = frozenset({"wet", "artikel", "voorziening", "organisatie", "levensgebied"})
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
+_IGNORED_WORDS = frozenset({"en"})  # "werk & opleiding" == "werk en opleiding"
+_stemmer = Stemmer.Stemmer("dutch")
+
+_CONCEPTS_QUERY = """
+SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
+  {
+    VALUES (?type ?kind) {
+      (eli:LegalResource "wet") (eli:LegalResourceSubdivision "artikel")
+      (cpsv:PublicService "voorziening") (org:Organization "organisatie") }
+    ?s a ?type .
+  } UNION {
+    VALUES (?scheme ?kind) {
+      (<%(id)sschema/levensgebieden> "levensgebied") (<%(id)sschema/knelpunttypen> "knelpunttype")
+      (<%(id)sschema/leerordes> "leerorde") }
+    ?s skos:inScheme ?scheme .
+  }
+  ?s skos:prefLabel ?pref .
+  OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
+  {
+    ?s skos:prefLabel ?label BIND("pref" AS ?labelKind)
+  } UNION {
+    ?s skos:altLabel ?label BIND("alt" AS ?labelKind)
+  } UNION {
+    ?s eli:title ?label BIND("title" AS ?labelKind)
+  } UNION {
+    ?s skos:notation ?label BIND("notation" AS ?labelKind)
+  } UNION {
+    ?s dcterms:identifier ?label BIND("identifier" AS ?labelKind)
+  }
+}
+""" % {"id": ID}
+
+
+@dataclass(frozen=True)
+class Concept:
+    iri: str
+    kind: str
+    label: str
+    bwb_id: str | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.iri.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class Mention:
+    concept: Concept
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents; hyphens and slashes become spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return text.replace("-", " ").replace("/", " ").replace("_", " ")
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """Stemmed tokens with their character spans in `text` (fold keeps the length for Dutch text)."""
+    folded = fold(text)
+    found = []
+    for m in _TOKEN.finditer(folded):
+        word = m.group().rstrip(".:")
+        if word and word not in _IGNORED_WORDS:
+            found.append((_stem(word), m.start(), m.start() + len(word)))
+    return found
+
+
+def label_key(label: str) -> tuple[str, ...]:
+    return tuple(t for t, _, _ in tokens(label))
+
+
+@dataclass
+class ConceptIndex:
+    concepts: dict[str, Concept] = field(default_factory=dict)
+    # kind -> normalised label -> concept IRIs
+    _by_label: dict[str, dict[tuple[str, ...], set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    # kind -> original labels, for suggestions and autocomplete
+    _labels: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    # first token -> [(token sequence, IRIs)], longest first: the entity-linking matcher
+    _matcher: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = field(default_factory=dict)
+    # IRI -> every label (for query expansion)
+    _labels_by_iri: dict[str, list[str]] = field(default_factory=dict)
+    # normalised label -> IRIs, for the labels entity linking may find in text
+    _link_labels: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_graph(cls, kg) -> "ConceptIndex":
+        index = cls()
+        for row in kg.select(_CONCEPTS_QUERY):
+            index.add(Concept(row["s"], row["kind"], row["pref"], row["bwb"]), row["label"], row["labelKind"])
+        index.compile()
+        return index
+
+    def add(self, concept: Concept, label: str, label_kind: str = "pref") -> None:
+        self.concepts.setdefault(concept.iri, concept)
+        for text in (label, concept.slug.replace("-", " ")):
+            key = label_key(text)
+            if key:
+                self._by_label[concept.kind].setdefault(key, set()).add(concept.iri)
+        self._labels[concept.kind].setdefault(label, set()).add(concept.iri)
+        if label_kind in ("pref", "alt", "title"):
+            self._labels_by_iri.setdefault(concept.iri, []).append(label)
+        self._linkable_label(concept, label, label_kind)
+
+    def _linkable_label(self, concept: Concept, label: str, label_kind: str) -> None:
+        if concept.kind not in LINKABLE_KINDS or label_kind == "notation":
+            return
+        if label_kind == "identifier" and not label.startswith("BWBR"):
+            return
+        key = label_key(label)
+        if key:
+            self._link_labels.setdefault(key, set()).add(concept.iri)
+
+    def compile(self) -> None:
+        matcher: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = defaultdict(list)
+        for key, iris in self._link_labels.items():
+            matcher[key[0]].append((key, frozenset(iris)))
+        for candidates in matcher.values():
+            candidates.sort(key=lambda c: -len(c[0]))
+        self._matcher = dict(matcher)
+
+    # --- label resolution ----------------------------------------------------
+
+    def resolve(self, kind: str, label: str) -> list[Concept]:
+        """Concepts of `kind` with this label, IRI, slug, abbreviation or identifier."""
+        label = label.strip()
+        if label in self.concepts and self.concepts[label].kind == kind:
+            return [self.concepts[label]]
+        iris = self._by_label[kind].get(label_key(label), set())
+        return [self.concepts[i] for i in sorted(iris)]
+
+    def suggestions(self, kind: str, label: str, n: int = 3) -> list[str]:
+        labels = list(self._labels[kind])
+        folded = {fold(lab): lab for lab in labels}
+        close = difflib.get_close_matches(fold(label), list(folded), n=n, cutoff=0.5)
+        return [folded[c] for c in close]
+
+    def labels(self, kinds: tuple[str, ...] = KINDS) -> list[tuple[str, Concept]]:
+        return [(label, self.concepts[i]) for k in kinds for label, iris in self._labels[k].items() for i in iris]
+
+    def labels_of(self, concept_iri: str) -> list[str]:
+        return self._labels_by_iri.get(concept_iri, [])
+
+    def of_kind(self, kind: str) -> list[Concept]:
+        return sorted((c for c in self.concepts.values() if c.kind == kind), key=lambda c: c.label.lower())
+
+    # --- entity linking ------------------------------------------------------
+
+    def link(self, text: str) -> list[Mention]:
+        """Longest-match scan over the stemmed tokens: one dict lookup per token."""
+        toks = tokens(text)
+        words = [t for t, _, _ in toks]
+        mentions: list[Mention] = []
+        i = 0
+        while i < len(toks):
+            width = self._match_at(words, i, text, toks, mentions)
+            i += width or 1
+        return mentions
+
+    def _match_at(self, words, i, text, toks, mentions) -> int:
+        for key, iris in self._matcher.get(words[i], ()):
+            n = len(key)
+            if tuple(words[i:i + n]) == key:
+                start, end = toks[i][1], toks[i + n - 1][2]
+                for iri in sorted(iris):
+                    mentions.append(Mention(self.concepts[iri], start, end, text[start:end]))
+                return n
+        return 0
+
+    def linked_concepts(self, text: str) -> list[Concept]:
+        seen: dict[str, Concept] = {}
+        for mention in self.link(text):
+            seen.setdefault(mention.concept.iri, mention.concept)
+        return list(seen.values())

@@ -1,0 +1,228 @@
+"""The persistent knowledge graph: an Oxigraph (RocksDB) store with a redo journal.
+
+Every write goes through `commit`: the change (graphs to drop, quads to add) is
+first written to a journal directory and made visible by one atomic rename; only
+then is it applied to the store. A process killed before the rename leaves the
+store untouched; one killed after it is completed by the next `open`, which
+replays the journal (dropping and re-adding is idempotent). So the store is
+always as before a commit or fully after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ontology import (
+    GRAPH_ONTOLOGY,
+    GRAPH_REFERENCE,
+    ID,
+    ONTOLOGY_FILES,
+    PREFIXES,
+    REFERENCE_FILES,
+    term,
+)
+
+GRAPH_META = ID + "graph/meta"
+_REVISION = ox.NamedNode(term("mw:revisie"))
+_META_SUBJECT = ox.NamedNode(GRAPH_META)
+_SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
+
+
+class StoreLocked(RuntimeError):
+    """Another process has the store open for writing."""
+
+
+class KnowledgeGraph:
+    """One store in one data directory (or in memory when `path` is None)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.write_lock = threading.Lock()  # serialises commits within a process
+        if path is None:
+            self.store = ox.Store()
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.store = ox.Store(str(path / "oxigraph"))
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(
+                    f"De data-map {path.parent} is in gebruik door een ander proces "
+                    "(draait `maatwerk serve`?). Stop dat proces of importeer via de API."
+                ) from exc
+            raise
+        self._replay_journal()
+
+    # --- reading -------------------------------------------------------------
+
+    def query(self, sparql: str, **kwargs: Any):
+        """Run SPARQL over the union of all graphs, with the project prefixes predeclared."""
+        return self.store.query(sparql, use_default_graph_as_union=True, prefixes=_PREFIX_MAP, **kwargs)
+
+    def select(self, sparql: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """SELECT as a list of dicts of plain Python values (IRIs and literals as str, numbers as numbers)."""
+        solutions = self.query(sparql, **kwargs)
+        names = [v.value for v in solutions.variables]
+        return [{n: to_python(row[n]) for n in names} for row in solutions]
+
+    def ask(self, sparql: str) -> bool:
+        return bool(self.query(sparql))
+
+    def triple_count(self) -> int:
+        return len(self.store)
+
+    def case_count(self) -> int:
+        rows = self.select("SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }")
+        return int(rows[0]["n"])
+
+    def revision(self) -> str | None:
+        for quad in self.store.quads_for_pattern(_META_SUBJECT, _REVISION, None, _META_SUBJECT):
+            return quad.object.value
+        return None
+
+    def has_graph(self, graph_iri: str) -> bool:
+        return self.store.contains_named_graph(ox.NamedNode(graph_iri))
+
+    def graph_quads(self, graph_iri: str) -> list[ox.Quad]:
+        return list(self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)))
+
+    def export(self, fmt: ox.RdfFormat) -> bytes:
+        """The whole dataset; triple formats get the union of all graphs."""
+        if fmt.supports_datasets:
+            return self.store.dump(format=fmt)
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
+        return ox.serialize(triples, format=fmt, prefixes=_PREFIX_MAP)
+
+    # --- writing -------------------------------------------------------------
+
+    def commit(self, quads: Iterable[ox.Quad], drop_graphs: Iterable[str] = ()) -> str:
+        """Atomically replace `drop_graphs` and add `quads`; returns the new revision."""
+        revision = uuid.uuid4().hex
+        meta = ox.Quad(_META_SUBJECT, _REVISION, ox.Literal(revision), _META_SUBJECT)
+        with self.write_lock:
+            if self.path is None:
+                added = [*quads, meta]
+                self._apply(_drop_list(drop_graphs), lambda: self.store.extend(added), None)
+                return revision
+            journal = self._write_journal(drop_graphs, quads, meta)
+            self._apply_journal(journal)
+        return revision
+
+    def load_ontology_and_reference(self) -> None:
+        """(Re)load the shipped Turtle; idempotent because each source has its own graph."""
+        quads = list(turtle_quads(ONTOLOGY_FILES, GRAPH_ONTOLOGY))
+        quads += turtle_quads(REFERENCE_FILES, GRAPH_REFERENCE)
+        self.commit(quads, drop_graphs=[GRAPH_ONTOLOGY, GRAPH_REFERENCE])
+
+    def close(self) -> None:
+        if self.path is not None:
+            self.store.flush()
+        del self.store
+
+    # --- journal -------------------------------------------------------------
+
+    @property
+    def _journal_dir(self) -> Path:
+        assert self.path is not None
+        return self.path / "journal"
+
+    def _write_journal(self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad) -> Path:
+        final = self._journal_dir
+        tmp = final.with_name("journal.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        count = 0
+        with open(tmp / "quads.nq", "wb") as out:
+            def counted() -> Iterator[ox.Quad]:
+                nonlocal count
+                for quad in quads:
+                    count += 1
+                    yield quad
+                yield meta
+            ox.serialize(counted(), out, format=ox.RdfFormat.N_QUADS)
+            out.flush()
+            os.fsync(out.fileno())
+        # drop_graphs is read only now: a streaming producer may name them as it goes.
+        header = {"drop": _drop_list(drop_graphs), "quads": count + 1}
+        _write_synced(tmp / "drop.json", json.dumps(header).encode())
+        os.replace(tmp, final)  # the commit point
+        _fsync_dir(final.parent)
+        return final
+
+    def _replay_journal(self) -> None:
+        shutil.rmtree(self._journal_dir.with_name("journal.tmp"), ignore_errors=True)
+        if self._journal_dir.exists():
+            self._apply_journal(self._journal_dir)
+
+    def _apply_journal(self, journal: Path) -> None:
+        header = json.loads((journal / "drop.json").read_text())
+        path = str(journal / "quads.nq")
+        if header["quads"] > _SMALL_COMMIT:
+            load = lambda: self.store.bulk_load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
+        else:
+            load = lambda: self.store.load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
+        self._apply(header["drop"], load, journal)
+
+    def _apply(self, drops: list[str], load, journal: Path | None) -> None:
+        for graph_iri in drops:
+            node = ox.NamedNode(graph_iri)
+            if self.store.contains_named_graph(node):
+                self.store.remove_graph(node)
+        load()
+        if journal is not None:
+            self.store.flush()
+            shutil.rmtree(journal)
+
+
+_PREFIX_MAP = PREFIXES
+
+
+def _drop_list(drop_graphs: Iterable[str]) -> list[str]:
+    return [*dict.fromkeys(drop_graphs), GRAPH_META]
+
+
+def turtle_quads(files: Iterable[Path], graph_iri: str) -> Iterator[ox.Quad]:
+    graph = ox.NamedNode(graph_iri)
+    for path in files:
+        if path.exists():
+            for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+                yield ox.Quad(triple.subject, triple.predicate, triple.object, graph)
+
+
+def to_python(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, ox.Literal):
+        datatype = value.datatype.value
+        if datatype.endswith(("#integer", "#int", "#long")):
+            return int(value.value)
+        if datatype.endswith(("#decimal", "#double", "#float")):
+            return float(value.value)
+        if datatype.endswith("#boolean"):
+            return value.value == "true"
+        return value.value
+    return value.value
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

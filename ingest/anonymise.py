@@ -1,0 +1,457 @@
+"""Anonymisation gate: find and redact personal data in Dutch case texts.
+
+Detectors are regex pre-filters compiled once at import; the expensive checks
+(elfproef, mod-97, phonenumbers) only run on the rare candidates they yield,
+which keeps bulk imports fast. Precision matters as much as recall: a false
+hit rejects a whole import, so every detector demands a checksum or a strong
+context (salutation, first-name list, birth keyword, street suffix).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import phonenumbers
+from stdnum import iban as _iban
+from stdnum.nl import bsn as _bsn
+from stdnum.nl import postcode as _postcode
+
+__all__ = ["Finding", "find_personal_data", "redact"]
+
+KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM")
+# Tie-break for equally long overlapping spans: checksummed kinds are the most
+# trustworthy, name heuristics the least.
+_PRIORITY = {kind: rank for rank, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+# --- character classes -------------------------------------------------------
+# Python's re has no \p{Lu}; names like Özdemir, Łukasz and Şahin need the
+# Latin-1 and Latin Extended-A letters too.
+_LATIN = [chr(c) for c in range(0x41, 0x250)]
+_U = "".join(c for c in _LATIN if c.isupper())
+_L = "".join(c for c in _LATIN if c.islower())
+UP = f"[{re.escape(_U)}]"
+LO = f"[{re.escape(_L)}]"
+# A capitalised word with at least one lowercase letter: keeps acronyms such as
+# UWV, SVB and BWBR out of every name and street rule.
+CAPW = rf"{UP}(?:{LO}|['’]{UP}?)*{LO}"
+SP = r"[^\S\r\n]+"  # names and addresses do not continue over a line break
+
+_PARTICLE_WORDS = (
+    "van von de den der des het 't te ter ten la le du da di dos del della "
+    "el al ben bin ibn ait in op aan uit"
+).split()
+# "in", "op", "aan", "uit" are particles only before an article (in 't Veld,
+# op de Beek); on their own they are ordinary prepositions.
+_PREPOSITION_PARTICLES = {"in", "op", "aan", "uit"}
+_ARTICLES = {"de", "den", "der", "het", "'t"}
+PARTICLE = (
+    r"(?i:(?:in|op|aan|uit)" + SP + r"(?:de|den|der|het|'t)|"
+    + "|".join(re.escape(p) for p in _PARTICLE_WORDS if p not in _PREPOSITION_PARTICLES)
+    + ")"
+)
+
+
+def _fold(word: str) -> str:
+    """Case- and accent-insensitive key, so 'Ozturk' matches 'Öztürk'."""
+    word = word.translate(_FOLD_EXTRA).replace("’", "'")
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ı": "i", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D"})
+
+
+# --- word lists --------------------------------------------------------------
+_NAMES_DIR = Path(__file__).with_name("names")
+
+
+def _read_list(name: str) -> list[str]:
+    lines = (_NAMES_DIR / name).read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _surname_cores(entries: Iterable[str]) -> frozenset[str]:
+    # "van den Berg" is looked up by "berg": particles are matched by the regex.
+    cores = set()
+    for entry in entries:
+        for part in entry.replace("-", " ").split():
+            if _fold(part) not in PARTICLES:
+                cores.add(_fold(part))
+    return frozenset(cores)
+
+
+PARTICLES = frozenset(_fold(p) for p in _PARTICLE_WORDS)
+FIRST_NAMES = frozenset(_fold(n) for n in _read_list("first_names.txt"))
+SURNAMES = _surname_cores(_read_list("surnames.txt"))
+
+_MONTHS = (
+    "januari februari maart april mei juni juli augustus september oktober "
+    "november december jan feb mrt apr jun jul aug sep sept okt nov dec "
+    "january february march may june july october"
+).split()
+
+# Capitalised words that are never the surname part of a name: sentence
+# openers, months, days, places, organisations and law words seen in case texts.
+_NOT_A_NAME = set(_MONTHS) | set(
+    """
+    maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+    de het een ik jij je hij zij ze wij we jullie u men er dit dat deze die
+    wat wie hoe waar wanneer waarom welke geen alle veel weinig zijn haar hun
+    mijn onze uw ook nu toen daarna daarom daardoor dan na voor door omdat als
+    maar en of want dus tot sinds tijdens vanwege volgens namens helaas
+    gelukkig inmiddels vervolgens uiteindelijk samen ondanks hierdoor hierna
+    bovendien verder eerst later zowel noch niet wel nog al bij met via naar
+    op in aan uit over onder tegen zonder binnen buiten tussen
+    mevrouw meneer mijnheer heer cliënt client cliente klant moeder vader
+    zoon dochter kind kinderen ouders partner echtgenoot echtgenote
+    gemeente raad thuis veilig juiste loket hoop kinderbescherming
+    belastingdienst toeslagen sociale verzekeringsbank zaken wijkteam
+    jeugdzorg jeugdbescherming reclassering voedselbank schuldhulpverlening
+    stichting centrum leger heils rode kruis zilveren menzis achmea
+    humanitas cordaan parnassia arkin lister kwadraad vluchtelingenwerk
+    ggd ggz mee zorgkantoor zorgverzekeraar ziekenhuis huisarts
+    rechtbank gerechtshof hof kantonrechter ombudsman rijksoverheid
+    overheid ministerie staat provincie waterschap politie justitie
+    wet wetten participatiewet jeugdwet zorgtoeslag huurtoeslag
+    kinderopvangtoeslag wmo wlz zvw awb ww wia wajong aow anw
+    artikel lid bijlage hoofdstuk paragraaf afdeling
+    nederland nederlands nederlandse amsterdam rotterdam utrecht den haag
+    eindhoven groningen tilburg almere breda nijmegen arnhem zwolle leiden
+    maastricht haarlem enschede apeldoorn amersfoort limburg brabant holland
+    friesland gelderland zeeland drenthe overijssel flevoland suriname
+    turkije marokko polen syrië eritrea
+    noord zuid oost west nieuw nieuwe oude groot grote klein kleine
+    sint st
+    """.split()
+)
+_NOT_A_NAME = frozenset(_fold(w) for w in _NOT_A_NAME) | PARTICLES
+
+# Endings of Dutch nouns and institutions that a surname practically never has
+# (Participatiewet, Belastingdienst, Anna Paulownastraat...).
+_NON_NAME_SUFFIXES = (
+    "wet", "heid", "schap", "teit", "dienst", "zorg", "loket", "bank", "raad",
+    "team", "fonds", "centrum", "ziekenhuis", "school", "college", "instelling",
+    "werk", "wonen", "ing", "straat", "laan", "weg", "plein", "gracht", "kade",
+    "singel", "steeg", "dreef", "markt", "boulevard", "plantsoen", "toeslag",
+)
+
+
+def _is_surname(word: str) -> bool:
+    key = _fold(word)
+    if key in SURNAMES:
+        return True
+    if key in _NOT_A_NAME or len(key) < 2:
+        return False
+    return not any(key.endswith(s) and len(key) >= len(s) + 3 for s in _NON_NAME_SUFFIXES)
+
+
+# --- generic helpers ---------------------------------------------------------
+def _longest_valid(text: str, start: int, end: int, cuts: Iterable[int], valid: Callable[[str], bool]):
+    """Longest prefix of text[start:end] ending at a cut point that validates.
+
+    Greedy pre-filters may swallow a following word or number ("NL91...00 en",
+    "06-12345678 2023"); backing off to group boundaries recovers the real span.
+    """
+    for cut in sorted((c for c in cuts if start < c <= end), reverse=True):
+        if valid(text[start:cut]):
+            return cut
+    return None
+
+
+def _group_ends(text: str, start: int, end: int) -> list[int]:
+    return [i + 1 for i in range(start, end) if text[i].isalnum() and (i + 1 == end or not text[i + 1].isalnum())]
+
+
+# --- BSN -----------------------------------------------------------------------
+_BSN_RE = re.compile(
+    r"(?<![\w.,/-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}([. ])\d{3}\1\d{3}|\d{2}([. ])\d{3}\2\d{2}\2\d{2})(?![\w]|[.,/-]\d)"
+)
+
+
+def _find_bsn(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _BSN_RE.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if digits != "000000000" and _bsn.is_valid(digits):
+            yield "BSN", m.start(), m.end()
+
+
+# --- IBAN ----------------------------------------------------------------------
+_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,32}")
+
+
+def _valid_iban(candidate: str) -> bool:
+    return _iban.is_valid(candidate)
+
+
+def _find_iban(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _IBAN_RE.finditer(text):
+        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), _valid_iban)
+        if end is not None:
+            yield "IBAN", m.start(), end
+
+
+# --- phone numbers -------------------------------------------------------------
+_DSEP = r"(?:[^\S\r\n]?[-/][^\S\r\n]?|[^\S\r\n])?"
+_PHONE_RE = re.compile(
+    r"(?<![\w+])(?:"
+    rf"(?:\+|00)[1-9]\d{{0,2}}{_DSEP}(?:\(0\){_DSEP})?\d(?:{_DSEP}\d){{5,13}}"
+    rf"|(?:\(0\d{{1,3}}\)[^\S\r\n]?|0)\d(?:{_DSEP}\d){{6,9}}"
+    r")(?!\d)"
+)
+
+
+def _valid_phone(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    if candidate.startswith("0") or candidate.startswith("("):
+        if not candidate.startswith("00") and len(digits) != 10:
+            return False
+    try:
+        number = phonenumbers.parse(candidate, "NL")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def _find_phone(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _PHONE_RE.finditer(text):
+        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), _valid_phone)
+        if end is not None:
+            yield "TELEFOON", m.start(), end
+
+
+# --- e-mail --------------------------------------------------------------------
+_EMAIL_RE = re.compile(
+    r"(?<![\w.%+-])[\w.%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w@])"
+)
+
+
+def _find_email(text: str) -> Iterator[tuple[str, int, int]]:
+    if "@" in text:
+        for m in _EMAIL_RE.finditer(text):
+            yield "E-MAIL", m.start(), m.end()
+
+
+# --- addresses -----------------------------------------------------------------
+_POSTCODE_RE = re.compile(r"(?<![\w.,-])[1-9]\d{3}(?:[ \u00a0]?[A-Z]{2}|[a-z]{2})(?![\w-])")
+# Letter pairs that follow numbers as units or abbreviations ("sinds 2019 WW").
+_POSTCODE_STOP = {"WW", "ZW", "EU", "NL", "BV", "NV", "UK", "VS"}
+
+_STREET_SUFFIXES = (
+    "straat", "straatweg", "laan", "weg", "plein", "gracht", "kade", "singel",
+    "dijk", "hof", "pad", "steeg", "dreef", "park", "markt", "boulevard",
+    "plantsoen", "baan", "wal", "allee", "hoven", "veld", "vaart", "zijde",
+    "brink", "burg", "pleintje", "straatje", "kanaal",
+)
+# Ordinary nouns with a street ending that do get followed by a year or count.
+_NOT_A_STREET = frozenset(
+    _fold(w) for w in "Arbeidsmarkt Woningmarkt Gerechtshof Loopbaan Zorgpad Levenspad Binnenhof Speelveld Werkveld".split()
+)
+_HOUSE_NO = (
+    r"\d{1,4}(?![\d%]|[.,]\d)"
+    r"(?:-?[A-Za-z](?![\w])|-(?:[IVX]{1,4}|\d{1,4})(?![\w])|[ -](?:hs|bis|huis|boven|bg|I{1,3})(?![\w])|[ ][A-Za-z](?![\w.]))?"
+)
+_STREET_RE = re.compile(
+    rf"(?<![\w'’-])(?P<street>(?:{CAPW}{SP}(?:{PARTICLE}{SP}){{0,3}}){{0,3}}"
+    rf"{UP}[{re.escape(_L)}'’-]*?(?:{'|'.join(_STREET_SUFFIXES)}))"
+    rf"{SP}(?P<number>{_HOUSE_NO})"
+    r"(?!\s*(?:euro|procent|jaar|jaren|uur|keer|dagen|weken|maanden|km|kilometer)\b)"
+)
+
+
+def _find_postcode(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _POSTCODE_RE.finditer(text):
+        letters = m.group()[-2:]
+        if letters.upper() not in _POSTCODE_STOP and _postcode.is_valid(m.group()):
+            yield "ADRES", m.start(), m.end()
+
+
+def _trim_street_start(text: str, start: int, street_end: int) -> int | None:
+    """Drop sentence words swept into the street prefix ("Via de Kerkstraat")."""
+    words = list(re.finditer(r"\S+", text[start:street_end]))
+    i = 0
+    while i < len(words) - 1 and _fold(words[i].group()) in _NOT_A_NAME - PARTICLES:
+        i += 1
+        while i < len(words) - 1 and words[i].group().islower() and _fold(words[i].group()) in PARTICLES:
+            i += 1
+    street_word = words[-1].group()
+    if _fold(street_word) in _NOT_A_STREET or _fold(street_word) in _NOT_A_NAME:
+        return None
+    return start + words[i].start()
+
+
+def _find_street(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _STREET_RE.finditer(text):
+        start = _trim_street_start(text, m.start(), m.end("street"))
+        if start is not None:
+            yield "ADRES", start, m.end()
+
+
+# --- dates of birth ------------------------------------------------------------
+_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DOB_RE = re.compile(
+    r"(?i)(?<![\w])(?:geboren|geb\.?[^\S\r\n]?datum|geboorte[^\S\r\n]?datum|geb\.|dob|d\.o\.b\.?|date[^\S\r\n]+of[^\S\r\n]+birth|born)"
+    rf"(?![\w])[^\S\r\n]*[(:]?[^\S\r\n]*"
+    rf"(?:(?:[^\W\d_]+[^\S\r\n]*){{1,3}}?:[^\S\r\n]*"
+    rf"|(?:op|on|per|d\.d\.){SP}"
+    rf"|(?:te|in){SP}{UP}[\w-]+(?:{SP}op)?{SP})?"
+    r"(?P<date>\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
+    rf"|\d{{1,2}}{SP}(?:{_MONTH_ALT})\.?{SP}\d{{4}}"
+    r"|\d{4}-\d{1,2}-\d{1,2})(?![\w]|[-/.]\d)"
+)
+
+
+def _plausible_date(date: str) -> bool:
+    numbers = [int(n) for n in re.findall(r"\d+", date)]
+    if len(numbers) == 2:  # day + month name + year
+        return 1 <= numbers[0] <= 31
+    day, month = (numbers[2], numbers[1]) if numbers[0] > 999 else (numbers[0], numbers[1])
+    return 1 <= day <= 31 and 1 <= month <= 12
+
+
+def _find_birth_date(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _DOB_RE.finditer(text):
+        if _plausible_date(m.group("date")):
+            yield "GEBOORTEDATUM", m.start("date"), m.end("date")
+
+
+# --- person names --------------------------------------------------------------
+_SALUTATION = (
+    r"(?<![\w])(?:[Mm]evrouw|[Mm]eneer|[Mm]ijnheer|[Dd]e[^\S\r\n]+heer|[Mm]ejuffrouw|[Jj]uffrouw"
+    r"|[Ff]amilie|[Mm]evr\.?|[Mm]w\.?|[Mm]ej\.?|[Dd]hr\.?|[Hh]r\.|[Ff]am\.|[Mm]r\.|[Dd]r\.|[Dd]rs\.|[Ii]r\.|[Pp]rof\.)"
+)
+_INITIALS = rf"(?:{UP}\.[^\S\r\n]?){{1,4}}"
+_DOUBLE = rf"(?:-(?:{PARTICLE}[- ])*{CAPW})?"
+_SAL_FULL_RE = re.compile(
+    rf"{_SALUTATION}{SP}(?P<name>(?:{_INITIALS}{SP}?|{CAPW}{SP})?(?:{PARTICLE}{SP}){{0,3}}{CAPW}{_DOUBLE})"
+)
+_SAL_SHORT_RE = re.compile(rf"{SP}(?P<name>(?:{PARTICLE}{SP}){{0,3}}{CAPW}{_DOUBLE})")
+_INITIALS_RE = re.compile(rf"(?<![\w.])(?P<name>{_INITIALS}(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}){_DOUBLE})")
+# Two or more capitalised words, optionally joined by particles or hyphens:
+# the only places a "first name + surname" can occur.
+_RUN_RE = re.compile(rf"(?<![\w'’-]){CAPW}(?:(?:{SP}|-)(?:[\w'’]+(?:{SP}|-)){{0,3}}?{CAPW})+")
+_TOKEN_RE = re.compile(r"[\w'’]+")
+
+
+def _capitalised_words(name: str) -> list[str]:
+    return [w for w in _TOKEN_RE.findall(name) if w[0].isupper() and _fold(w) not in PARTICLES]
+
+
+def _salutation_name_ok(name: str) -> bool:
+    words = _capitalised_words(name)
+    return bool(words) and _is_surname(words[-1]) and all(_fold(w) not in _NOT_A_NAME for w in words)
+
+
+def _find_salutation_names(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _SAL_FULL_RE.finditer(text):
+        if _salutation_name_ok(m.group("name")):
+            yield "NAAM", m.start("name"), m.end("name")
+            continue
+        short = _SAL_SHORT_RE.match(text, m.start("name") - 1) if m.start("name") > 0 else None
+        if short and _salutation_name_ok(short.group("name")):
+            yield "NAAM", short.start("name"), short.end("name")
+
+
+def _find_initials_names(text: str) -> Iterator[tuple[str, int, int]]:
+    for m in _INITIALS_RE.finditer(text):
+        if _fold(m.group("core")) in SURNAMES:
+            yield "NAAM", m.start("name"), m.end("name")
+
+
+def _is_first_name(word: str) -> bool:
+    return word[0].isupper() and _fold(word) in FIRST_NAMES
+
+
+def _is_particle_at(tokens: list[re.Match], k: int) -> bool:
+    key = _fold(tokens[k].group())
+    if key in _PREPOSITION_PARTICLES:
+        return k + 1 < len(tokens) and _fold(tokens[k + 1].group()) in _ARTICLES
+    return key in PARTICLES
+
+
+def _surname_end(tokens: list[re.Match], text: str, k: int) -> int:
+    """Index of the last token of a surname at k, following "-Bakker" or "-de Vries"."""
+    while k + 1 < len(tokens) and text[tokens[k + 1].start() - 1] == "-":
+        j = k + 1
+        while j < len(tokens) - 1 and _fold(tokens[j].group()) in PARTICLES:
+            j += 1
+        if not tokens[j].group()[0].isupper():
+            break
+        k = j
+    return k
+
+
+def _names_in_run(text: str, tokens: list[re.Match]) -> Iterator[tuple[int, int]]:
+    i, n = 0, len(tokens)
+    while i < n:
+        if not _is_first_name(tokens[i].group()):
+            i += 1
+            continue
+        j = i + 1
+        while j < n - 1 and _is_first_name(tokens[j].group()) and tokens[j + 1].group()[0].isupper():
+            j += 1
+        k = j
+        while k < n and _is_particle_at(tokens, k):
+            k += 1
+        if k < n and tokens[k].group()[0].isupper() and _is_surname(tokens[k].group()):
+            last = _surname_end(tokens, text, k)
+        elif j > i + 1:  # "Jan Peter": a second first name stands in for the surname
+            last = j - 1
+        else:
+            i += 1
+            continue
+        yield i, last
+        i = last + 1
+
+
+def _find_first_last_names(text: str) -> Iterator[tuple[str, int, int]]:
+    for run in _RUN_RE.finditer(text):
+        tokens = list(_TOKEN_RE.finditer(text, run.start(), run.end()))
+        for i, last in _names_in_run(text, tokens):
+            yield "NAAM", tokens[i].start(), tokens[last].end()
+
+
+# --- public API ----------------------------------------------------------------
+_DETECTORS = (
+    _find_bsn, _find_iban, _find_phone, _find_email, _find_postcode, _find_street,
+    _find_birth_date, _find_salutation_names, _find_initials_names, _find_first_last_names,
+)
+
+
+def _resolve_overlaps(candidates: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Keep the longest span of each overlapping group; ties go to the stricter kind."""
+    chosen: list[tuple[str, int, int]] = []
+    for kind, start, end in sorted(candidates, key=lambda c: (c[1] - c[2], _PRIORITY[c[0]], c[1])):
+        if all(end <= s or start >= e for _, s, e in chosen):
+            chosen.append((kind, start, end))
+    return sorted(chosen, key=lambda c: c[1])
+
+
+def find_personal_data(text: str) -> list[Finding]:
+    """All personal-data spans in text, sorted by start and non-overlapping."""
+    candidates = [hit for detector in _DETECTORS for hit in detector(text)]
+    return [Finding(kind, start, end, text[start:end]) for kind, start, end in _resolve_overlaps(candidates)]
+
+
+def redact(text: str) -> tuple[str, list[Finding]]:
+    """text with every finding replaced by its placeholder, e.g. "[BSN]"."""
+    findings = find_personal_data(text)
+    parts, pos = [], 0
+    for f in findings:
+        parts.append(text[pos:f.start])
+        parts.append(f"[{f.kind}]")
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts), findings

@@ -1,0 +1,476 @@
+"""Cases in: read JSONL/JSON/CSV, check, gate personal data, resolve and link concepts, build RDF.
+
+The import is all-or-nothing per file: every record is checked before the
+store commits, and quads stream straight into the store's journal, so a large
+file never sits in memory as RDF.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ingest.anonymise import find_personal_data, redact
+from graph.concepts import Concept, ConceptIndex
+from ontology import iri, slugify, term
+
+STATUSES = ("opgelost", "lopend", "niet opgelost")
+LINK_FIELDS = {
+    "laws": ("wet", "mw:betreftWet"),
+    "articles": ("artikel", "mw:betreftArtikel"),
+    "voorzieningen": ("voorziening", "mw:betreftVoorziening"),
+    "organisations": ("organisatie", "mw:betrokkenOrganisatie"),
+    "levensgebieden": ("levensgebied", "mw:levensgebied"),
+}
+KNOWN_FIELDS = {"id", "title", "situation", "solution", "status", "year", "knelpunten", "interventions",
+                "learning_points", "fictional", "source", *LINK_FIELDS}
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a record was refused; `span` is the offending text for personal data."""
+    case: str
+    field: str
+    kind: str
+    message: str
+    span: str | None = None
+
+    def __str__(self) -> str:
+        span = f": «{self.span}»" if self.span else ""
+        return f"{self.case} [{self.field}] {self.message}{span}"
+
+
+class ImportRejected(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} probleem/problemen; er is niets opgeslagen")
+
+
+@dataclass
+class CaseRecord:
+    id: str
+    title: str
+    situation: str
+    solution: str = ""
+    status: str | None = None
+    year: int | None = None
+    links: dict[str, list[Concept]] = field(default_factory=dict)
+    derived: list[Concept] = field(default_factory=list)
+    knelpunten: list[tuple[Concept, str]] = field(default_factory=list)
+    interventions: list[str] = field(default_factory=list)
+    learning_points: list[tuple[str, Concept]] = field(default_factory=list)
+    fictional: bool = False
+    source: str | None = None
+
+    @property
+    def iri(self) -> str:
+        return iri("casus", slugify(self.id))
+
+    def concept_iris(self) -> set[str]:
+        explicit = {c.iri for concepts in self.links.values() for c in concepts}
+        return explicit | {c.iri for c in self.derived}
+
+
+@dataclass(frozen=True)
+class Redaction:
+    case: str
+    field: str
+    kind: str
+
+
+@dataclass
+class ImportResult:
+    cases: list[CaseRecord]
+    redactions: list[Redaction]
+    revision: str
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def read_records(path: Path) -> Iterator[tuple[str, Any]]:
+    """(location, raw record) pairs from a .jsonl, .json or .csv file."""
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise ImportRejected([Problem(path.name, "bestand", "invalid", "Onbekend bestandstype; gebruik .jsonl, .json of .csv")])
+    with open(path, "rb") as handle:
+        yield from parse_stream(handle, suffix, path.name)
+
+
+def parse_stream(handle: io.BufferedIOBase, suffix: str, name: str) -> Iterator[tuple[str, Any]]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        if suffix == ".jsonl":
+            yield from _jsonl(text, name)
+        elif suffix == ".json":
+            yield from _json_array(text, name)
+        else:
+            yield from _csv(text, name)
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([Problem(name, "bestand", "invalid", f"Het bestand is geen geldige UTF-8 ({exc.reason})")]) from exc
+
+
+def _jsonl(text: io.TextIOBase, name: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text, 1):
+        if line.strip():
+            try:
+                yield f"{name}:{number}", json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"{name}:{number}", _Unparsable(f"Geen geldige JSON: {exc.msg} (kolom {exc.colno})")
+
+
+def _json_array(text: io.TextIOBase, name: str) -> Iterator[tuple[str, Any]]:
+    try:
+        data = json.load(text)
+    except json.JSONDecodeError as exc:
+        raise ImportRejected([Problem(name, "bestand", "invalid", f"Geen geldige JSON: {exc.msg} (regel {exc.lineno})")]) from exc
+    records = data if isinstance(data, list) else [data]
+    for number, record in enumerate(records, 1):
+        yield f"{name}[{number}]", record
+
+
+def _csv(text: io.TextIOBase, name: str) -> Iterator[tuple[str, Any]]:
+    csv.field_size_limit(MAX_TEXT * 4)
+    reader = csv.DictReader(text)
+    columns = set(reader.fieldnames or [])
+    unknown = columns - KNOWN_FIELDS
+    if "situation" not in columns or unknown:
+        detail = f"onbekende kolommen {sorted(unknown)}" if unknown else "de kolom 'situation' ontbreekt"
+        raise ImportRejected([Problem(name, "kolommen", "invalid", f"CSV-kolommen kloppen niet: {detail}")])
+    try:
+        for number, row in enumerate(reader, 2):
+            yield f"{name}:{number}", _csv_record(row)
+    except csv.Error as exc:
+        raise ImportRejected([Problem(name, "bestand", "invalid", f"Ongeldige CSV: {exc}")]) from exc
+
+
+def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in row.items():
+        if key is None or value is None or value == "":
+            continue
+        if key in LINK_FIELDS or key in ("knelpunten", "interventions"):
+            record[key] = [v.strip() for v in value.split(";") if v.strip()]
+        elif key == "learning_points":
+            record[key] = [_csv_learning_point(v) for v in value.split(";") if v.strip()]
+        elif key == "fictional":
+            record[key] = value.strip().lower() in ("1", "true", "ja", "waar")
+        else:
+            record[key] = value
+    return record
+
+
+def _csv_learning_point(value: str) -> dict[str, Any]:
+    order, sep, text = value.partition(":")
+    if sep and order.strip() in ("1", "2", "3"):
+        return {"text": text.strip(), "order": int(order)}
+    return {"text": value.strip()}
+
+
+class _Unparsable:
+    def __init__(self, message: str):
+        self.message = message
+
+
+# --- checking ----------------------------------------------------------------
+
+
+class RecordChecker:
+    """Turns raw records into CaseRecords, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, concepts: ConceptIndex, redact_personal_data: bool = False):
+        self.concepts = concepts
+        self.redact = redact_personal_data
+        self.problems: list[Problem] = []
+        self.redactions: list[Redaction] = []
+        self._ids: set[str] = set()
+        self._slugs: set[str] = set()
+
+    def check(self, location: str, raw: Any) -> CaseRecord | None:
+        before = len(self.problems)
+        if isinstance(raw, _Unparsable):
+            return self._fail(location, "record", "invalid", raw.message)
+        if not isinstance(raw, dict):
+            return self._fail(location, "record", "invalid", "Een casus is een JSON-object")
+        case = str(raw.get("id") or location)
+        unknown = set(raw) - KNOWN_FIELDS
+        if unknown:
+            self._fail(case, "record", "invalid", f"Onbekende velden: {', '.join(sorted(unknown))}")
+        texts = self._texts(case, raw)
+        record = self._build(case, raw, texts) if texts is not None else None
+        return record if len(self.problems) == before else None
+
+    def _fail(self, case: str, field_name: str, kind: str, message: str, span: str | None = None) -> None:
+        self.problems.append(Problem(case, field_name, kind, message, span))
+        return None
+
+    def _texts(self, case: str, raw: dict) -> dict[str, str] | None:
+        """All free-text fields, gated for personal data (or redacted)."""
+        texts: dict[str, str] = {}
+        for name, value in _text_fields(raw):
+            if not isinstance(value, str):
+                self._fail(case, name, "invalid", "Moet tekst zijn")
+                continue
+            value = value.strip()
+            if len(value) > MAX_TEXT:
+                self._fail(case, name, "invalid", f"Tekst is langer dan {MAX_TEXT} tekens")
+                continue
+            texts[name] = self._gate(case, name, value)
+        if not texts.get("situation"):
+            self._fail(case, "situation", "invalid", "Verplicht veld 'situation' ontbreekt of is leeg")
+            return None
+        return texts
+
+    def _gate(self, case: str, name: str, value: str) -> str:
+        if self.redact:
+            cleaned, findings = redact(value)
+            self.redactions.extend(Redaction(case, name, f.kind) for f in findings)
+            return cleaned
+        for finding in find_personal_data(value):
+            self._fail(case, name, "personal-data", f"Persoonsgegevens gevonden ({finding.kind})", finding.text)
+        return value
+
+    def _build(self, case: str, raw: dict, texts: dict[str, str]) -> CaseRecord:
+        record = CaseRecord(
+            id=self._case_id(case, raw, texts),
+            title=texts.get("title") or _title_from(texts["situation"]),
+            situation=texts["situation"],
+            solution=texts.get("solution", ""),
+            status=self._status(case, raw.get("status")),
+            year=self._year(case, raw.get("year")),
+            fictional=raw.get("fictional") is True,
+            source=str(raw["source"]) if raw.get("source") else None,
+        )
+        for name, (kind, _) in LINK_FIELDS.items():
+            record.links[kind] = self._resolve_all(case, name, kind, raw.get(name))
+        record.knelpunten = self._knelpunten(case, raw.get("knelpunten"), texts)
+        record.interventions = [texts[k] for k in sorted(texts) if k.startswith("interventions[")]
+        record.learning_points = self._learning_points(case, raw.get("learning_points"), texts)
+        explicit = record.concept_iris()
+        linked = self.concepts.linked_concepts(" \n ".join((record.title, record.situation, record.solution)))
+        record.derived = [c for c in linked if c.iri not in explicit]
+        return record
+
+    def _case_id(self, case: str, raw: dict, texts: dict[str, str]) -> str:
+        # Without an id, the text itself names the case, so re-importing it cannot duplicate it.
+        case_id = str(raw.get("id") or "c-" + hashlib.sha1(texts["situation"].encode()).hexdigest()[:12])
+        slug = slugify(case_id)
+        if case_id in self._ids or slug in self._slugs:
+            self._fail(case, "id", "invalid", f"Het id '{case_id}' komt meer dan eens voor in dit bestand")
+        self._ids.add(case_id)
+        self._slugs.add(slug)
+        return case_id
+
+    def _status(self, case: str, value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        status = str(value).strip().lower()
+        if status not in STATUSES:
+            return self._fail(case, "status", "invalid", f"Onbekende status '{value}'; kies uit {', '.join(STATUSES)}")
+        return status
+
+    def _year(self, case: str, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        try:
+            year = int(value)
+        except (TypeError, ValueError):
+            return self._fail(case, "year", "invalid", f"Jaar '{value}' is geen geheel getal")
+        if not 1990 <= year <= 2100:
+            return self._fail(case, "year", "invalid", f"Jaar {year} ligt niet tussen 1990 en 2100")
+        return year
+
+    def _resolve_all(self, case: str, name: str, kind: str, values: Any) -> list[Concept]:
+        if values in (None, ""):
+            return []
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list):
+            self._fail(case, name, "invalid", "Moet een lijst van labels zijn")
+            return []
+        resolved: dict[str, Concept] = {}
+        for value in values:
+            concept = self._resolve(case, name, kind, value)
+            if concept:
+                resolved.setdefault(concept.iri, concept)
+        return list(resolved.values())
+
+    def _resolve(self, case: str, name: str, kind: str, value: Any) -> Concept | None:
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            return self._fail(case, name, "invalid", f"Ongeldig label {value!r}")
+        found = self.concepts.resolve(kind, str(value))
+        if len(found) == 1:
+            return found[0]
+        if found:
+            options = ", ".join(c.label for c in found)
+            return self._fail(case, name, "ambiguous-label", f"Label '{value}' is niet eenduidig: {options}")
+        close = self.concepts.suggestions(kind, str(value))
+        hint = f"; bedoelde u: {', '.join(close)}?" if close else ""
+        return self._fail(case, name, "unknown-label", f"Onbekend {kind} '{value}'{hint}")
+
+    def _knelpunten(self, case: str, values: Any, texts: dict[str, str]) -> list[tuple[Concept, str]]:
+        result = []
+        for i, value in enumerate(_as_list(values)):
+            kind_label = value.get("type") if isinstance(value, dict) else value
+            concept = self._resolve(case, f"knelpunten[{i}]", "knelpunttype", kind_label)
+            if concept:
+                result.append((concept, texts.get(f"knelpunten[{i}].text", "")))
+        return result
+
+    def _learning_points(self, case: str, values: Any, texts: dict[str, str]) -> list[tuple[str, Concept]]:
+        result = []
+        for i, value in enumerate(_as_list(values)):
+            order = value.get("order", 1) if isinstance(value, dict) else 1
+            concept = self._resolve(case, f"learning_points[{i}].order", "leerorde", str(order))
+            text = texts.get(f"learning_points[{i}].text", "")
+            if concept and text:
+                result.append((text, concept))
+        return result
+
+
+def _as_list(values: Any) -> list:
+    if values in (None, ""):
+        return []
+    return values if isinstance(values, list) else [values]
+
+
+def _text_fields(raw: dict) -> Iterator[tuple[str, Any]]:
+    for name in ("title", "situation", "solution"):
+        if raw.get(name) not in (None, ""):
+            yield name, raw[name]
+    for i, value in enumerate(_as_list(raw.get("interventions"))):
+        yield f"interventions[{i}]", value
+    for i, value in enumerate(_as_list(raw.get("knelpunten"))):
+        if isinstance(value, dict) and value.get("text"):
+            yield f"knelpunten[{i}].text", value["text"]
+    for i, value in enumerate(_as_list(raw.get("learning_points"))):
+        if isinstance(value, dict) and value.get("text"):
+            yield f"learning_points[{i}].text", value["text"]
+        elif isinstance(value, str):
+            yield f"learning_points[{i}].text", value
+
+
+def _title_from(situation: str) -> str:
+    first = situation.split(". ")[0]
+    return first if len(first) <= 80 else first[:77].rsplit(" ", 1)[0] + "…"
+
+
+# --- RDF ---------------------------------------------------------------------
+
+
+_N = {name: ox.NamedNode(term(name)) for name in (
+    "rdf:type", "mw:Casus", "mw:Knelpunt", "mw:Leerpunt", "dcterms:title", "dcterms:identifier",
+    "mw:situatie", "mw:oplossing", "mw:status", "mw:jaar", "mw:fictief", "mw:knelpunt", "mw:knelpuntType",
+    "dcterms:description", "mw:interventie", "mw:leerpunt", "mw:leerorde", "mw:afgeleidConcept",
+    "prov:generatedAtTime", "prov:wasAttributedTo", "prov:Agent", "rdfs:label",
+    *(p for _, p in LINK_FIELDS.values()),
+)}
+_XSD_INT = ox.NamedNode(term("xsd:integer"))
+_XSD_BOOL = ox.NamedNode(term("xsd:boolean"))
+_XSD_DT = ox.NamedNode(term("xsd:dateTime"))
+
+
+def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
+    """The case in its own named graph (the case IRI), so re-import replaces exactly it."""
+    case = ox.NamedNode(record.iri)
+    quads: list[ox.Quad] = []
+
+    def add(s, p, o):
+        quads.append(ox.Quad(s, _N[p], o, case))
+
+    def text(value):
+        return ox.Literal(value, language="nl")
+
+    add(case, "rdf:type", _N["mw:Casus"])
+    add(case, "dcterms:identifier", ox.Literal(record.id))
+    add(case, "dcterms:title", text(record.title))
+    add(case, "mw:situatie", text(record.situation))
+    if record.solution:
+        add(case, "mw:oplossing", text(record.solution))
+    if record.status:
+        add(case, "mw:status", ox.Literal(record.status))
+    if record.year:
+        add(case, "mw:jaar", ox.Literal(str(record.year), datatype=_XSD_INT))
+    if record.fictional:
+        add(case, "mw:fictief", ox.Literal("true", datatype=_XSD_BOOL))
+    add(case, "prov:generatedAtTime", ox.Literal(generated_at.isoformat(), datatype=_XSD_DT))
+    for kind, predicate in LINK_FIELDS.values():
+        for concept in record.links.get(kind, []):
+            add(case, predicate, ox.NamedNode(concept.iri))
+    for concept in record.derived:
+        add(case, "mw:afgeleidConcept", ox.NamedNode(concept.iri))
+    for value in record.interventions:
+        add(case, "mw:interventie", text(value))
+    for n, (concept, description) in enumerate(record.knelpunten, 1):
+        node = ox.NamedNode(f"{record.iri}/knelpunt/{n}")
+        add(case, "mw:knelpunt", node)
+        add(node, "rdf:type", _N["mw:Knelpunt"])
+        add(node, "mw:knelpuntType", ox.NamedNode(concept.iri))
+        if description:
+            add(node, "dcterms:description", text(description))
+    for n, (description, concept) in enumerate(record.learning_points, 1):
+        node = ox.NamedNode(f"{record.iri}/leerpunt/{n}")
+        add(case, "mw:leerpunt", node)
+        add(node, "rdf:type", _N["mw:Leerpunt"])
+        add(node, "mw:leerorde", ox.NamedNode(concept.iri))
+        add(node, "dcterms:description", text(description))
+    if record.source:
+        agent = ox.NamedNode(iri("bron", slugify(record.source)))
+        add(case, "prov:wasAttributedTo", agent)
+        add(agent, "rdf:type", _N["prov:Agent"])
+        add(agent, "rdfs:label", ox.Literal(record.source))
+    return quads
+
+
+# --- the import --------------------------------------------------------------
+
+
+def import_cases(
+    kg,
+    records: Iterable[tuple[str, Any]],
+    concepts: ConceptIndex,
+    redact_personal_data: bool = False,
+    progress: Callable[[int], None] | None = None,
+    validate: Callable[[list[ox.Quad]], list[str]] | None = None,
+) -> ImportResult:
+    """Check every record and commit all cases in one journaled commit, or raise ImportRejected."""
+    checker = RecordChecker(concepts, redact_personal_data)
+    accepted: list[CaseRecord] = []
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def quads() -> Iterator[ox.Quad]:
+        for location, raw in records:
+            record = checker.check(location, raw)
+            if progress:
+                progress(1)
+            if record is None or checker.problems:
+                continue  # keep checking the rest, so the report is complete
+            built = case_quads(record, now)
+            for message in validate(built) if validate else ():
+                checker.problems.append(Problem(record.id, "shacl", "invalid", message))
+            accepted.append(record)
+            yield from built
+        if checker.problems:
+            raise ImportRejected(checker.problems)
+        if not accepted:
+            raise ImportRejected([Problem("bestand", "record", "invalid", "Het bestand bevat geen casussen")])
+
+    drops: list[str] = []
+    revision = kg.commit(_then_drops(quads(), accepted, drops), drop_graphs=drops)
+    return ImportResult(accepted, checker.redactions, revision)
+
+
+def _then_drops(quads: Iterator[ox.Quad], accepted: list[CaseRecord], drops: list[str]) -> Iterator[ox.Quad]:
+    """Pass quads through; once all are written, name the case graphs the commit replaces."""
+    yield from quads
+    drops.extend(r.iri for r in accepted)

@@ -1,0 +1,1 @@
+"""Search: encoders, dense and lexical indexes, hybrid graph-aware ranking, explanations, evaluation."""

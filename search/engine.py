@@ -1,0 +1,249 @@
+"""Hybrid, graph-aware ranking of cases, with an explanation per result.
+
+Three signals, each on an absolute 0..1 scale so that a query that matches
+nothing gets low scores rather than a stretched top result:
+- dense: best cosine similarity between the query and a case's passages (faiss);
+- lexical: BM25 over title, situation and solution, divided by the score a
+  document matching every query term once would get, capped at 1; the query is
+  expanded with the SKOS labels of the concepts found in it, at half weight;
+- graph: the share of the query's concepts (laws, voorzieningen, organisations,
+  levensgebieden) that the case links to.
+The fused score is a weighted sum (weights tuned on the labelled set, see
+`maatwerk eval`). Filters restrict the candidate rows before any ranking.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import faiss
+import numpy as np
+
+from graph.concepts import Concept, ConceptIndex
+from search.index import SearchIndex
+from search.text import analyse
+
+CANDIDATES = 200
+EXPANSION_WEIGHT = 0.5
+GRAPH_KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied")
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: float = 0.55
+    lexical: float = 0.30
+    graph: float = 0.15
+
+
+MODES = {
+    "lexical": Weights(0.0, 1.0, 0.0),
+    "dense": Weights(1.0, 0.0, 0.0),
+    "hybrid": Weights(0.65, 0.35, 0.0),
+    "hybrid+graph": Weights(),
+}
+
+
+@dataclass
+class Filters:
+    levensgebied: list[str] = field(default_factory=list)  # concept IRIs
+    law: list[str] = field(default_factory=list)
+    organisation: list[str] = field(default_factory=list)
+    voorziening: list[str] = field(default_factory=list)
+    knelpunttype: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def empty(self) -> bool:
+        return not any((self.levensgebied, self.law, self.organisation, self.voorziening,
+                        self.knelpunttype, self.status)) and self.year_from is None and self.year_to is None
+
+
+@dataclass
+class Hit:
+    row: int
+    score: float
+    dense: float
+    lexical: float
+    graph: float
+    shared: list[Concept]
+    best_passage: str = ""
+    matched_terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Ranking:
+    hits: list[Hit]
+    query_concepts: list[Concept]
+    timings_ms: dict[str, float]
+    query_vector: np.ndarray | None = None
+
+
+class Ranker:
+    def __init__(self, index: SearchIndex, concepts: ConceptIndex):
+        self.index = index
+        self.concepts = concepts
+
+    def rank(self, text: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid+graph",
+             exclude: set[int] | None = None, query_vector: np.ndarray | None = None,
+             query_concepts: list[Concept] | None = None) -> Ranking:
+        weights = MODES[mode]
+        timings: dict[str, float] = {}
+        clock = _Clock(timings)
+        allowed = self._allowed(filters or Filters(), exclude or set())
+        with clock("link"):
+            found = query_concepts if query_concepts is not None else self.concepts.linked_concepts(text)
+            concepts = [c for c in found if c.kind in GRAPH_KINDS]
+        dense = lexical = graph = qvec = None
+        if weights.dense:
+            with clock("encode"):
+                qvec = query_vector if query_vector is not None else self.index.encoder.encode([text])[0]
+            with clock("dense"):
+                dense = self._dense(qvec, allowed)
+        if weights.lexical:
+            with clock("lexical"):
+                lexical = self._lexical(text, concepts, allowed)
+        with clock("graph"):
+            graph = self._graph(concepts, allowed)
+        with clock("fusion"):
+            hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
+        query_terms = set(analyse(text))
+        for hit in hits:
+            hit.matched_terms = sorted(query_terms & set(self.index.tokens[hit.row]))
+        return Ranking(hits, found, timings, qvec)
+
+    # --- candidate rows --------------------------------------------------------
+
+    def _allowed(self, filters: Filters, exclude: set[int]) -> np.ndarray:
+        f = self.index.facets
+        mask = np.asarray(f.alive, dtype=bool)
+        for r in exclude:
+            mask[r] = False
+        if filters.empty():
+            return mask
+        postings = self.index.postings()
+        for group in (filters.levensgebied, filters.law, filters.organisation, filters.voorziening, filters.knelpunttype):
+            if group:
+                in_group = np.zeros_like(mask)
+                for concept in group:
+                    in_group[postings.get(concept, [])] = True
+                mask &= in_group
+        if filters.status:
+            mask &= np.asarray([s in filters.status for s in f.status], dtype=bool)
+        if filters.year_from is not None or filters.year_to is not None:
+            lo = filters.year_from if filters.year_from is not None else -1
+            hi = filters.year_to if filters.year_to is not None else 10_000
+            mask &= np.asarray([y is not None and lo <= y <= hi for y in f.year], dtype=bool)
+        return mask
+
+    # --- signals ---------------------------------------------------------------
+
+    def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> dict[int, float]:
+        index = self.index
+        if not len(index.vectors) or not allowed.any():
+            return {}
+        query = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
+        n_passages = len(index.passage_row)
+        k = min(n_passages, CANDIDATES * 4)
+        params = None
+        if not allowed.all():
+            passage_ok = allowed[index.passage_row]
+            bitmap = np.packbits(passage_ok, bitorder="little")
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(n_passages, faiss.swig_ptr(bitmap)))
+            k = min(k, int(passage_ok.sum()))
+        scores, ids = index.faiss.search(query, k, params=params)
+        best: dict[int, float] = {}
+        for score, pid in zip(scores[0], ids[0]):
+            if pid < 0:
+                continue
+            row = int(index.passage_row[pid])
+            if row not in best:
+                best[row] = max(float(score), 0.0)
+        return best
+
+    def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
+        index = self.index
+        vocab = index.bm25.vocab_dict
+        terms = [t for t in dict.fromkeys(analyse(text)) if t in vocab]
+        expansion = [t for t in dict.fromkeys(self._expansion_terms(concepts)) if t in vocab and t not in terms]
+        if not terms and not expansion:
+            return {}
+        scores = np.zeros(len(index), dtype=np.float32)
+        if terms:
+            scores += index.bm25.get_scores(terms)[: len(index)]
+        if expansion:
+            scores += EXPANSION_WEIGHT * index.bm25.get_scores(expansion)[: len(index)]
+        ceiling = sum(index.idf(t) for t in terms) + EXPANSION_WEIGHT * sum(index.idf(t) for t in expansion)
+        scores[~allowed] = 0.0
+        top = _top_rows(scores, CANDIDATES)
+        return {int(r): min(float(scores[r]) / max(ceiling, 1e-6), 1.0) for r in top if scores[r] > 0}
+
+    def _expansion_terms(self, concepts: list[Concept]) -> list[str]:
+        labels = self.concepts.labels_of
+        return [t for c in concepts for label in labels(c.iri) for t in analyse(label)]
+
+    def _graph(self, concepts: list[Concept], allowed: np.ndarray) -> dict[int, list[Concept]]:
+        """Rows sharing at least one query concept, with the concepts they share."""
+        shared: dict[int, list[Concept]] = {}
+        postings = self.index.postings()
+        for concept in {c.iri: c for c in concepts}.values():
+            for row in postings.get(concept.iri, ()):
+                if allowed[row]:
+                    shared.setdefault(row, []).append(concept)
+        return shared
+
+    def _fuse(self, w: Weights, dense, lexical, graph, concepts, allowed, k) -> list[Hit]:
+        dense, lexical = dense or {}, lexical or {}
+        n_concepts = len({c.iri for c in concepts})
+        candidates = set(dense) | set(lexical)
+        if w.graph and n_concepts:
+            # cases that share most of the query's concepts are candidates even if the text differs
+            candidates |= {r for r, s in graph.items() if len(s) >= max(2, n_concepts // 2)}
+        hits = []
+        for row in candidates:
+            g = len(graph.get(row, ())) / n_concepts if n_concepts else 0.0
+            d, lex = dense.get(row, 0.0), lexical.get(row, 0.0)
+            score = w.dense * d + w.lexical * lex + w.graph * g
+            hits.append(Hit(row, score, d, lex, g, graph.get(row, [])))
+        hits.sort(key=lambda h: (-h.score, h.row))
+        return hits[:k]
+
+    # --- explanation -----------------------------------------------------------
+
+    def best_passage(self, row: int, pieces: list[str], qvec: np.ndarray | None, text: str) -> str:
+        """The situation passage closest to the query (pieces[0] is the title, as in passage_texts)."""
+        body = pieces[1:] or pieces
+        if qvec is not None and len(pieces) == self.index.row_offsets[row + 1] - self.index.row_offsets[row]:
+            sims = self.index.vectors[self.index.row_offsets[row]:self.index.row_offsets[row + 1]] @ qvec
+            return body[int(np.argmax(sims[len(pieces) - len(body):]))]
+        terms = set(analyse(text))
+        return max(body, key=lambda p: len(terms & set(analyse(p))))
+
+
+def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    if len(scores) <= k:
+        return np.argsort(-scores)
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top])]
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    def __call__(self, name: str):
+        return _Timer(self.timings, name)
+
+
+class _Timer:
+    def __init__(self, timings, name):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + (time.perf_counter() - self.start) * 1000
+
+

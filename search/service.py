@@ -1,0 +1,229 @@
+"""The search service: keeps the index in step with the graph and answers similar-case questions.
+
+Responses are plain dicts in the shape of the HTTP contract (SPEC section 7), so
+the CLI's `--json` and the API return the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph.cases import case_details, case_docs, case_iri, case_stamps
+from graph.concepts import Concept, ConceptIndex
+from search.encoders import Encoder
+from search.engine import MODES, Filters, Hit, Ranker, Ranking
+from search.index import SearchIndex, passage_texts
+
+SUGGESTIONS = 5
+_FILTER_KINDS = {"levensgebied": "levensgebied", "law": "wet", "organisation": "organisatie",
+                 "voorziening": "voorziening", "knelpunttype": "knelpunttype"}
+
+
+class UnknownCase(KeyError):
+    pass
+
+
+class BadFilter(ValueError):
+    pass
+
+
+@dataclass
+class SyncReport:
+    action: str  # "up-to-date" | "caught-up" | "rebuilt"
+    added: int = 0
+    removed: int = 0
+
+
+class SearchService:
+    def __init__(self, kg, concepts: ConceptIndex, index: SearchIndex, index_dir: Path):
+        self.kg = kg
+        self.concepts = concepts
+        self.index = index
+        self.index_dir = index_dir
+        self.ranker = Ranker(index, concepts)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, kg, concepts: ConceptIndex, index_dir: Path, encoder: Encoder,
+             progress: Callable[[int, int], None] | None = None) -> tuple["SearchService", SyncReport]:
+        """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
+        index = SearchIndex.load(index_dir, encoder)
+        rebuilt = index is None
+        service = cls(kg, concepts, index or SearchIndex(encoder), index_dir)
+        report = service.sync(progress)
+        if rebuilt and report.action != "up-to-date":
+            report.action = "rebuilt"
+        return service, report
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Add what the index misses, drop what the graph no longer has, re-encode what changed."""
+        revision = self.kg.revision()
+        if self.index.revision == revision and revision is not None:
+            return SyncReport("up-to-date")
+        in_graph = case_stamps(self.kg)
+        in_index = self.index.alive_stamps()
+        stale = [i for i, stamp in in_graph.items() if in_index.get(i) != stamp]
+        gone = [i for i in in_index if i not in in_graph]
+        if gone:
+            self.index.remove(gone)
+        if stale:
+            docs = case_docs(self.kg, sorted(stale))
+            done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(done, len(docs))
+            self.index.add(docs, step)
+        if self.index.alive_count < 0.8 * len(self.index):
+            self.index = self.index.compacted()
+            self.ranker = Ranker(self.index, self.concepts)
+        self.index.revision = revision
+        self.index.save(self.index_dir)
+        if not stale and not gone:
+            return SyncReport("up-to-date")
+        return SyncReport("caught-up", added=len(stale), removed=len(gone))
+
+    def refresh_concepts(self, concepts: ConceptIndex) -> None:
+        self.concepts = concepts
+        self.ranker = Ranker(self.index, concepts)
+
+    # --- questions -------------------------------------------------------------
+
+    def search(self, text: str, k: int = 10, filters: dict | None = None, mode: str = "hybrid+graph") -> dict[str, Any]:
+        ranking = self.ranker.rank(text, k, self.filters(filters), mode)
+        return self._response(ranking, text)
+
+    def similar(self, case_id: str, k: int = 10, filters: dict | None = None) -> dict[str, Any]:
+        """Cases like a stored one: its text as the query, its own links as the query concepts, itself excluded."""
+        iri = self._iri_of(case_id)
+        row = self.index.row_of(iri)
+        if row is None:
+            raise UnknownCase(case_id)
+        doc = case_docs(self.kg, [iri])[0]
+        concepts = [self.concepts.concepts[c] for c in sorted(doc.concepts) if c in self.concepts.concepts]
+        a, b = self.index.row_offsets[row], self.index.row_offsets[row + 1]
+        vector = self.index.vectors[a:b].mean(axis=0)
+        vector /= max(float((vector ** 2).sum() ** 0.5), 1e-12)
+        text = f"{doc.title}. {doc.situation}"
+        ranking = self.ranker.rank(text, k, self.filters(filters), "hybrid+graph", exclude={row},
+                                   query_vector=vector, query_concepts=concepts)
+        response = self._response(ranking, text)
+        response["case"] = {"id": doc.id, "uri": doc.iri, "title": doc.title}
+        return response
+
+    def _iri_of(self, case_id: str) -> str:
+        iri = case_id if case_id.startswith("http") else case_iri(case_id)
+        if self.index.row_of(iri) is None:
+            raise UnknownCase(case_id)
+        return iri
+
+    def filters(self, raw: dict | None) -> Filters:
+        """API/CLI filters (labels, slugs or IRIs) -> a Filters of concept IRIs; unknown labels are an error."""
+        filters = Filters()
+        for key, value in (raw or {}).items():
+            if value in (None, "", []):
+                continue
+            if key in _FILTER_KINDS:
+                setattr(filters, key, [self._concept(_FILTER_KINDS[key], v).iri for v in _as_list(value)])
+            elif key == "status":
+                filters.status = [str(v).lower() for v in _as_list(value)]
+            elif key in ("year_from", "year_to"):
+                try:
+                    setattr(filters, key, int(value))
+                except (TypeError, ValueError) as exc:
+                    raise BadFilter(f"{key} moet een jaartal zijn, niet {value!r}") from exc
+            else:
+                raise BadFilter(f"Onbekend filter '{key}'; gebruik {', '.join([*_FILTER_KINDS, 'status', 'year_from', 'year_to'])}")
+        return filters
+
+    def _concept(self, kind: str, label: str) -> Concept:
+        found = self.concepts.resolve(kind, str(label))
+        if len(found) != 1:
+            close = self.concepts.suggestions(kind, str(label))
+            hint = f"; bedoelde u: {', '.join(close)}?" if close else ""
+            raise BadFilter(f"Onbekend {kind} '{label}' in filter{hint}")
+        return found[0]
+
+    # --- response --------------------------------------------------------------
+
+    def _response(self, ranking: Ranking, text: str) -> dict[str, Any]:
+        iris = [self.index.facets.iris[h.row] for h in ranking.hits]
+        details = case_details(self.kg, iris)
+        results = [self._result(hit, details[iri], ranking, text)
+                   for hit, iri in zip(ranking.hits, iris) if iri in details]
+        return {
+            "query_concepts": [_concept_json(c) for c in ranking.query_concepts],
+            "results": results,
+            "suggested": self._suggested(results, ranking.query_concepts),
+            "timings_ms": {name: round(ms, 2) for name, ms in ranking.timings_ms.items()},
+        }
+
+    def _result(self, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str) -> dict[str, Any]:
+        pieces = passage_texts(case["title"], case["situation"])
+        weights = MODES["hybrid+graph"]
+        return {
+            **{key: case[key] for key in ("id", "uri", "title")},
+            "score": round(hit.score, 4),
+            **{key: case[key] for key in ("situation", "solution", "status", "year", "laws", "articles",
+                                            "voorzieningen", "organisations", "levensgebieden", "derived")},
+            "explanation": {
+                "shared_concepts": [_concept_json(c) for c in hit.shared],
+                "best_passage": self.ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
+                "matched_terms": hit.matched_terms,
+                "signals": {"dense": round(hit.dense, 4), "lexical": round(hit.lexical, 4), "graph": round(hit.graph, 4)},
+                "contributions": {"dense": round(weights.dense * hit.dense, 4),
+                                  "lexical": round(weights.lexical * hit.lexical, 4),
+                                  "graph": round(weights.graph * hit.graph, 4)},
+            },
+        }
+
+    def _suggested(self, results: list[dict], query_concepts: list[Concept]) -> dict[str, list[dict]]:
+        """Laws/articles, voorzieningen and organisations weighted by the scores of the cases that use them."""
+        weight: dict[str, float] = {}
+        label: dict[str, dict] = {}
+        for result in results:
+            for key in ("laws", "articles", "voorzieningen", "organisations"):
+                for link in result[key]:
+                    weight[link["uri"]] = weight.get(link["uri"], 0.0) + result["score"]
+                    label[link["uri"]] = {**link, "group": key}
+        top = max((r["score"] for r in results), default=1.0)
+        group_of_kind = {"wet": "laws", "artikel": "articles", "voorziening": "voorzieningen", "organisatie": "organisations"}
+        for concept in query_concepts:
+            if concept.kind in group_of_kind:
+                weight[concept.iri] = weight.get(concept.iri, 0.0) + top
+                label.setdefault(concept.iri, {**_concept_json(concept), "bwb_id": concept.bwb_id,
+                                               "group": group_of_kind[concept.kind]})
+        suggested: dict[str, list[dict]] = {g: [] for g in ("laws", "articles", "voorzieningen", "organisations")}
+        for uri in sorted(weight, key=lambda u: -weight[u]):
+            item = label[uri]
+            group = suggested[item["group"]]
+            if len(group) < SUGGESTIONS:
+                group.append({k: v for k, v in item.items() if k not in ("group", "kind")} | {"weight": round(weight[uri], 4)})
+        self._add_roles(suggested["organisations"])
+        return suggested
+
+    def _add_roles(self, organisations: list[dict]) -> None:
+        if not organisations:
+            return
+        values = " ".join(f"<{o['uri']}>" for o in organisations)
+        rows = self.kg.select(f"SELECT ?o ?rol ?contact WHERE {{ VALUES ?o {{ {values} }} "
+                              "OPTIONAL { ?o mw:rol ?rol } OPTIONAL { ?o mw:contact ?contact } }")
+        info = {r["o"]: r for r in rows}
+        for org in organisations:
+            org["role"] = (info.get(org["uri"]) or {}).get("rol") or ""
+            org["contact"] = (info.get(org["uri"]) or {}).get("contact") or ""
+
+
+def _concept_json(concept: Concept) -> dict[str, Any]:
+    return {"id": concept.slug, "uri": concept.iri, "label": concept.label, "kind": concept.kind}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
