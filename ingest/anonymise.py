@@ -103,12 +103,12 @@ _MONTHS = (
     "january february march may june july october"
 ).split()
 
-# Capitalised words that are never the surname part of a name: sentence
-# openers, months, days, places, organisations and law words seen in case texts.
-_NOT_A_NAME = set(_MONTHS) | set(
-    """
-    maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
-    de het een ik jij je hij zij ze wij we jullie u men er dit dat deze die
+# Words that open Dutch sentences; capitalised they can precede a street name
+# or a surname without belonging to it.
+_SENTENCE_WORDS = frozenset(
+    _fold(w)
+    for w in """
+    een ik jij je hij zij ze wij we jullie u men er dit dat deze die
     wat wie hoe waar wanneer waarom welke geen alle veel weinig zijn haar hun
     mijn onze uw ook nu toen daarna daarom daardoor dan na voor door omdat als
     maar en of want dus tot sinds tijdens vanwege volgens namens helaas
@@ -117,6 +117,14 @@ _NOT_A_NAME = set(_MONTHS) | set(
     op in aan uit over onder tegen zonder binnen buiten tussen
     mevrouw meneer mijnheer heer cliënt client cliente klant moeder vader
     zoon dochter kind kinderen ouders partner echtgenoot echtgenote
+    woont woonde wonen adres woonadres
+    """.split()
+)
+# Capitalised words that are never the surname part of a name: besides the
+# sentence words, months, days, places, organisations and law words.
+_NOT_A_NAME = set(_MONTHS) | set(
+    """
+    maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
     gemeente raad thuis veilig juiste loket hoop kinderbescherming
     belastingdienst toeslagen sociale verzekeringsbank zaken wijkteam
     jeugdzorg jeugdbescherming reclassering voedselbank schuldhulpverlening
@@ -137,7 +145,8 @@ _NOT_A_NAME = set(_MONTHS) | set(
     sint st
     """.split()
 )
-_NOT_A_NAME = frozenset(_fold(w) for w in _NOT_A_NAME) | PARTICLES
+_NOT_A_NAME = frozenset(_fold(w) for w in _NOT_A_NAME) | _SENTENCE_WORDS | PARTICLES
+_STREET_TRIM = _SENTENCE_WORDS - PARTICLES
 
 # Endings of Dutch nouns and institutions that a surname practically never has
 # (Participatiewet, Belastingdienst, Anna Paulownastraat...).
@@ -175,9 +184,22 @@ def _group_ends(text: str, start: int, end: int) -> list[int]:
     return [i + 1 for i in range(start, end) if text[i].isalnum() and (i + 1 == end or not text[i + 1].isalnum())]
 
 
+def _scan_validated(pattern: re.Pattern, text: str, valid: Callable[[str], bool]) -> Iterator[tuple[int, int]]:
+    """Validated spans of a greedy pattern; scanning resumes after the validated
+    end, not the greedy one, so a swallowed neighbour is still found."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), valid)
+        if end is None:
+            pos = m.start() + 1
+            continue
+        yield m.start(), end
+        pos = end
+
+
 # --- BSN -----------------------------------------------------------------------
 _BSN_RE = re.compile(
-    r"(?<![\w.,/-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}([. ])\d{3}\1\d{3}|\d{2}([. ])\d{3}\2\d{2}\2\d{2})(?![\w]|[.,/-]\d)"
+    r"(?<![\w])(?<!\d[.,/-])(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3}([. ])\d{3}\1\d{3}|\d{2}([. ])\d{3}\2\d{2}\2\d{2})(?![\w]|[.,/-]\d)"
 )
 
 
@@ -192,23 +214,19 @@ def _find_bsn(text: str) -> Iterator[tuple[str, int, int]]:
 _IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,32}")
 
 
-def _valid_iban(candidate: str) -> bool:
-    return _iban.is_valid(candidate)
-
-
 def _find_iban(text: str) -> Iterator[tuple[str, int, int]]:
-    for m in _IBAN_RE.finditer(text):
-        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), _valid_iban)
-        if end is not None:
-            yield "IBAN", m.start(), end
+    for start, end in _scan_validated(_IBAN_RE, text, _iban.is_valid):
+        yield "IBAN", start, end
 
 
 # --- phone numbers -------------------------------------------------------------
-_DSEP = r"(?:[^\S\r\n]?[-/][^\S\r\n]?|[^\S\r\n])?"
+# One dash or slash at most, after the area code: "01-03-1985" is a date, and
+# a second dash would let a date and a following number pass as one phone number.
+_AREA_SEP = r"(?: ?[-/] ?| )?"
 _PHONE_RE = re.compile(
     r"(?<![\w+])(?:"
-    rf"(?:\+|00)[1-9]\d{{0,2}}{_DSEP}(?:\(0\){_DSEP})?\d(?:{_DSEP}\d){{5,13}}"
-    rf"|(?:\(0\d{{1,3}}\)[^\S\r\n]?|0)\d(?:{_DSEP}\d){{6,9}}"
+    rf"(?:\+|00)[1-9]\d{{0,2}}[ -]?(?:\(0\) ?)?\d{{1,4}}{_AREA_SEP}\d(?: ?\d){{4,10}}"
+    rf"|(?:\(0\d{{1,3}}\) ?|0\d{{1,3}}{_AREA_SEP})\d(?: ?\d){{4,8}}"
     r")(?!\d)"
 )
 
@@ -226,10 +244,8 @@ def _valid_phone(candidate: str) -> bool:
 
 
 def _find_phone(text: str) -> Iterator[tuple[str, int, int]]:
-    for m in _PHONE_RE.finditer(text):
-        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), _valid_phone)
-        if end is not None:
-            yield "TELEFOON", m.start(), end
+    for start, end in _scan_validated(_PHONE_RE, text, _valid_phone):
+        yield "TELEFOON", start, end
 
 
 # --- e-mail --------------------------------------------------------------------
@@ -282,12 +298,12 @@ def _trim_street_start(text: str, start: int, street_end: int) -> int | None:
     """Drop sentence words swept into the street prefix ("Via de Kerkstraat")."""
     words = list(re.finditer(r"\S+", text[start:street_end]))
     i = 0
-    while i < len(words) - 1 and _fold(words[i].group()) in _NOT_A_NAME - PARTICLES:
+    while i < len(words) - 1 and _fold(words[i].group()) in _STREET_TRIM:
         i += 1
         while i < len(words) - 1 and words[i].group().islower() and _fold(words[i].group()) in PARTICLES:
             i += 1
     street_word = words[-1].group()
-    if _fold(street_word) in _NOT_A_STREET or _fold(street_word) in _NOT_A_NAME:
+    if _fold(street_word) in _NOT_A_STREET:
         return None
     return start + words[i].start()
 
@@ -333,7 +349,8 @@ _SALUTATION = (
     r"|[Ff]amilie|[Mm]evr\.?|[Mm]w\.?|[Mm]ej\.?|[Dd]hr\.?|[Hh]r\.|[Ff]am\.|[Mm]r\.|[Dd]r\.|[Dd]rs\.|[Ii]r\.|[Pp]rof\.)"
 )
 _INITIALS = rf"(?:{UP}\.[^\S\r\n]?){{1,4}}"
-_DOUBLE = rf"(?:-(?:{PARTICLE}[- ])*{CAPW})?"
+# "-de Vries" and Surinamese-Chinese "Tjon-A-Loi" continue a surname.
+_DOUBLE = rf"(?:-(?:{PARTICLE}[- ]|{UP}-)*{CAPW})?"
 _SAL_FULL_RE = re.compile(
     rf"{_SALUTATION}{SP}(?P<name>(?:{_INITIALS}{SP}?|{CAPW}{SP})?(?:{PARTICLE}{SP}){{0,3}}{CAPW}{_DOUBLE})"
 )
@@ -341,7 +358,7 @@ _SAL_SHORT_RE = re.compile(rf"{SP}(?P<name>(?:{PARTICLE}{SP}){{0,3}}{CAPW}{_DOUB
 _INITIALS_RE = re.compile(rf"(?<![\w.])(?P<name>{_INITIALS}(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}){_DOUBLE})")
 # Two or more capitalised words, optionally joined by particles or hyphens:
 # the only places a "first name + surname" can occur.
-_RUN_RE = re.compile(rf"(?<![\w'’-]){CAPW}(?:(?:{SP}|-)(?:[\w'’]+(?:{SP}|-)){{0,3}}?{CAPW})+")
+_RUN_RE = re.compile(rf"(?<![\w'’-]){CAPW}(?:(?:{SP}|-)(?:{PARTICLE}(?:{SP}|-)){{0,3}}{CAPW})+")
 _TOKEN_RE = re.compile(r"[\w'’]+")
 
 
@@ -349,9 +366,14 @@ def _capitalised_words(name: str) -> list[str]:
     return [w for w in _TOKEN_RE.findall(name) if w[0].isupper() and _fold(w) not in PARTICLES]
 
 
+def _not_blocked(word: str) -> bool:
+    key = _fold(word)
+    return key in SURNAMES or key in FIRST_NAMES or key not in _NOT_A_NAME
+
+
 def _salutation_name_ok(name: str) -> bool:
     words = _capitalised_words(name)
-    return bool(words) and _is_surname(words[-1]) and all(_fold(w) not in _NOT_A_NAME for w in words)
+    return bool(words) and _is_surname(words[-1]) and all(map(_not_blocked, words))
 
 
 def _find_salutation_names(text: str) -> Iterator[tuple[str, int, int]]:

@@ -171,7 +171,9 @@ def _add_article(law: LawText, el: Element, path: list[str]) -> None:
     if not text or VERVALLEN_RE.match(text):
         law.vervallen.append(nr)
         return
-    jci = _jci(el) or f"jci1.3:c:{law.bwb_id}&artikel={nr}"
+    # The short, undated Juriconnect form: it is what the reference data and wetten.overheid.nl links use,
+    # so an article keeps one identifier whether it came from the reference data, an import, or both.
+    jci = f"jci1.3:c:{law.bwb_id}&artikel={nr}"
     law.articles.append(Artikel(nr, _kop_titel(el), text, jci, leden, " > ".join(path)))
 
 
@@ -200,17 +202,7 @@ def _lid(el: Element, bwb_id: str, art_nr: str, position: int) -> Lid | None:
     text = "\n".join(_lines(el))
     if el.get("status") == "vervallen" or not text or VERVALLEN_RE.match(text):
         return None
-    return Lid(nr, text, _jci(el) or f"jci1.3:c:{bwb_id}&artikel={art_nr}&lid={nr}")
-
-
-def _jci(el: Element) -> str | None:
-    """The element's own Juriconnect reference (version 1.3 preferred), not one of a child's."""
-    jcis = el.findall("meta-data/jcis/jci")
-    for jci in sorted(jcis, key=lambda j: j.get("versie") != "1.3"):
-        ref = (jci.get("verwijzing") or "").strip()
-        if ref:
-            return ref
-    return None
+    return Lid(nr, text, f"jci1.3:c:{bwb_id}&artikel={art_nr}&lid={nr}")
 
 
 def _numbered(nr: str, text: str) -> str:

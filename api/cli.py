@@ -1,0 +1,289 @@
+"""The `maatwerk` command: one obvious thing per command (SPEC section 6)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from graph import Settings, StoreLocked
+
+app = typer.Typer(help="maatwerk-kg: kennisgraaf en zoeken in casussen uit het sociaal domein.",
+                  no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = typer.Option(None, "--data-dir", help="Data-map (standaard $MAATWERK_DATA_DIR of ./.maatwerk)")
+
+
+def _settings(data_dir: Optional[Path]) -> Settings:
+    return Settings().with_data_dir(data_dir)
+
+
+@contextmanager
+def _app(data_dir: Optional[Path]):
+    from api.core import Maatwerk
+
+    try:
+        core = Maatwerk(_settings(data_dir))
+    except StoreLocked as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
+    try:
+        yield core
+    finally:
+        core.close()
+
+
+@contextmanager
+def _progress(description: str):
+    """A rich progress bar fed by (done, total) callbacks; total 0 means unknown."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(description, total=None, rate="")
+
+        def update(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 1e-9
+            bar.update(task, completed=done, total=total or None, rate=f"{done / elapsed:,.0f}/s")
+        yield update
+
+
+@app.command()
+def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illustratieve voorbeeldcasussen laden"),
+         data_dir: Optional[Path] = DataDir):
+    """Maak de store, laad ontologie en referentiedata (en voorbeeldcasussen), valideer, bouw de indexen."""
+    with _app(data_dir) as core, _progress("casussen") as progress:
+        core.init(demo=demo, progress=progress)
+        report = core.validate()
+        health = core.health()
+    out.print(f"Klaar: {health['cases']} casussen, {health['triples']} triples in {_settings(data_dir).data_dir}")
+    if not report.conforms:
+        _print_violations(report)
+        raise typer.Exit(1)
+
+
+@app.command("import-cases")
+def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl, .json of .csv"),
+                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … in plaats van weigeren"),
+                 data_dir: Optional[Path] = DataDir):
+    """Importeer casussen (alles of niets per bestand). Exit 2 bij geweigerde invoer."""
+    from ingest.cases import ImportRejected
+
+    with _app(data_dir) as core, _progress(f"import {file.name}") as progress:
+        try:
+            result = core.import_file(file, redact=redact, progress=progress)
+        except ImportRejected as exc:
+            err.print(f"[red]Import geweigerd: {exc}[/red]")
+            for problem in exc.problems[:200]:
+                err.print(f"  {problem}", markup=False, highlight=False)
+            raise typer.Exit(2) from exc
+    for redaction in result.redactions:
+        err.print(f"vervangen: {redaction.case} [{redaction.field}] {redaction.kind}", markup=False)
+    out.print(f"{len(result.cases)} casussen geïmporteerd.")
+
+
+@app.command("import-law")
+def import_law(source: str = typer.Argument(..., help="BWB toestand-XML-bestand of een BWB-id (BWBR…)"),
+               data_dir: Optional[Path] = DataDir):
+    """Importeer een wet met zijn artikelen uit BWB-XML (bestand of officiële repository)."""
+    from ingest.bwb import BwbError
+
+    with _app(data_dir) as core:
+        try:
+            summary = core.import_law(source)
+        except BwbError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    out.print(f"{summary['title']} ({summary['bwb_id']}): {summary['articles']} artikelen, {summary['leden']} leden.")
+
+
+@app.command()
+def search(text: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
+           levensgebied: list[str] = typer.Option([], help="Filter op levensgebied (herhaalbaar)"),
+           law: list[str] = typer.Option([], help="Filter op wet"),
+           organisation: list[str] = typer.Option([], help="Filter op organisatie"),
+           knelpunttype: list[str] = typer.Option([], help="Filter op soort knelpunt"),
+           status: list[str] = typer.Option([], help="opgelost, lopend, niet opgelost"),
+           year_from: Optional[int] = typer.Option(None), year_to: Optional[int] = typer.Option(None),
+           mode: str = typer.Option("hybrid+graph", help="lexical, dense, hybrid of hybrid+graph"),
+           data_dir: Optional[Path] = DataDir):
+    """Zoek vergelijkbare casussen bij een beschreven situatie."""
+    from search.service import BadFilter
+
+    filters = {"levensgebied": levensgebied, "law": law, "organisation": organisation,
+               "knelpunttype": knelpunttype, "status": status, "year_from": year_from, "year_to": year_to}
+    with _app(data_dir) as core:
+        try:
+            response = core.search().search(text, k, filters, mode)
+        except BadFilter as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    _print_results(response, as_json)
+
+
+@app.command()
+def similar(case_id: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
+            data_dir: Optional[Path] = DataDir):
+    """Casussen die lijken op een opgeslagen casus."""
+    from search.service import UnknownCase
+
+    with _app(data_dir) as core:
+        try:
+            response = core.search().similar(case_id, k)
+        except UnknownCase as exc:
+            err.print(f"[red]Onbekende casus: {case_id}[/red]")
+            raise typer.Exit(2) from exc
+    _print_results(response, as_json)
+
+
+@app.command()
+def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq"),
+           fmt: str = typer.Option("table", "--format", help="table, json of csv"),
+           data_dir: Optional[Path] = DataDir):
+    """Voer een alleen-lezen SPARQL-query uit."""
+    from graph.sparql import SparqlError, run_query
+
+    text = Path(query[1:]).read_text() if query.startswith("@") else query
+    with _app(data_dir) as core:
+        try:
+            result = run_query(core.kg, text, timeout_s=core.settings.sparql_timeout_s,
+                               limit=core.settings.sparql_result_limit)
+        except SparqlError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    if fmt == "json":
+        sys.stdout.write(result.serialize("application/sparql-results+json").decode() + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(result.serialize("text/csv").decode())
+    elif fmt == "table":
+        _print_table(result)
+    else:
+        err.print("[red]--format is table, json of csv[/red]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def validate(data_dir: Optional[Path] = DataDir):
+    """SHACL-validatie van de hele graaf; exit 1 als die niet voldoet."""
+    with _app(data_dir) as core:
+        report = core.validate()
+    if report.conforms:
+        out.print("[green]De graaf voldoet aan alle SHACL-shapes.[/green]")
+        return
+    _print_violations(report)
+    raise typer.Exit(1)
+
+
+@app.command()
+def export(fmt: str = typer.Option("turtle", "--format", help="turtle, nt, nq of jsonld"),
+           data_dir: Optional[Path] = DataDir):
+    """Schrijf de hele graaf naar stdout."""
+    import pyoxigraph as ox
+
+    formats = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
+               "jsonld": ox.RdfFormat.JSON_LD}
+    if fmt not in formats:
+        err.print(f"[red]Onbekend formaat {fmt}; kies uit {', '.join(formats)}[/red]")
+        raise typer.Exit(2)
+    with _app(data_dir) as core:
+        sys.stdout.buffer.write(core.kg.export(formats[fmt]))
+
+
+@app.command("eval")
+def evaluate(gold: Optional[Path] = typer.Option(None, "--gold", help="JSONL met query, relevant, partial"),
+             encoder: Optional[str] = typer.Option(None, "--encoder", help="Andere encoder dan de index (bouwt een tijdelijke index)"),
+             as_json: bool = typer.Option(False, "--json"),
+             data_dir: Optional[Path] = DataDir):
+    """MRR, nDCG@10 en recall@1/5/10 voor lexical, dense, hybrid en hybrid+graph."""
+    from graph.cases import case_docs
+    from search.encoders import get_encoder
+    from search.engine import Ranker
+    from search.evaluate import GOLD_FILE, evaluate as run_eval, load_gold, unknown_ids
+    from search.index import SearchIndex
+
+    gold_queries = load_gold(gold or GOLD_FILE)
+    with _app(data_dir) as core:
+        service = core.search()
+        ranker = service.ranker
+        if encoder and encoder != service.index.encoder.id:
+            index = SearchIndex(get_encoder(encoder))
+            index.add(case_docs(core.kg))
+            ranker = Ranker(index, core.concepts)
+        missing = unknown_ids(gold_queries, set(ranker.index.facets.ids))
+        if missing:
+            err.print(f"[yellow]Let op: {len(missing)} case-id's uit de gold set staan niet in de graaf: "
+                      f"{', '.join(sorted(missing)[:10])}[/yellow]")
+        metrics = run_eval(ranker, gold_queries)
+    if as_json:
+        sys.stdout.write(json.dumps({m: v.__dict__ for m, v in metrics.items()}, indent=2) + "\n")
+        return
+    table = Table("modus", "MRR", "nDCG@10", "recall@1", "recall@5", "recall@10",
+                  title=f"{len(gold_queries)} queries, encoder {ranker.index.encoder.id}")
+    for mode, m in metrics.items():
+        table.add_row(mode, *(f"{v:.3f}" for v in (m.mrr, m.ndcg10, m.recall1, m.recall5, m.recall10)))
+    out.print(table)
+
+
+@app.command()
+def generate(n: int = typer.Option(..., "--n", help="Aantal casussen"), out_file: Path = typer.Option(..., "--out"),
+             seed: int = typer.Option(1, "--seed")):
+    """Synthetische casussen in het importformaat, alleen voor schaaltests."""
+    from ingest.generate import write
+
+    write(out_file, n, seed)
+    out.print(f"{n} synthetische casussen geschreven naar {out_file}")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000), data_dir: Optional[Path] = DataDir):
+    """Start de webinterface en de API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings(data_dir)), host=host, port=port, log_level="info")
+
+
+def _print_violations(report) -> None:
+    err.print(f"[red]De graaf voldoet niet: {len(report.violations)} overtreding(en)[/red]")
+    for violation in report.violations[:200]:
+        err.print(f"  {violation}", markup=False, highlight=False)
+
+
+def _print_results(response: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(response, ensure_ascii=False, indent=2) + "\n")
+        return
+    concepts = ", ".join(c["label"] for c in response["query_concepts"]) or "geen"
+    out.print(f"[dim]Herkend in de vraag: {concepts}[/dim]")
+    for n, result in enumerate(response["results"], 1):
+        laws = ", ".join(law["label"] for law in result["laws"])
+        out.print(f"[bold]{n}. {result['title']}[/bold]  [dim]{result['id']} · score {result['score']:.2f}[/dim]")
+        out.print(f"   [italic]{result['explanation']['best_passage']}[/italic]", highlight=False)
+        if result["solution"]:
+            out.print(f"   Oplossing: {result['solution'][:300]}", highlight=False)
+        if laws:
+            out.print(f"   Wetten: {laws}", highlight=False)
+    if not response["results"]:
+        out.print("Geen casussen gevonden.")
+
+
+def _print_table(result) -> None:
+    rows = result.rows()
+    table = Table(*result.variables, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+    out.print(f"[dim]{len(rows)} rij(en)[/dim]")
+
+
+if __name__ == "__main__":
+    app()

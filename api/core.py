@@ -1,0 +1,119 @@
+"""The application: one data directory's graph, concepts and search, and the operations on them.
+
+The CLI and the HTTP app both work through `Maatwerk`, so an import, a search or
+a validation means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from graph import KnowledgeGraph, Settings
+from graph.concepts import ConceptIndex
+from graph.validate import Report, context_for, validate_store, validate_triples
+from ingest.bwb import fetch_toestand, law_quads, parse_toestand
+from ingest.cases import ImportResult, import_cases, read_records
+from ontology import DEMO_CASES_FILE, graph_for_law, iri
+from search.encoders import get_encoder
+from search.service import SearchService, SyncReport
+
+Progress = Callable[[int, int], None]
+# pySHACL runs on what an import adds; past this many cases the check would cost more
+# than the rest of the import, and the cases are built from resolved concepts anyway.
+SHACL_IMPORT_LIMIT = 2_000
+
+
+class Maatwerk:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.kg = KnowledgeGraph(settings.store_dir)
+        self.concepts = ConceptIndex.from_graph(self.kg)
+        self._search: SearchService | None = None
+        self._search_lock = threading.Lock()
+        self.last_sync: SyncReport | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def init(self, demo: bool = True, progress: Progress | None = None) -> ImportResult | None:
+        """Load ontology and reference data (idempotent), optionally the illustrative cases, build indexes."""
+        self.kg.load_ontology_and_reference()
+        self.concepts = ConceptIndex.from_graph(self.kg)
+        result = None
+        if demo:
+            result = self.import_file(DEMO_CASES_FILE, progress=progress)
+        else:
+            self.search(progress)
+        return result
+
+    def search(self, progress: Progress | None = None) -> SearchService:
+        """The search service, loaded (and synced with the graph) on first use."""
+        with self._search_lock:
+            if self._search is None:
+                encoder = get_encoder(self.settings.encoder)
+                self._search, self.last_sync = SearchService.open(
+                    self.kg, self.concepts, self.settings.index_dir, encoder, progress)
+            return self._search
+
+    def close(self) -> None:
+        self.kg.close()
+
+    # --- imports ---------------------------------------------------------------
+
+    def import_file(self, path: Path, redact: bool = False, progress: Progress | None = None) -> ImportResult:
+        return self.import_records(read_records(path), redact, progress)
+
+    def import_records(self, records: Iterable[tuple[str, Any]], redact: bool = False,
+                       progress: Progress | None = None) -> ImportResult:
+        """Gate, link and commit all cases or none; then bring the indexes up to date."""
+        counted = 0
+
+        def step(n: int) -> None:
+            nonlocal counted
+            counted += n
+            if progress:
+                progress(counted, 0)
+        records = list(records) if not isinstance(records, list) else records
+        validate = self._shacl_check if len(records) <= SHACL_IMPORT_LIMIT else None
+        result = import_cases(self.kg, records, self.concepts, redact, step, validate)
+        self._after_write(progress)
+        return result
+
+    def _shacl_check(self, quads) -> list[str]:
+        objects = [q.object.value for q in quads if hasattr(q.object, "value") and q.object.value.startswith("https://")]
+        report = validate_triples([*quads, *context_for(self.kg, objects)])
+        return [str(v) for v in report.violations]
+
+    def import_law(self, source: str) -> dict[str, Any]:
+        """A law from a BWB toestand file or, given a BWB id, from the official repository."""
+        path = Path(source)
+        data = path.read_bytes() if path.exists() else fetch_toestand(source)
+        law = parse_toestand(data)
+        existing = self.concepts.resolve("wet", law.bwb_id)
+        law_iri = existing[0].iri if existing else None
+        short = existing[0].label if existing else None
+        quads = law_quads(law, law_iri, short_name=short)
+        self.kg.commit(quads, drop_graphs=[graph_for_law(law.bwb_id)])
+        self.concepts = ConceptIndex.from_graph(self.kg)
+        if self._search is not None:
+            self._search.refresh_concepts(self.concepts)
+        return {"bwb_id": law.bwb_id, "title": law.citeertitel, "uri": law_iri or iri("wet", law.bwb_id),
+                "articles": len(law.articles), "leden": sum(len(a.leden) for a in law.articles)}
+
+    def _after_write(self, progress: Progress | None) -> None:
+        if self._search is None:
+            self.search(progress)
+        else:
+            with self._search_lock:
+                self.last_sync = self._search.sync(progress)
+
+    # --- checks ----------------------------------------------------------------
+
+    def validate(self) -> Report:
+        return validate_store(self.kg)
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "cases": self.kg.case_count(), "triples": self.kg.triple_count(),
+                "encoder": self.settings.encoder}

@@ -1,0 +1,121 @@
+"""The store: loading, idempotence, persistence, journal recovery, validation, safe SPARQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pyoxigraph as ox
+import pytest
+
+from graph.sparql import SparqlError, check_query, run_query
+from graph.store import KnowledgeGraph
+from tests.conftest import open_core
+
+MAATWERK = [sys.executable, "-m", "api.cli"]
+
+
+def test_reload_of_reference_data_is_idempotent(empty_core):
+    before = empty_core.kg.triple_count()
+    empty_core.kg.load_ontology_and_reference()
+    assert empty_core.kg.triple_count() == before
+
+
+def test_reference_data_conforms_to_shapes(empty_core):
+    report = empty_core.validate()
+    assert report.conforms, [str(v) for v in report.violations[:5]]
+
+
+def test_broken_resource_fails_validation_with_a_clear_message(empty_core):
+    kg = empty_core.kg
+    voorziening = ox.NamedNode("https://w3id.org/maatwerk/id/voorziening/kapot")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    service = ox.NamedNode("http://purl.org/vocab/cpsv#PublicService")
+    kg.commit([ox.Quad(voorziening, rdf_type, service, ox.NamedNode("https://w3id.org/maatwerk/id/graph/test"))])
+    report = empty_core.validate()
+    assert not report.conforms
+    messages = [str(v) for v in report.violations if "kapot" in v.focus]
+    assert any("minstens één wet" in m for m in messages), messages
+
+
+def test_second_process_sees_persisted_data(small_dir, tmp_path):
+    data_dir = tmp_path / "copy"
+    shutil.copytree(small_dir, data_dir)
+    query = "SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }"
+    done = subprocess.run([*MAATWERK, "sparql", query, "--format", "json", "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["results"]["bindings"][0]["n"]["value"] == "6"
+
+
+@pytest.mark.parametrize("fmt,check", [
+    ("json", lambda s: json.loads(s)["head"]["vars"] == ["id"]),
+    ("csv", lambda s: s.splitlines()[0] == "id" and len(s.splitlines()) == 7),
+    ("table", lambda s: "t-zorgtoeslag" in s and "6 rij(en)" in s),
+])
+def test_sparql_cli_formats(small_dir, tmp_path, fmt, check):
+    data_dir = tmp_path / "copy"
+    shutil.copytree(small_dir, data_dir)
+    query = "SELECT ?id WHERE { ?c a mw:Casus ; dcterms:identifier ?id } ORDER BY ?id"
+    done = subprocess.run([*MAATWERK, "sparql", query, "--format", fmt, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert check(done.stdout), done.stdout
+
+
+def test_committed_journal_is_replayed_after_a_crash(tmp_path):
+    kg = KnowledgeGraph(tmp_path / "store")
+    quad = ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
+                   ox.Literal("o"), ox.NamedNode("http://example.org/g"))
+    # a crash right after the commit point: the journal is in place but not applied
+    kg._write_journal([], [quad], quad)
+    kg.close()
+    reopened = KnowledgeGraph(tmp_path / "store")
+    assert reopened.store.contains_named_graph(ox.NamedNode("http://example.org/g"))
+    assert not (tmp_path / "store" / "journal").exists()
+    reopened.close()
+
+
+def test_unfinished_journal_is_discarded(tmp_path):
+    kg = KnowledgeGraph(tmp_path / "store")
+    before = kg.triple_count()
+    kg.close()
+    (tmp_path / "store" / "journal.tmp").mkdir()
+    (tmp_path / "store" / "journal.tmp" / "quads.nq").write_text("<http://x/s> <http://x/p> \"o\" .\n")
+    reopened = KnowledgeGraph(tmp_path / "store")
+    assert reopened.triple_count() == before
+    assert not (tmp_path / "store" / "journal.tmp").exists()
+    reopened.close()
+
+
+@pytest.mark.parametrize("query,status", [
+    ("INSERT DATA { <http://x/s> <http://x/p> 1 }", 403),
+    ("DROP ALL", 403),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", 400),
+    ("SELECT * FROM <http://example.org/remote> WHERE { ?s ?p ?o }", 400),
+    ("", 400),
+])
+def test_unsafe_queries_are_refused_before_evaluation(query, status):
+    with pytest.raises(SparqlError) as refused:
+        check_query(query, known_graphs=set())
+    assert refused.value.status == status
+
+
+def test_keywords_inside_literals_are_not_refused():
+    assert check_query('SELECT * WHERE { ?s ?p "SERVICE en INSERT" }', set()) == "select"
+
+
+def test_run_query_limits_rows_and_reports_syntax_errors(empty_core):
+    result = run_query(empty_core.kg, "SELECT ?s WHERE { ?s ?p ?o }", limit=5)
+    assert len(result.solutions) == 5 and result.truncated
+    with pytest.raises(SparqlError, match="Syntaxfout"):
+        run_query(empty_core.kg, "SELECT ?s WHERE { ?s ?p }")
+
+
+def test_store_is_locked_for_a_second_writer(empty_core):
+    from graph import StoreLocked
+
+    with pytest.raises(StoreLocked):
+        open_core(empty_core.settings.data_dir)
