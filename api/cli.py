@@ -60,8 +60,14 @@ def _progress(description: str):
 def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illustratieve voorbeeldcasussen laden"),
          data_dir: Optional[Path] = DataDir):
     """Maak de store, laad ontologie en referentiedata (en voorbeeldcasussen), valideer, bouw de indexen."""
+    from ingest.cases import ImportRejected
+
     with _app(data_dir) as core, _progress("casussen") as progress:
-        core.init(demo=demo, progress=progress)
+        try:
+            core.init(demo=demo, progress=progress)
+        except ImportRejected as exc:
+            _print_problems(exc)
+            raise typer.Exit(2) from exc
         report = core.validate()
         health = core.health()
     out.print(f"Klaar: {health['cases']} casussen, {health['triples']} triples in {_settings(data_dir).data_dir}")
@@ -81,9 +87,7 @@ def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, h
         try:
             result = core.import_file(file, redact=redact, progress=progress)
         except ImportRejected as exc:
-            err.print(f"[red]Import geweigerd: {exc}[/red]")
-            for problem in exc.problems[:200]:
-                err.print(f"  {problem}", markup=False, highlight=False)
+            _print_problems(exc)
             raise typer.Exit(2) from exc
     for redaction in result.redactions:
         err.print(f"vervangen: {redaction.case} [{redaction.field}] {redaction.kind}", markup=False)
@@ -250,6 +254,12 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from api.app import create_app
 
     uvicorn.run(create_app(_settings(data_dir)), host=host, port=port, log_level="info")
+
+
+def _print_problems(rejected) -> None:
+    err.print(f"[red]Import geweigerd: {rejected}[/red]")
+    for problem in rejected.problems[:200]:
+        err.print(f"  {problem}", markup=False, highlight=False)
 
 
 def _print_violations(report) -> None:

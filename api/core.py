@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+
 from graph import KnowledgeGraph, Settings
 from graph.concepts import ConceptIndex
 from graph.validate import Report, context_for, validate_store, validate_triples
@@ -81,10 +83,11 @@ class Maatwerk:
         self._after_write(progress)
         return result
 
-    def _shacl_check(self, quads) -> list[str]:
-        objects = [q.object.value for q in quads if hasattr(q.object, "value") and q.object.value.startswith("https://")]
-        report = validate_triples([*quads, *context_for(self.kg, objects)])
-        return [str(v) for v in report.violations]
+    def _shacl_check(self, quads) -> list[tuple[str, str]]:
+        cases = sorted({q.graph_name.value for q in quads})
+        objects = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
+        report = validate_triples([*quads, *context_for(self.kg, objects)], focus=cases)
+        return [(v.focus.rsplit("/", 1)[-1], str(v)) for v in report.violations]
 
     def import_law(self, source: str) -> dict[str, Any]:
         """A law from a BWB toestand file or, given a BWB id, from the official repository."""

@@ -50,9 +50,11 @@ def to_rdflib(triples: Iterable[ox.Quad | ox.Triple]) -> rdflib.Graph:
     return graph
 
 
-def validate_triples(triples: Iterable[ox.Quad | ox.Triple]) -> Report:
+def validate_triples(triples: Iterable[ox.Quad | ox.Triple], focus: list[str] | None = None) -> Report:
+    """Validate `triples`; with `focus`, only those nodes (the context around them is not judged)."""
     data = to_rdflib(triples)
-    conforms, results, _ = shacl_validate(data, shacl_graph=shapes_graph(), inference="none", advanced=True)
+    conforms, results, _ = shacl_validate(data, shacl_graph=shapes_graph(), inference="none", advanced=True,
+                                          focus_nodes=[rdflib.URIRef(f) for f in focus] if focus else None)
     return Report(conforms=bool(conforms), violations=_violations(results))
 
 

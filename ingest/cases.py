@@ -441,11 +441,15 @@ def import_cases(
     concepts: ConceptIndex,
     redact_personal_data: bool = False,
     progress: Callable[[int], None] | None = None,
-    validate: Callable[[list[ox.Quad]], list[str]] | None = None,
+    validate: Callable[[list[ox.Quad]], list[tuple[str, str]]] | None = None,
 ) -> ImportResult:
-    """Check every record and commit all cases in one journaled commit, or raise ImportRejected."""
+    """Check every record and commit all cases in one journaled commit, or raise ImportRejected.
+
+    `validate` (SHACL) sees all new quads at once, before the commit point, and names (case, message).
+    """
     checker = RecordChecker(concepts, redact_personal_data)
     accepted: list[CaseRecord] = []
+    to_validate: list[ox.Quad] = []
     now = datetime.now(timezone.utc).replace(microsecond=0)
 
     def quads() -> Iterator[ox.Quad]:
@@ -456,10 +460,13 @@ def import_cases(
             if record is None or checker.problems:
                 continue  # keep checking the rest, so the report is complete
             built = case_quads(record, now)
-            for message in validate(built) if validate else ():
-                checker.problems.append(Problem(record.id, "shacl", "invalid", message))
+            if validate:
+                to_validate.extend(built)
             accepted.append(record)
             yield from built
+        if validate and to_validate and not checker.problems:
+            checker.problems.extend(Problem(case, "shacl", "invalid", message)
+                                    for case, message in validate(to_validate))
         if checker.problems:
             raise ImportRejected(checker.problems)
         if not accepted:

@@ -66,6 +66,9 @@ DETECTED = [
     ("Jan Pietersma heeft geen werk.", "NAAM", "Jan Pietersma"),
     ("Zijn dochter Fatima Azarkan helpt thuis.", "NAAM", "Fatima Azarkan"),
     ("Ingevuld door J. de Vries.", "NAAM", "J. de Vries"),
+    ("Haar vader Jan Peter van Dijk is overleden.", "NAAM", "Jan Peter van Dijk"),
+    ("Zij woont in 't Veld bij mevrouw 't Hart.", "NAAM", "'t Hart"),
+    ("In de Jan van Galenstraat 45 is een buurthuis.", "ADRES", "Jan van Galenstraat 45"),
 ]
 
 
@@ -180,6 +183,14 @@ NO_PERSONAL_DATA = [
     "Jeugdzorg Nederland en de VNG hebben hierover afspraken gemaakt.",
     "Meneer is geboren in Suriname en kwam op 12-03-1995 naar Nederland.",
     "Aanvraag gedaan op 03-04-2023 via het digitale loket.",
+    "Anna van het Sociaal Wijkteam komt langs.",
+    "De heer en mevrouw zijn gescheiden en wonen apart.",
+    "Mevrouw Van heeft geen bezwaar gemaakt.",
+    "Sinds 2023 IT-ondersteuning, en in 2024 AI gebruikt voor de planning.",
+    "Meneer rijdt 1500km per maand voor zijn werk en gebruikt 500mg paracetamol.",
+    "Het gebruik van de regeling is gebleken uit gebeld overleg.",
+    "Zoon Mohammed (8 jaar) zit op De Regenboog.",
+    "Fatima belde om 11:30 uur terug.",
 ]
 
 
@@ -205,6 +216,9 @@ WORDS = (
     "Daarna Inmiddels Volgens nummer rekening BSN IBAN zie dossier"
 ).split()
 PUNCT = ["", ",", ".", ":", ";", ")"]
+# A number straight after a space-grouped value is ambiguous ("061 234 567 2023"
+# also reads as phone number 061 2345672), so the sentence goes on with a word.
+NEXT_WORDS = [w for w in WORDS if w.isalpha()]
 
 
 def _with_elfproef(first8: int) -> str | None:
@@ -261,7 +275,7 @@ def _embed(prefix: str, value: str, suffix_word: str, punct: str) -> str:
 
 
 @settings(max_examples=300, deadline=None)
-@given(valid_bsn(), dutchish_text(), st.sampled_from(WORDS), st.sampled_from(PUNCT))
+@given(valid_bsn(), dutchish_text(), st.sampled_from(NEXT_WORDS), st.sampled_from(PUNCT))
 def test_random_valid_bsn_is_found_with_exact_span(bsn, prefix, suffix_word, punct):
     digits, shown = bsn
     text = _embed(prefix, shown, suffix_word, punct)
@@ -273,7 +287,7 @@ def test_random_valid_bsn_is_found_with_exact_span(bsn, prefix, suffix_word, pun
 
 
 @settings(max_examples=300, deadline=None)
-@given(valid_nl_iban(), dutchish_text(), st.sampled_from(WORDS), st.sampled_from(PUNCT))
+@given(valid_nl_iban(), dutchish_text(), st.sampled_from(NEXT_WORDS), st.sampled_from(PUNCT))
 def test_random_valid_iban_is_found_with_exact_span(iban, prefix, suffix_word, punct):
     compact, shown = iban
     text = _embed(prefix, shown, suffix_word, punct)

@@ -1,0 +1,221 @@
+"""The FastAPI application: JSON API, SPARQL protocol, linked data and (when present) the web UI.
+
+One `Maatwerk` is opened at start-up and shared by all requests; the data
+directory's RocksDB lock allows only one process anyway.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import linked_data, routes, sparql_protocol
+from api.routes import ApiError
+from graph import Settings
+from graph.sparql import SparqlError
+from ingest.cases import ImportRejected
+from search.service import BadFilter, UnknownCase
+
+log = logging.getLogger("maatwerk.api")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+_STATUS_MESSAGES = {
+    400: "Ongeldig verzoek",
+    401: "Niet aangemeld",
+    403: "Niet toegestaan",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    406: "Gevraagd formaat niet beschikbaar",
+    413: "Verzoek te groot",
+    415: "Inhoudstype niet ondersteund",
+    422: "Ongeldige invoer",
+    503: "Tijdelijk niet beschikbaar",
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="maatwerk-kg",
+        version="0.1.0",
+        summary="Kennisgraaf en zoeken in casussen uit het sociaal domein",
+        description="Vergelijkbare casussen, casussen en referentiedata (wetten, organisaties, voorzieningen), "
+                    "SPARQL 1.1 Protocol op /sparql en linked data op /id/{type}/{slug}.",
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+    _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "Accept"])
+    app.include_router(routes.router)
+    app.include_router(sparql_protocol.router)
+    app.include_router(linked_data.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _include_ui(app)
+    _document_case_input(app)
+    return app
+
+
+def _document_case_input(app: FastAPI) -> None:
+    """POST /api/cases reads its body itself; put the import-format models in the OpenAPI components."""
+    def openapi():
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, model in routes.CASES_BODY_SCHEMA.get("$defs", {}).items():
+                components.setdefault(name, model)
+        return app.openapi_schema
+    app.openapi = openapi
+
+
+def _lifespan(settings: Settings):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from api.core import Maatwerk
+        from graph import StoreLocked
+
+        try:
+            core = Maatwerk(settings)
+        except StoreLocked as exc:
+            log.error("%s", exc)  # one clear line instead of a trace: the usual cause is a second `serve`
+            raise
+        try:
+            core.search()  # load the index now, so the first request is not the slow one
+            app.state.maatwerk = core
+            app.state.write_lock = threading.Lock()
+            app.state.reference_cache = {}
+            yield
+        finally:
+            core.close()
+    return lifespan
+
+
+def ui_module():
+    """api.ui when someone has written it and it imports; the API works without it."""
+    if importlib.util.find_spec("api.ui") is None:
+        return None
+    try:
+        return importlib.import_module("api.ui")
+    except Exception:  # a half-written UI must not take the API down
+        log.exception("api.ui kon niet worden geladen; de API draait zonder webinterface")
+        return None
+
+
+def _include_ui(app: FastAPI) -> None:
+    ui = ui_module()
+    if ui is not None and hasattr(ui, "router"):
+        app.include_router(ui.router)
+    if not any(getattr(r, "path", None) == "/" for r in app.routes):
+        app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+def error_response(status: int, error: str, detail=None, headers=None, **extra) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.error, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = _STATUS_MESSAGES.get(exc.status_code, "Fout")
+        detail = exc.detail if isinstance(exc.detail, (str, list, dict)) and exc.detail != message else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Geen pagina of route op {request.url.path}"
+        if exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = f"{request.method} is niet toegestaan op {request.url.path}"
+        return error_response(exc.status_code, message, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        return error_response(422, "Ongeldige invoer", _plain_errors(exc.errors()))
+
+    @app.exception_handler(SparqlError)
+    async def sparql_error(request: Request, exc: SparqlError):
+        return error_response(exc.status, str(exc))
+
+    @app.exception_handler(BadFilter)
+    async def bad_filter(request: Request, exc: BadFilter):
+        return error_response(422, str(exc))
+
+    @app.exception_handler(UnknownCase)
+    async def unknown_case(request: Request, exc: UnknownCase):
+        return error_response(404, f"Onbekende casus: {exc.args[0] if exc.args else ''}")
+
+    @app.exception_handler(ImportRejected)
+    async def rejected(request: Request, exc: ImportRejected):
+        return routes.rejected_response(exc)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception):
+        # Only real bugs get here: log the trace for us, show the client nothing of it.
+        log.exception("Onverwachte fout bij %s %s", request.method, request.url.path)
+        return error_response(500, "Interne fout", "Er ging iets mis aan onze kant; de fout is gelogd.")
+
+
+def _plain_errors(errors) -> list[dict]:
+    """Pydantic's errors without the exception objects in 'ctx', so they serialise."""
+    plain = []
+    for e in errors:
+        item = {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        if e.get("type") == "json_invalid":
+            item["msg"] = f"Geen geldige JSON: {(e.get('ctx') or {}).get('error', '')}".strip()
+        plain.append(item)
+    return plain
+
+
+# --- request size ------------------------------------------------------------------
+
+
+class BodySizeLimit:
+    """413 for request bodies over `max_bytes`: by Content-Length up front, else while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await error_response(413, "Verzoek te groot", self._message())(scope, receive, send)
+            return
+        await self.app(scope, self._counting(receive), send)
+
+    def _message(self) -> str:
+        return f"De body mag hoogstens {self.max_bytes} bytes zijn"
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # Raised inside the app, so the HTTP error handler turns it into JSON.
+                    raise HTTPException(413, self._message())
+            return message
+        return counted

@@ -1,0 +1,293 @@
+"""Request and response models of the JSON API.
+
+Every route declares one of these, so /openapi.json documents exactly what
+integrations get. Field names follow SPEC section 7 and the dicts that
+`search.service.SearchService` returns; a change there shows up here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SearchMode = Literal["lexical", "dense", "hybrid", "hybrid+graph"]
+
+
+# --- building blocks ----------------------------------------------------------
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a clear message, plus details where they help."""
+    error: str = Field(description="Wat er mis is, in gewone taal")
+    detail: Any = Field(None, description="Details: ongeldige velden, de parserfout, …")
+
+
+class ConceptRef(BaseModel):
+    id: str = Field(description="Slug, het laatste deel van de IRI")
+    uri: str
+    label: str
+    kind: str = Field(description="wet, artikel, voorziening, organisatie, levensgebied, knelpunttype of leerorde")
+
+
+class LinkRef(BaseModel):
+    """A law, article, voorziening, organisation or levensgebied a case is linked to."""
+    id: str
+    uri: str
+    label: str
+    bwb_id: str | None = Field(None, description="BWB-id voor wetten, anders null")
+
+
+class DerivedLink(LinkRef):
+    """A concept found in the case text by entity linking (not given explicitly)."""
+    kind: str = Field(description="laws, articles, voorzieningen, organisations of levensgebieden")
+
+
+class CaseRef(BaseModel):
+    id: str
+    uri: str
+    title: str
+
+
+class Signals(BaseModel):
+    dense: float
+    lexical: float
+    graph: float
+
+
+class Explanation(BaseModel):
+    shared_concepts: list[ConceptRef] = Field(description="Begrippen die vraag en casus delen")
+    best_passage: str = Field(description="De passage van de casus die het best overeenkomt")
+    matched_terms: list[str] = Field(description="Gedeelde (gestamde) zoektermen")
+    signals: Signals = Field(description="Genormaliseerde score per signaal")
+    contributions: Signals = Field(description="Bijdrage van elk signaal aan de eindscore")
+
+
+class CaseFields(BaseModel):
+    """What every case answer starts with; subclasses add their fields after these."""
+    id: str
+    uri: str
+    title: str
+
+
+class CaseText(CaseFields):
+    situation: str
+    solution: str
+    status: str | None
+    year: int | None
+
+
+class CaseLinks(CaseText):
+    laws: list[LinkRef]
+    articles: list[LinkRef]
+    voorzieningen: list[LinkRef]
+    organisations: list[LinkRef]
+    levensgebieden: list[LinkRef]
+    derived: list[DerivedLink] = Field(description="Begrippen die entity linking in de tekst vond")
+
+
+# --- similar cases ----------------------------------------------------------------
+
+
+class SearchFilters(BaseModel):
+    """Labels, slugs or IRIs; several values within one filter mean 'any of'."""
+    model_config = ConfigDict(extra="forbid")
+    levensgebied: list[str] | str | None = None
+    law: list[str] | str | None = None
+    organisation: list[str] | str | None = None
+    voorziening: list[str] | str | None = None
+    knelpunttype: list[str] | str | None = None
+    status: list[str] | str | None = Field(None, description="opgelost, lopend of niet opgelost")
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+class SimilarCasesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
+        "k": 5, "filters": {"levensgebied": ["werk & opleiding"]}}]})
+    text: str = Field(description="De situatie in gewone taal (Nederlands)")
+    k: int = Field(10, ge=1, description="Aantal casussen")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    mode: SearchMode = Field("hybrid+graph", description="Rangschikking; standaard hybride met graaf")
+
+
+class CaseResult(CaseLinks):
+    score: float
+    explanation: Explanation
+
+
+class SuggestedLink(LinkRef):
+    weight: float = Field(description="Som van de scores van de casussen die dit gebruiken")
+
+
+class SuggestedOrganisation(SuggestedLink):
+    role: str = Field("", description="Wat de organisatie doet")
+    contact: str = Field("", description="Wanneer en hoe je contact opneemt")
+
+
+class Suggested(BaseModel):
+    laws: list[SuggestedLink]
+    articles: list[SuggestedLink]
+    voorzieningen: list[SuggestedLink]
+    organisations: list[SuggestedOrganisation]
+
+
+class SimilarCasesResponse(BaseModel):
+    query_concepts: list[ConceptRef] = Field(description="Begrippen herkend in de vraag")
+    results: list[CaseResult]
+    suggested: Suggested
+    timings_ms: dict[str, float]
+
+
+class SimilarToCaseResponse(SimilarCasesResponse):
+    case: CaseRef = Field(description="De casus waarbij gezocht is (staat zelf nooit in de resultaten)")
+
+
+# --- cases --------------------------------------------------------------------------
+
+
+class TypedText(BaseModel):
+    type: str
+    text: str
+
+
+class CaseDetail(CaseLinks):
+    fictional: bool = Field(description="Verzonnen voorbeeldcasus")
+    knelpunten: list[TypedText]
+    leerpunten: list[TypedText] = Field(description="type is de leerorde (1e, 2e, 3e orde)")
+    interventions: list[str]
+
+
+class CaseSummary(CaseFields):
+    situation: str
+    status: str | None
+    year: int | None
+    score: float | None = Field(None, description="Alleen bij zoeken met q")
+    laws: list[LinkRef]
+    levensgebieden: list[LinkRef]
+
+
+class CaseList(BaseModel):
+    total: int = Field(description="Aantal casussen dat aan de filters voldoet (met q: hoogstens de beste 1000)")
+    page: int
+    page_size: int
+    items: list[CaseSummary]
+
+
+class LearningPointInput(BaseModel):
+    text: str
+    order: int = Field(1, ge=1, le=3)
+
+
+class CaseInput(BaseModel):
+    """One case in the import format (SPEC section 4); labels are resolved like the CLI does."""
+    id: str | None = Field(None, description="Stabiel extern id; opnieuw importeren werkt de casus bij")
+    title: str | None = None
+    situation: str
+    solution: str | None = None
+    status: Literal["opgelost", "lopend", "niet opgelost"] | None = None
+    year: int | None = None
+    laws: list[str] = []
+    articles: list[str] = []
+    voorzieningen: list[str] = []
+    organisations: list[str] = []
+    levensgebieden: list[str] = []
+    knelpunten: list[str | TypedText] = []
+    interventions: list[str] = []
+    learning_points: list[LearningPointInput] = []
+    fictional: bool = False
+    source: str | None = None
+
+
+class PersonalDataFinding(BaseModel):
+    """Why a case was refused: personal data (the message names BSN, IBAN, NAAM, …; span is the text) or another problem."""
+    case: str = Field(description="Id van de casus, of de plaats in de body (body[0])")
+    field: str
+    kind: str = Field(description="personal-data, invalid, unknown-label of ambiguous-label")
+    message: str
+    span: str | None = Field(None, description="De tekst die het probleem is")
+
+
+class ImportRejectedResponse(ErrorResponse):
+    findings: list[PersonalDataFinding]
+
+
+class Redaction(BaseModel):
+    case: str
+    field: str
+    kind: str
+
+
+class ImportResponse(BaseModel):
+    imported: int
+    cases: list[CaseRef]
+    redactions: list[Redaction] = Field(description="Vervangen persoonsgegevens (alleen met redact=true)")
+    revision: str
+
+
+# --- reference data ---------------------------------------------------------------
+
+
+class Law(BaseModel):
+    id: str
+    uri: str
+    label: str
+    title: str | None = Field(description="Officiële titel")
+    bwb_id: str | None
+    url: str | None = Field(description="De wet op wetten.overheid.nl")
+    alt_labels: list[str]
+    description: str | None
+    article_count: int
+    case_count: int
+    voorzieningen: list[LinkRef] = Field(description="Voorzieningen op grond van deze wet")
+    organisations: list[LinkRef] = Field(description="Organisaties die deze wet uitvoeren")
+
+
+class Organisation(BaseModel):
+    id: str
+    uri: str
+    label: str
+    alt_labels: list[str]
+    type: LinkRef | None = Field(description="Organisatietype")
+    role: str
+    contact: str
+    homepage: str | None
+    laws: list[LinkRef] = Field(description="Wetten die de organisatie uitvoert")
+    voorzieningen: list[LinkRef] = Field(description="Voorzieningen waarvoor zij bevoegd is")
+    case_count: int
+
+
+class Voorziening(BaseModel):
+    id: str
+    uri: str
+    label: str
+    alt_labels: list[str]
+    description: str | None
+    category: LinkRef | None
+    laws: list[LinkRef]
+    organisations: list[LinkRef] = Field(description="Bevoegde organisaties")
+    case_count: int
+
+
+class ConceptMatch(BaseModel):
+    id: str
+    uri: str
+    label: str = Field(description="De voorkeursnaam")
+    matched_label: str = Field(description="Het label (of synoniem) dat overeenkwam")
+    kind: str
+
+
+class Health(BaseModel):
+    status: str
+    cases: int
+    triples: int
+    encoder: str
+
+
+# Error responses every JSON route may give, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "Invoer te groot"},
+    422: {"model": ErrorResponse, "description": "Ongeldige invoer"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "Onbekend id"}}

@@ -1,0 +1,337 @@
+"""The Dutch web UI in Debian's headless Chromium, against a real `maatwerk serve`.
+
+A data directory is built for this module (reference data plus a handful of cases
+written below), the server runs in a subprocess on a free port, and every test
+records each request the browser makes: none may leave 127.0.0.1, because the UI
+must work on a closed network. Screenshots land in tests/screenshots/ (gitignored)
+so a person can look at what users see.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "screenshots"
+MAATWERK = Path(sys.executable).with_name("maatwerk")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+WIDE = {"width": 1366, "height": 768}
+NARROW = {"width": 390, "height": 844}
+
+CASES = [
+    {"id": "ui-rolstoel", "title": "Rolstoel past niet in de lift van het nieuwe kantoor",
+     "situation": "Een vrouw met een spierziekte gebruikt een elektrische rolstoel. Haar werkgever verhuist naar een "
+                  "kantoor waar de rolstoel niet in de lift past. De gemeente verwijst naar het UWV voor een "
+                  "werkvoorziening, het UWV zegt dat de rolstoel een Wmo-voorziening is.",
+     "solution": "Het UWV heeft een aangepaste werkplek op de begane grond vergoed; de gemeente heeft de rolstoel "
+                 "laten aanpassen zodat die kleiner draait. Afgesproken dat de Wmo-consulent en de arbeidsdeskundige "
+                 "voortaan samen één plan maken.",
+     "status": "opgelost", "year": 2023, "laws": ["Wmo 2015", "Participatiewet"],
+     "organisations": ["gemeente", "UWV"], "levensgebieden": ["maatschappelijke participatie"],
+     "knelpunten": ["samenwerking"], "fictional": True,
+     "learning_points": [{"text": "Laat gemeente en UWV bij hulpmiddelen op het werk één gezamenlijk plan maken.",
+                          "order": 2}]},
+    {"id": "ui-anorexia", "title": "Eetstoornisbehandeling stopt bij de 18e verjaardag",
+     "situation": "Een meisje van 17 is in behandeling voor anorexia bij een jeugd-ggz-aanbieder. Bij 18 jaar gaat de "
+                  "behandeling over naar de Zvw, maar de zorgverzekeraar heeft geen contract met de aanbieder en "
+                  "verwijst naar een wachtlijst van 14 weken.",
+     "solution": "De zorgverzekeraar is aangesproken op de zorgplicht en heeft de behandeling bij dezelfde aanbieder "
+                 "vergoed tot het einde van het traject.",
+     "status": "opgelost", "year": 2022, "laws": ["Jeugdwet", "Zvw"],
+     "organisations": ["zorgverzekeraar", "gemeente"], "levensgebieden": ["geestelijke gezondheid"],
+     "knelpunten": ["wet- en regelgeving", "samenwerking"], "fictional": True,
+     "learning_points": [{"text": "Een lopende jeugd-ggz-behandeling moet na 18 jaar bij dezelfde aanbieder kunnen "
+                                  "worden afgemaakt.", "order": 3}]},
+    {"id": "ui-schulden", "title": "Beslag op uitkering laat gezin zonder leefgeld",
+     "situation": "Een moeder met twee kinderen heeft schulden bij de Belastingdienst en de zorgverzekeraar. Er ligt "
+                  "beslag op haar bijstandsuitkering en er blijft te weinig over om boodschappen te doen.",
+     "solution": "De gemeente heeft de beslagvrije voet laten herberekenen en een schuldhulptraject gestart.",
+     "status": "lopend", "year": 2024, "laws": ["Participatiewet", "Wgs"],
+     "organisations": ["gemeente"], "levensgebieden": ["financiën"], "knelpunten": ["communicatie"],
+     "fictional": True},
+    {"id": "ui-dementie", "title": "Thuiszorg niet genoeg voor man met dementie",
+     "situation": "Een man van 84 met dementie woont alleen. De thuiszorg komt drie keer per dag maar hij dwaalt 's "
+                  "nachts. Het CIZ wijst een Wlz-indicatie af omdat er geen permanent toezicht nodig zou zijn.",
+     "solution": "Na een nieuwe aanvraag met een verslag van de casemanager dementie is de Wlz-indicatie toegekend.",
+     "status": "opgelost", "year": 2021, "laws": ["Wlz", "Wmo 2015", "Zvw"],
+     "organisations": ["CIZ", "gemeente"], "levensgebieden": ["geestelijke gezondheid", "basale ADL"],
+     "knelpunten": ["wet- en regelgeving"], "fictional": True,
+     "learning_points": [{"text": "Leg nachtelijk dwalen vast in een dagboek voor de Wlz-aanvraag.", "order": 1}]},
+    {"id": "ui-dakloos", "title": "18-jarige op straat: te oud voor jeugdhulp",
+     "situation": "Een jongen van net 18 is door zijn vader op straat gezet. De opvang vindt hem te jong, het "
+                  "jeugdteam zegt dat hij te oud is voor jeugdhulp. Hij slaapt bij vrienden.",
+     "solution": "De gemeente heeft hem in een jongerenopvang geplaatst en een briefadres geregeld.",
+     "status": "niet opgelost", "year": 2023, "laws": ["Jeugdwet", "Wmo 2015"],
+     "organisations": ["gemeente", "wijkteam"], "levensgebieden": ["huisvesting"],
+     "knelpunten": ["samenwerking"], "fictional": True},
+]
+
+
+# --- the server ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(*args: str) -> None:
+    result = subprocess.run([str(MAATWERK), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"maatwerk {' '.join(args)} faalde:\n{result.stdout}\n{result.stderr}"
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"maatwerk serve stopte: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} kwam niet op")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("ui-data")
+    cases = data / "cases.jsonl"
+    cases.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES), encoding="utf-8")
+    _run("init", "--no-demo", "--data-dir", str(data / "dir"))
+    _run("import-cases", str(cases), "--data-dir", str(data / "dir"))
+    port = _free_port()
+    log = data / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data / "dir"), "--port", str(port)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base + "/health", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page plus everything it asked for and every script error it raised."""
+
+    def __init__(self, browser, base: str, viewport: dict):
+        self.base = base
+        self.context = browser.new_context(viewport=viewport, locale="nl-NL")
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+
+    def goto(self, path: str):
+        self.page.goto(self.base + path)
+        return self.page
+
+    def shot(self, name: str, full: bool = True) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+    def check_clean(self) -> None:
+        outside = [u for u in self.requests if not _local(u)]
+        assert not outside, f"verzoeken buiten 127.0.0.1: {outside}"
+        assert not self.errors, f"fouten in de browser: {self.errors}"
+
+
+def _local(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("data", "blob", "about") or parsed.hostname == "127.0.0.1"
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits: list[Visit] = []
+
+    def open_visit(viewport: dict = WIDE) -> Visit:
+        visits.append(Visit(browser, server, viewport))
+        return visits[-1]
+    yield open_visit
+    for v in visits:
+        v.context.close()
+
+
+def _canvas_has_pixels(page, selector: str) -> bool:
+    """True when some canvas under `selector` has drawn at least one non-transparent pixel."""
+    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)].some(c => {
+        if (!c.width || !c.height) return false;
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
+        return false; })""", selector)
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+
+def test_search_shows_cards_and_opens_the_case_with_its_graph(visit):
+    v = visit()
+    page = v.goto("/")
+    page.get_by_label("Beschrijf de situatie").fill(
+        "Meisje van 17 met anorexia; bij 18 jaar stopt de behandeling want de zorgverzekeraar heeft geen contract")
+    page.get_by_role("button", name="Zoek vergelijkbare casussen").click()
+    page.wait_for_selector("article.result")
+    assert "q=" in page.url, "de zoekvraag hoort in het adres te staan, zodat je hem kunt delen"
+
+    first = page.locator("article.result").first
+    assert "Eetstoornisbehandeling" in first.locator("h3").inner_text()
+    assert first.get_by_text("Waarom deze casus").is_visible()
+    assert first.locator("blockquote.passage mark").count() > 0, "gematchte woorden worden gemarkeerd"
+    assert first.locator("a[href^='https://wetten.overheid.nl/BWBR']").count() > 0
+    side = page.locator("aside.side")
+    assert side.get_by_role("heading", name="Mogelijk relevant").is_visible()
+    assert side.get_by_role("heading", name="Wie kunt u benaderen").is_visible()
+    v.shot("zoeken-1366", full=False)
+    v.shot("zoeken-1366-volledig")
+
+    first.locator("h3 a").click()
+    page.wait_for_selector("#graaf[data-getekend='ja'] canvas")
+    assert page.locator("h1").inner_text() == "Eetstoornisbehandeling stopt bij de 18e verjaardag"
+    assert page.get_by_text("fictief voorbeeld").is_visible()
+    assert page.get_by_role("heading", name="Leerpunten").is_visible()
+    assert page.get_by_text("3e orde", exact=True).is_visible()
+    assert _canvas_has_pixels(page, "#graaf canvas"), "de graaf is getekend"
+    page.locator("#graaf").scroll_into_view_if_needed()
+    v.shot("casus-1366", full=False)
+    v.shot("casus-1366-volledig")
+    v.check_clean()
+
+
+def test_a_shared_search_url_restores_the_query_and_filters(visit):
+    v = visit()
+    page = v.goto("/?q=jongere+wordt+18+en+valt+tussen+wal+en+schip&wet=jeugdwet&status=")
+    assert "wordt 18" in page.get_by_label("Beschrijf de situatie").input_value()
+    assert page.locator("#f-wet").input_value() == "jeugdwet"
+    titles = page.locator("article.result h3").all_inner_texts()
+    assert titles, "er zijn resultaten"
+    assert all(t in ("Eetstoornisbehandeling stopt bij de 18e verjaardag", "18-jarige op straat: te oud voor jeugdhulp")
+               for t in titles), f"alleen casussen met de Jeugdwet: {titles}"
+    v.check_clean()
+
+
+def test_sparql_example_query_runs_in_yasgui_and_shows_a_table(visit):
+    v = visit()
+    page = v.goto("/sparql")
+    page.wait_for_selector(".tabPanel.active .yasqe .CodeMirror")
+    examples = page.locator("button.example")
+    assert examples.count() >= 12
+    page.get_by_role("button", name="Welke wetten spelen het vaakst een rol in casussen?").click()
+    page.wait_for_selector(".yasr table tbody tr td")
+    table = page.locator(".yasr table").first.inner_text()
+    assert "Jeugdwet" in table and "Wmo 2015" in table
+    assert "resultaten" in page.locator("#sparql-status").inner_text()
+    v.shot("sparql-1366", full=False)
+    v.check_clean()
+
+
+def test_systeemleren_draws_every_chart_and_shows_its_query(visit):
+    v = visit()
+    page = v.goto("/systeemleren")
+    page.wait_for_selector("canvas[data-getekend='ja']")
+    canvases = page.locator("canvas[id^='grafiek-']")
+    assert canvases.count() == 6
+    assert page.locator("canvas[data-getekend='ja']").count() == 6
+    assert _canvas_has_pixels(page, "canvas[id^='grafiek-']")
+    page.get_by_text("Toon de SPARQL-query").first.click()
+    assert "SELECT" in page.locator("pre.query").first.inner_text()
+    v.shot("systeemleren-1366", full=False)
+    v.shot("systeemleren-1366-volledig")
+
+    page.get_by_label("Vanaf jaar").fill("2023")
+    page.get_by_role("button", name="Toon periode").click()
+    page.wait_for_url("**jaar_van=2023**")
+    assert "?jaar >= 2023" in page.locator("pre.query").first.text_content()
+
+    page.get_by_text("Toon de SPARQL-query").first.click()
+    page.get_by_role("link", name="Open deze query in de SPARQL-editor").first.click()
+    page.wait_for_selector(".tabPanel.active .yasqe .CodeMirror")
+    assert "?jaar >= 2023" in page.locator(".tabPanel.active .yasqe .CodeMirror").first.inner_text()
+    v.check_clean()
+
+
+def test_law_page_links_the_official_source_and_its_cases(visit):
+    v = visit()
+    page = v.goto("/id/wet/jeugdwet")
+    assert page.locator("h1").inner_text() == "Jeugdwet"
+    assert page.locator("a[href='https://wetten.overheid.nl/BWBR0034925']").count() == 1
+    assert page.get_by_role("link", name="18-jarige op straat: te oud voor jeugdhulp").is_visible()
+    v.shot("wet-1366", full=False)
+    page = v.goto("/id/casus/ui-rolstoel")
+    assert page.url.endswith("/casus/ui-rolstoel")
+    page = v.goto("/id/organisatie/gemeente")
+    assert page.get_by_role("heading", name="Casussen (5)").is_visible()
+    v.check_clean()
+
+
+def test_narrow_screen_has_no_sideways_scrolling(visit):
+    v = visit(NARROW)
+    for path, name in (("/?q=rolstoel+past+niet+in+de+lift+op+het+werk", "zoeken-390"),
+                       ("/casus/ui-anorexia", "casus-390"), ("/sparql", "sparql-390"),
+                       ("/systeemleren", "systeemleren-390")):
+        page = v.goto(path)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+        v.shot(name, full=False)
+        assert _no_horizontal_scroll(page), f"{path} schuift zijwaarts op een smal scherm"
+    v.check_clean()
+
+
+def test_keyboard_only_search(visit):
+    v = visit()
+    page = v.goto("/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Direct naar de inhoud"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", "focus is zichtbaar"
+    page.locator("#q").focus()
+    page.keyboard.type("Man met dementie dwaalt 's nachts, CIZ wijst Wlz af")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("article.result")
+    assert "Thuiszorg niet genoeg" in page.locator("article.result h3").first.inner_text()
+    v.check_clean()
