@@ -147,3 +147,19 @@ def test_csv_with_bom_and_wrong_encoding(empty_core, tmp_path):
     latin.write_bytes("id,situation\nx,Financi\xebn en schulden bij de gemeente zijn groot.\n".encode("latin-1"))
     with pytest.raises(ImportRejected, match="probleem"):
         empty_core.import_records(read_records(latin))
+
+
+def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
+    """False positives on the shipped corpus must be zero: every finding here would be a wrong refusal."""
+    from ingest.anonymise import find_personal_data
+    from ingest.cases import _text_fields
+    from ontology import DEMO_CASES_FILE
+
+    findings, fields = [], 0
+    for line in DEMO_CASES_FILE.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        for name, text in _text_fields(record):
+            fields += 1
+            findings += [(record["id"], name, f.kind, f.text) for f in find_personal_data(text)]
+    assert fields > 1500
+    assert findings == []
