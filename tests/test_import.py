@@ -161,5 +161,5 @@ def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
         for name, text in _text_fields(record):
             fields += 1
             findings += [(record["id"], name, f.kind, f.text) for f in find_personal_data(text)]
-    assert fields > 1500
+    assert fields > 1000
     assert findings == []
