@@ -77,7 +77,7 @@ class Maatwerk:
             counted += n
             if progress:
                 progress(counted, 0)
-        records = list(records) if not isinstance(records, list) else records
+        records = list(records)  # counted up front: the SHACL check depends on the size
         validate = self._shacl_check if len(records) <= SHACL_IMPORT_LIMIT else None
         result = import_cases(self.kg, records, self.concepts, redact, step, validate)
         self._after_write(progress)

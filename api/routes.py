@@ -146,7 +146,7 @@ def _filtered_rows(service, raw_filters: dict) -> list[int]:
     """Index rows passing the filters, newest year first: the same filter meaning as search."""
     filters = service.filters(raw_filters)
     # The ranker's candidate mask is what search filters by; reusing it keeps both meanings equal.
-    mask = service.ranker._allowed(filters, set())
+    mask = service.ranker.allowed_rows(filters)
     order = _row_order(service.index)
     return order[mask[order]].tolist()
 
@@ -316,10 +316,10 @@ def _case_counts(kg, predicate: str) -> dict[str, int]:
 
 
 def _laws(kg) -> list[dict]:
-    items = _basics(kg, "eli:LegalResource", f"""OPTIONAL {{ ?s eli:title ?title }}
-        OPTIONAL {{ ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }}
-        OPTIONAL {{ ?s rdfs:seeAlso ?see FILTER(STRSTARTS(STR(?see), "https://wetten.overheid.nl/")) }}
-        OPTIONAL {{ ?s dcterms:description ?description }}""")
+    items = _basics(kg, "eli:LegalResource", """OPTIONAL { ?s eli:title ?title }
+        OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
+        OPTIONAL { ?s rdfs:seeAlso ?see FILTER(STRSTARTS(STR(?see), "https://wetten.overheid.nl/")) }
+        OPTIONAL { ?s dcterms:description ?description }""")
     articles = _counts(kg, "SELECT ?o (COUNT(DISTINCT ?a) AS ?n) WHERE { ?a eli:is_part_of ?o . ?o a eli:LegalResource } GROUP BY ?o")
     cases = _case_counts(kg, "mw:betreftWet")
     voorzieningen = _links(kg, "eli:LegalResource", "?o cv:hasLegalResource ?s .")

@@ -182,6 +182,7 @@ class _Dataset:
 
     def __init__(self, kg, default_graphs: list[str], named_graphs: list[str]):
         self.store = kg.store
+        self.has_graph = kg.has_graph
         self._default = [ox.NamedNode(g) for g in default_graphs]
         self._named = [ox.NamedNode(g) for g in named_graphs]
 
@@ -202,11 +203,7 @@ def _dataset(kg, default_graphs: list[str], named_graphs: list[str]):
     if not default_graphs and not named_graphs:
         return kg
     for graph in [*default_graphs, *named_graphs]:
-        try:
-            known = kg.store.contains_named_graph(ox.NamedNode(graph))
-        except ValueError:
-            known = False
-        if not known:
+        if not kg.has_graph(graph):
             raise ApiError(400, f"Onbekende graaf: {graph}",
                            "default-graph-uri en named-graph-uri moeten grafen in deze store zijn; "
                            "externe grafen worden niet opgehaald")

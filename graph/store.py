@@ -90,7 +90,10 @@ class KnowledgeGraph:
         return None
 
     def has_graph(self, graph_iri: str) -> bool:
-        return self.store.contains_named_graph(ox.NamedNode(graph_iri))
+        try:
+            return self.store.contains_named_graph(ox.NamedNode(graph_iri))
+        except ValueError:  # not an IRI, so certainly not one of our graphs
+            return False
 
     def graph_quads(self, graph_iri: str) -> list[ox.Quad]:
         return list(self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)))

@@ -15,6 +15,9 @@ The fused score is a weighted sum (weights tuned on the labelled set, see
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 
 import faiss
@@ -92,8 +95,8 @@ class Ranker:
              query_concepts: list[Concept] | None = None) -> Ranking:
         weights = MODES[mode]
         timings: dict[str, float] = {}
-        clock = _Clock(timings)
-        allowed = self._allowed(filters or Filters(), exclude or set())
+        clock = partial(_timed, timings)
+        allowed = self.allowed_rows(filters or Filters(), exclude or set())
         with clock("link"):
             found = query_concepts if query_concepts is not None else self.concepts.linked_concepts(text)
             concepts = [c for c in found if c.kind in GRAPH_KINDS]
@@ -117,7 +120,8 @@ class Ranker:
 
     # --- candidate rows --------------------------------------------------------
 
-    def _allowed(self, filters: Filters, exclude: set[int]) -> np.ndarray:
+    def allowed_rows(self, filters: Filters, exclude: set[int] = frozenset()) -> np.ndarray:
+        """Mask of the rows a search may return: alive, not excluded, passing every filter."""
         f = self.index.facets
         mask = np.asarray(f.alive, dtype=bool)
         for r in exclude:
@@ -230,22 +234,8 @@ def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
-class _Clock:
-    def __init__(self, timings: dict[str, float]):
-        self.timings = timings
-
-    def __call__(self, name: str):
-        return _Timer(self.timings, name)
-
-
-class _Timer:
-    def __init__(self, timings, name):
-        self.timings, self.name = timings, name
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.timings[self.name] = self.timings.get(self.name, 0.0) + (time.perf_counter() - self.start) * 1000
-
-
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = timings.get(name, 0.0) + (time.perf_counter() - start) * 1000

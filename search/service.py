@@ -103,8 +103,6 @@ class SearchService:
         """Cases like a stored one: its text as the query, its own links as the query concepts, itself excluded."""
         iri = self._iri_of(case_id)
         row = self.index.row_of(iri)
-        if row is None:
-            raise UnknownCase(case_id)
         doc = case_docs(self.kg, [iri])[0]
         concepts = [self.concepts.concepts[c] for c in sorted(doc.concepts) if c in self.concepts.concepts]
         a, b = self.index.row_offsets[row], self.index.row_offsets[row + 1]

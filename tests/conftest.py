@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +21,7 @@ from graph import Settings  # noqa: E402
 
 TESTS = Path(__file__).parent
 SMALL_CASES = TESTS / "data" / "cases_small.jsonl"
+MAATWERK = Path(sys.executable).with_name("maatwerk")
 
 
 def open_core(data_dir: Path) -> Maatwerk:
@@ -48,3 +56,43 @@ def demo_core(tmp_path_factory):
     core.search()
     yield core
     core.close()
+
+
+@contextmanager
+def running_server(data_dir: Path, log: Path) -> Iterator[str]:
+    """`maatwerk serve` on a free loopback port, output to `log`; yields its base URL, stops it after."""
+    port = _free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(base: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"maatwerk serve stopte:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"maatwerk serve kwam niet op tijd op ({base})")

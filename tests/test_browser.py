@@ -10,16 +10,14 @@ so a person can look at what users see.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.conftest import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -88,29 +86,9 @@ CASES = [
 # --- the server ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(*args: str) -> None:
     result = subprocess.run([str(MAATWERK), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"maatwerk {' '.join(args)} faalde:\n{result.stdout}\n{result.stderr}"
-
-
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"maatwerk serve stopte: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} kwam niet op")
 
 
 @pytest.fixture(scope="module")
@@ -120,23 +98,8 @@ def server(tmp_path_factory):
     cases.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES), encoding="utf-8")
     _run("init", "--no-demo", "--data-dir", str(data / "dir"))
     _run("import-cases", str(cases), "--data-dir", str(data / "dir"))
-    port = _free_port()
-    log = data / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data / "dir"), "--port", str(port)],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/health", proc)
+    with running_server(data / "dir", data / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- the browser ----------------------------------------------------------------------------

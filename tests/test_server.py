@@ -5,11 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +19,7 @@ from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from api.core import Maatwerk
 from graph import Settings
 from ontology import ID, MW
+from tests.conftest import running_server
 
 MAATWERK = Path(sys.executable).with_name("maatwerk")
 CASUS = rdflib.URIRef(MW + "Casus")
@@ -48,39 +45,8 @@ def server(tmp_path_factory):
         core.import_records([(f"test[{i}]", case) for i, case in enumerate(CASES)])
     finally:
         core.close()
-    port = _free_port()
-    process = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base, process)
+    with running_server(data_dir, data_dir.parent / "serve.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"maatwerk serve stopte:\n{process.stdout.read().decode(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("maatwerk serve kwam niet op tijd op")
 
 
 def test_health(server):
