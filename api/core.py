@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,10 @@ class Maatwerk:
             counted += n
             if progress:
                 progress(counted, 0)
-        records = list(records)  # counted up front: the SHACL check depends on the size
-        validate = self._shacl_check if len(records) <= SHACL_IMPORT_LIMIT else None
-        result = import_cases(self.kg, records, self.concepts, redact, step, validate)
+        records = iter(records)
+        head = list(islice(records, SHACL_IMPORT_LIMIT + 1))  # the rest streams from the file
+        validate = self._shacl_check if len(head) <= SHACL_IMPORT_LIMIT else None
+        result = import_cases(self.kg, chain(head, records), self.concepts, redact, step, validate)
         self._after_write(progress)
         return result
 

@@ -47,9 +47,13 @@ def _values(iris: list[str]) -> str:
     return " ".join(f"<{i}>" for i in iris)
 
 
+# Past this many IRIs a VALUES block costs more to join than scanning every case.
+VALUES_LIMIT = 1_000
+
+
 def case_docs(kg, iris: list[str] | None = None) -> list[CaseDoc]:
     """All cases (or the given ones) as CaseDocs: three queries, whatever the number of cases."""
-    scope = f"VALUES ?c {{ {_values(iris)} }}" if iris is not None else ""
+    scope = f"VALUES ?c {{ {_values(iris)} }}" if iris is not None and len(iris) <= VALUES_LIMIT else ""
     docs: dict[str, CaseDoc] = {}
     for row in kg.select(f"""
         SELECT ?c ?id ?title ?sit ?sol ?status ?jaar ?stamp WHERE {{

@@ -28,6 +28,9 @@ from search.index import SearchIndex
 from search.text import analyse
 
 CANDIDATES = 200
+# A filter that leaves fewer passages than this is searched exactly: cheaper than probing
+# an approximate index that may hold few allowed passages in the cells it visits.
+EXACT_BELOW = 20_000
 EXPANSION_WEIGHT = 0.5
 GRAPH_KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied")
 
@@ -73,8 +76,6 @@ class Hit:
     lexical: float
     graph: float
     shared: list[Concept]
-    best_passage: str = ""
-    matched_terms: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,9 +114,6 @@ class Ranker:
             graph = self._graph(concepts, allowed)
         with clock("fusion"):
             hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
-        query_terms = set(analyse(text))
-        for hit in hits:
-            hit.matched_terms = sorted(query_terms & set(self.index.tokens[hit.row]))
         return Ranking(hits, found, timings, qvec)
 
     # --- candidate rows --------------------------------------------------------
@@ -123,7 +121,7 @@ class Ranker:
     def allowed_rows(self, filters: Filters, exclude: set[int] = frozenset()) -> np.ndarray:
         """Mask of the rows a search may return: alive, not excluded, passing every filter."""
         f = self.index.facets
-        mask = np.asarray(f.alive, dtype=bool)
+        mask = self.index.alive_mask()
         for r in exclude:
             mask[r] = False
         if filters.empty():
@@ -147,26 +145,28 @@ class Ranker:
 
     def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> dict[int, float]:
         index = self.index
-        if not len(index.vectors) or not allowed.any():
+        if not len(index.passage_row) or not allowed.any():
             return {}
         query = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
-        n_passages = len(index.passage_row)
-        k = min(n_passages, CANDIDATES * 4)
-        params = None
-        if not allowed.all():
-            passage_ok = allowed[index.passage_row]
-            bitmap = np.packbits(passage_ok, bitorder="little")
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(n_passages, faiss.swig_ptr(bitmap)))
-            k = min(k, int(passage_ok.sum()))
-        scores, ids = index.faiss.search(query, k, params=params)
-        best: dict[int, float] = {}
-        for score, pid in zip(scores[0], ids[0]):
-            if pid < 0:
-                continue
-            row = int(index.passage_row[pid])
-            if row not in best:
-                best[row] = max(float(score), 0.0)
-        return best
+        k = CANDIDATES * 4
+        if allowed.all():
+            scores, ids = index.dense.search(query, min(k, index.dense.ntotal))
+            return _best_per_row(index.passage_row, scores[0], ids[0])
+        passage_ok = allowed[index.passage_row]
+        n_ok = int(passage_ok.sum())
+        if n_ok <= EXACT_BELOW:
+            ids = np.flatnonzero(passage_ok)
+            sims = np.asarray(index.vectors[ids]) @ query[0]
+            top = _top_rows(sims, min(k, n_ok))
+            return _best_per_row(index.passage_row, sims[top], ids[top])
+        bitmap = np.packbits(passage_ok, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(passage_ok), faiss.swig_ptr(bitmap))
+        if isinstance(index.dense, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.dense.nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        scores, ids = index.dense.search(query, min(k, n_ok), params=params)
+        return _best_per_row(index.passage_row, scores[0], ids[0])
 
     def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
         index = self.index
@@ -225,6 +225,15 @@ class Ranker:
             return body[int(np.argmax(sims[len(pieces) - len(body):]))]
         terms = set(analyse(text))
         return max(body, key=lambda p: len(terms & set(analyse(p))))
+
+
+def _best_per_row(passage_row: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> dict[int, float]:
+    """Passage hits (best first) -> each case row's best cosine, floored at 0."""
+    best: dict[int, float] = {}
+    for score, pid in zip(scores, ids):
+        if pid >= 0:
+            best.setdefault(int(passage_row[pid]), max(float(score), 0.0))
+    return best
 
 
 def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:

@@ -2,17 +2,24 @@
 
 Row r is one case. Re-importing a case marks its old row dead and appends a new
 one; dead rows are dropped when the index is compacted. The index records the
-encoder that built it and the graph revision it reflects, so `SearchIndex.open`
+encoder that built it and the graph revision it reflects, so `SearchIndex.load`
 can tell whether it must catch up with the graph or be rebuilt.
+
+Everything a search needs is saved ready to use (faiss index, BM25 matrices,
+idf), so opening a large index is reading files, not rebuilding; the BM25 tokens
+per row are only read back when the index changes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import bm25s
@@ -23,10 +30,15 @@ from graph.cases import CaseDoc
 from search.encoders import Encoder
 from search.text import analyse, passages
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BM25_K1 = 1.2
 BM25_B = 0.75
-ENCODE_BATCH = 256
+# Exact search over all passages costs ~0.15-0.3 ms per 1,000 passages per query; above
+# this many an inverted-file index (k-means cells, a few probed) answers in about 1 ms.
+IVF_MIN_PASSAGES = 60_000
+IVF_NPROBE = 32
+IVF_TRAIN_PER_CELL = 32
+IVF_TRAIN_ITERATIONS = 10
 
 
 def passage_texts(title: str, situation: str) -> list[str]:
@@ -34,8 +46,9 @@ def passage_texts(title: str, situation: str) -> list[str]:
     return [title, *passages(situation)]
 
 
-def lexical_text(doc: CaseDoc) -> str:
-    return f"{doc.title}\n{doc.situation}\n{doc.solution}"
+def lexical_text(title: str, situation: str, solution: str) -> str:
+    """What BM25 sees of a case."""
+    return f"{title}\n{situation}\n{solution}"
 
 
 @dataclass
@@ -69,11 +82,14 @@ class SearchIndex:
         self.vectors = np.zeros((0, encoder.dim), dtype=np.float32)
         self.passage_row = np.zeros(0, dtype=np.int32)      # passage -> case row
         self.row_offsets = np.zeros(1, dtype=np.int64)       # row r's passages: [off[r], off[r+1])
-        self.tokens: list[list[str]] = []                    # BM25 tokens per row
         self.bm25: bm25s.BM25 | None = None
-        self.faiss: faiss.Index | None = None
+        self.dense: faiss.Index | None = None
+        self._idf: dict[str, float] = {}
+        self._tokens: list[list[str]] | None = []            # BM25 tokens per row; None = still on disk
+        self._tokens_file: Path | None = None
         self._row_of_iri: dict[str, int] = {}
         self._postings: dict[str, list[int]] | None = None
+        self._alive: np.ndarray | None = None
 
     # --- size and lookup -------------------------------------------------------
 
@@ -82,7 +98,13 @@ class SearchIndex:
 
     @property
     def alive_count(self) -> int:
-        return sum(self.facets.alive)
+        return int(self.alive_mask().sum())
+
+    def alive_mask(self) -> np.ndarray:
+        """Rows still in the graph, as a boolean array (a fresh copy: callers narrow it)."""
+        if self._alive is None:
+            self._alive = np.asarray(self.facets.alive, dtype=bool)
+        return self._alive.copy()
 
     def row_of(self, case_iri: str) -> int | None:
         return self._row_of_iri.get(case_iri)
@@ -102,68 +124,80 @@ class SearchIndex:
             self._postings = postings
         return self._postings
 
+    @property
+    def on_disk(self) -> bool:
+        """Whether this index was loaded from or saved to its directory (so meta.json there is its own)."""
+        return self._tokens_file is not None
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, 0.0)
+
     # --- building --------------------------------------------------------------
 
     def add(self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None) -> None:
-        """Append cases (replacing older rows of the same IRI), encoding in batches."""
+        """Append cases (replacing older rows of the same IRI); progress(n) counts encoded cases."""
+        tokens = self._loaded_tokens()
+        self._mark_dead(doc.iri for doc in docs)
+        texts, counts = [], []
         for doc in docs:
-            old = self._row_of_iri.get(doc.iri)
-            if old is not None:
-                self.facets.alive[old] = False
-                self.tokens[old] = []
-        new_vectors, new_rows, counts = [], [], []
+            pieces = passage_texts(doc.title, doc.situation)
+            texts.extend(pieces)
+            counts.append(len(pieces))
+        per_case = len(texts) / max(len(docs), 1)
+        new_vectors = self.encoder.encode_bulk(texts, progress and (lambda n: progress(round(n / per_case))))
         start_row = len(self)
-        for batch_start in range(0, len(docs), ENCODE_BATCH):
-            batch = docs[batch_start:batch_start + ENCODE_BATCH]
-            texts: list[str] = []
-            for i, doc in enumerate(batch):
-                pieces = passage_texts(doc.title, doc.situation)
-                texts.extend(pieces)
-                counts.append(len(pieces))
-                new_rows.extend([start_row + batch_start + i] * len(pieces))
-            new_vectors.append(self.encoder.encode(texts))
-            if progress:
-                progress(len(batch))
         for doc in docs:
             self._row_of_iri[doc.iri] = len(self.facets.ids)
             self.facets.append(doc)
-            self.tokens.append(analyse(lexical_text(doc)))
+            tokens.append(analyse(lexical_text(doc.title, doc.situation, doc.solution)))
         if docs:
-            self.vectors = np.vstack([self.vectors, *new_vectors])
-            self.passage_row = np.concatenate([self.passage_row, np.asarray(new_rows, dtype=np.int32)])
-            ends = self.row_offsets[-1] + np.cumsum(counts)
-            self.row_offsets = np.concatenate([self.row_offsets, ends])
-        self._rebuild_derived()
+            self.vectors = np.concatenate([self.vectors, new_vectors])
+            rows = np.repeat(np.arange(start_row, start_row + len(docs), dtype=np.int32), counts)
+            self.passage_row = np.concatenate([self.passage_row, rows])
+            self.row_offsets = np.concatenate([self.row_offsets, self.row_offsets[-1] + np.cumsum(counts)])
+        self._alive = self._postings = None
+        self._extend_dense(new_vectors)
+        self._rebuild_lexical()
 
     def remove(self, case_iris: Iterable[str]) -> None:
+        self._loaded_tokens()
+        self._mark_dead(case_iris)
+        self._rebuild_lexical()
+
+    def _mark_dead(self, case_iris: Iterable[str]) -> None:
         for case_iri in case_iris:
             row = self._row_of_iri.pop(case_iri, None)
             if row is not None:
                 self.facets.alive[row] = False
-                self.tokens[row] = []
-        self._rebuild_derived()
-
-    def _rebuild_derived(self) -> None:
-        """faiss and BM25 are derived from vectors and tokens; rebuilding them is cheap next to encoding."""
+                self._tokens[row] = []
+        self._alive = None
         self._postings = None
-        self.faiss = faiss.IndexFlatIP(self.encoder.dim)
-        if len(self.vectors):
-            self.faiss.add(self.vectors)
+
+    def _extend_dense(self, new_vectors: np.ndarray) -> None:
+        """Add to the dense index; switch to (or start) an inverted-file index when it grows large."""
+        flat = self.dense is None or isinstance(self.dense, faiss.IndexFlat)
+        if flat and len(self.vectors) >= IVF_MIN_PASSAGES:
+            self.dense = _ivf_index(self.vectors)
+            return
+        if self.dense is None:
+            self.dense = faiss.IndexFlatIP(self.encoder.dim)
+            new_vectors = self.vectors
+        if len(new_vectors):
+            self.dense.add(np.ascontiguousarray(new_vectors))
+
+    def _rebuild_lexical(self) -> None:
+        """bm25s cannot add documents, so BM25 is rebuilt from the stored tokens: seconds at 100k cases."""
+        tokens = self._loaded_tokens()
         self.bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-        corpus = [t or [""] for t in self.tokens] or [[""]]
-        self.bm25.index(corpus, show_progress=False)
-        self._idf = self._document_idf()
-
-    def _document_idf(self) -> dict[str, float]:
+        self.bm25.index([t or [""] for t in tokens] or [[""]], show_progress=False)
         n = max(self.alive_count, 1)
-        df: dict[str, int] = {}
-        for tokens in self.tokens:
-            for token in set(tokens):
-                df[token] = df.get(token, 0) + 1
-        return {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
+        df = Counter(chain.from_iterable(map(set, tokens)))
+        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
 
-    def idf(self, token: str) -> float:
-        return self._idf.get(token, 0.0)
+    def _loaded_tokens(self) -> list[list[str]]:
+        if self._tokens is None:
+            self._tokens = json.loads(self._tokens_file.read_text())
+        return self._tokens
 
     # --- persistence -----------------------------------------------------------
 
@@ -175,17 +209,33 @@ class SearchIndex:
         np.save(tmp / "vectors.npy", self.vectors)
         np.save(tmp / "passage_row.npy", self.passage_row)
         np.save(tmp / "row_offsets.npy", self.row_offsets)
-        with open(tmp / "rows.json", "w") as out:
-            json.dump({"facets": self.facets.__dict__, "tokens": self.tokens}, out, ensure_ascii=False)
+        (tmp / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
+        (tmp / "tokens.json").write_text(json.dumps(self._loaded_tokens(), ensure_ascii=False))
+        (tmp / "idf.json").write_text(json.dumps(self._idf, ensure_ascii=False))
+        if self.dense is not None:
+            faiss.write_index(self.dense, str(tmp / "dense.faiss"))
+        if self.bm25 is not None:
+            self.bm25.save(tmp / "bm25", show_progress=False)
         meta = {"format": FORMAT_VERSION, "encoder": self.encoder.id, "dim": self.encoder.dim,
                 "revision": self.revision, "rows": len(self), "alive": self.alive_count}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        _fsync_tree(tmp)
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():
             os.replace(directory, old)
         os.replace(tmp, directory)
         shutil.rmtree(old, ignore_errors=True)
+        self._tokens_file = directory / "tokens.json"
+
+    def save_revision(self, directory: Path) -> None:
+        """Only the graph revision moved (nothing to add or drop): rewrite meta.json alone, atomically."""
+        meta_file = directory / "meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta["revision"] = self.revision
+        tmp = meta_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, meta_file)
 
     @classmethod
     def load(cls, directory: Path, encoder: Encoder) -> "SearchIndex | None":
@@ -198,37 +248,58 @@ class SearchIndex:
             if meta.get("format") != FORMAT_VERSION or meta.get("encoder") != encoder.id:
                 return None
             index = cls(encoder)
-            index.vectors = np.load(directory / "vectors.npy")
+            # memory-mapped: only the rows a search explains or a similar-case query reads come in
+            index.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
             index.passage_row = np.load(directory / "passage_row.npy")
             index.row_offsets = np.load(directory / "row_offsets.npy")
-            rows = json.loads((directory / "rows.json").read_text())
-        except (OSError, ValueError, KeyError):
+            index.facets = Facets(**json.loads((directory / "facets.json").read_text()))
+            index._idf = json.loads((directory / "idf.json").read_text())
+            index.dense = faiss.read_index(str(directory / "dense.faiss"))
+            index.bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False)
+        except (OSError, ValueError, KeyError, RuntimeError):
             return None
-        index.facets = Facets(**rows["facets"])
-        index.tokens = rows["tokens"]
         index.revision = meta.get("revision")
+        index._tokens, index._tokens_file = None, directory / "tokens.json"
         index._row_of_iri = {i: r for r, i in enumerate(index.facets.iris) if index.facets.alive[r]}
-        index._rebuild_derived()
         return index
 
     def compacted(self) -> "SearchIndex":
         """A copy without dead rows (no re-encoding)."""
-        keep = [r for r in range(len(self)) if self.facets.alive[r]]
+        keep = np.flatnonzero(self.alive_mask())
+        tokens = self._loaded_tokens()
         fresh = SearchIndex(self.encoder)
         fresh.revision = self.revision
-        vectors, rows, offsets = [], [], [0]
-        for new_row, row in enumerate(keep):
-            a, b = self.row_offsets[row], self.row_offsets[row + 1]
-            vectors.append(self.vectors[a:b])
-            rows.extend([new_row] * int(b - a))
-            offsets.append(offsets[-1] + int(b - a))
-            for name, values in fresh.facets.__dict__.items():
-                values.append(getattr(self.facets, name)[row])
-            fresh.tokens.append(self.tokens[row])
-        if vectors:
-            fresh.vectors = np.vstack(vectors)
-        fresh.passage_row = np.asarray(rows, dtype=np.int32)
-        fresh.row_offsets = np.asarray(offsets, dtype=np.int64)
+        counts = np.diff(self.row_offsets)[keep]
+        passages = np.concatenate([np.arange(self.row_offsets[r], self.row_offsets[r + 1]) for r in keep]) \
+            if len(keep) else np.zeros(0, dtype=np.int64)
+        fresh.vectors = np.asarray(self.vectors[passages], dtype=np.float32)
+        fresh.passage_row = np.repeat(np.arange(len(keep), dtype=np.int32), counts)
+        fresh.row_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        for name, values in fresh.facets.__dict__.items():
+            source = getattr(self.facets, name)
+            values.extend(source[r] for r in keep)
+        fresh._tokens = [tokens[r] for r in keep]
         fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
-        fresh._rebuild_derived()
+        fresh._extend_dense(fresh.vectors)
+        fresh._rebuild_lexical()
         return fresh
+
+
+def _ivf_index(vectors: np.ndarray) -> faiss.Index:
+    """Inverted-file index over all vectors: about 2*sqrt(n) cells, trained on a sample."""
+    n, dim = vectors.shape
+    cells = int(2 * math.sqrt(n))
+    sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, cells * IVF_TRAIN_PER_CELL), replace=False))]
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    index.nprobe = IVF_NPROBE
+    return index
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())

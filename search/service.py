@@ -15,7 +15,8 @@ from graph.cases import case_details, case_docs, case_iri, case_stamps
 from graph.concepts import Concept, ConceptIndex
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
-from search.index import SearchIndex, passage_texts
+from search.index import SearchIndex, lexical_text, passage_texts
+from search.text import analyse
 
 SUGGESTIONS = 5
 _FILTER_KINDS = {"levensgebied": "levensgebied", "law": "wet", "organisation": "organisatie",
@@ -84,9 +85,13 @@ class SearchService:
             self.index = self.index.compacted()
             self.ranker = Ranker(self.index, self.concepts)
         self.index.revision = revision
-        self.index.save(self.index_dir)
         if not stale and not gone:
+            if self.index.on_disk:
+                self.index.save_revision(self.index_dir)
+            else:
+                self.index.save(self.index_dir)
             return SyncReport("up-to-date")
+        self.index.save(self.index_dir)
         return SyncReport("caught-up", added=len(stale), removed=len(gone))
 
     def refresh_concepts(self, concepts: ConceptIndex) -> None:
@@ -173,7 +178,7 @@ class SearchService:
             "explanation": {
                 "shared_concepts": [_concept_json(c) for c in hit.shared],
                 "best_passage": self.ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
-                "matched_terms": hit.matched_terms,
+                "matched_terms": sorted(set(analyse(text)) & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))),
                 "signals": {"dense": round(hit.dense, 4), "lexical": round(hit.lexical, 4), "graph": round(hit.graph, 4)},
                 "contributions": {"dense": round(weights.dense * hit.dense, 4),
                                   "lexical": round(weights.lexical * hit.lexical, 4),
