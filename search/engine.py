@@ -31,6 +31,7 @@ CANDIDATES = 200
 # A filter that leaves fewer passages than this is searched exactly: cheaper than probing
 # an approximate index that may hold few allowed passages in the cells it visits.
 EXACT_BELOW = 20_000
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 EXPANSION_WEIGHT = 0.5
 GRAPH_KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied")
 
@@ -189,31 +190,34 @@ class Ranker:
         labels = self.concepts.labels_of
         return [t for c in concepts for label in labels(c.iri) for t in analyse(label)]
 
-    def _graph(self, concepts: list[Concept], allowed: np.ndarray) -> dict[int, list[Concept]]:
-        """Rows sharing at least one query concept, with the concepts they share."""
-        shared: dict[int, list[Concept]] = {}
+    def _graph(self, concepts: list[Concept], allowed: np.ndarray) -> np.ndarray:
+        """Per row, how many of the query's concepts it links (0 for rows not allowed)."""
+        counts = np.zeros(len(self.index), dtype=np.int32)
         postings = self.index.postings()
-        for concept in {c.iri: c for c in concepts}.values():
-            for row in postings.get(concept.iri, ()):
-                if allowed[row]:
-                    shared.setdefault(row, []).append(concept)
-        return shared
+        for concept_iri in {c.iri for c in concepts}:
+            counts[postings.get(concept_iri, _NO_ROWS)] += 1
+        counts[~allowed] = 0
+        return counts
 
-    def _fuse(self, w: Weights, dense, lexical, graph, concepts, allowed, k) -> list[Hit]:
+    def _fuse(self, w: Weights, dense, lexical, graph: np.ndarray, concepts, allowed, k) -> list[Hit]:
         dense, lexical = dense or {}, lexical or {}
-        n_concepts = len({c.iri for c in concepts})
+        unique = list({c.iri: c for c in concepts}.values())
         candidates = set(dense) | set(lexical)
-        if w.graph and n_concepts:
+        if w.graph and unique:
             # cases that share most of the query's concepts are candidates even if the text differs
-            candidates |= {r for r, s in graph.items() if len(s) >= max(2, n_concepts // 2)}
+            strong = np.flatnonzero(graph >= max(2, len(unique) // 2))
+            candidates.update(int(r) for r in strong[_top_rows(graph[strong].astype(np.float32), CANDIDATES)])
         hits = []
         for row in candidates:
-            g = len(graph.get(row, ())) / n_concepts if n_concepts else 0.0
+            g = graph[row] / len(unique) if unique else 0.0
             d, lex = dense.get(row, 0.0), lexical.get(row, 0.0)
-            score = w.dense * d + w.lexical * lex + w.graph * g
-            hits.append(Hit(row, score, d, lex, g, graph.get(row, [])))
+            hits.append(Hit(row, w.dense * d + w.lexical * lex + w.graph * g, d, lex, float(g), []))
         hits.sort(key=lambda h: (-h.score, h.row))
-        return hits[:k]
+        hits = hits[:k]
+        for hit in hits:
+            linked = {*self.index.facets.concepts[hit.row], *self.index.facets.knelpunttypen[hit.row]}
+            hit.shared = [c for c in unique if c.iri in linked]
+        return hits
 
     # --- explanation -----------------------------------------------------------
 

@@ -88,7 +88,7 @@ class SearchIndex:
         self._tokens: list[list[str]] | None = []            # BM25 tokens per row; None = still on disk
         self._tokens_file: Path | None = None
         self._row_of_iri: dict[str, int] = {}
-        self._postings: dict[str, list[int]] | None = None
+        self._postings: dict[str, np.ndarray] | None = None
         self._alive: np.ndarray | None = None
 
     # --- size and lookup -------------------------------------------------------
@@ -113,15 +113,15 @@ class SearchIndex:
         f = self.facets
         return {f.iris[r]: f.stamps[r] for r in range(len(f.ids)) if f.alive[r]}
 
-    def postings(self) -> dict[str, list[int]]:
-        """Concept IRI -> alive rows that link it (explicit, derived or knelpunttype)."""
+    def postings(self) -> dict[str, np.ndarray]:
+        """Concept IRI -> alive rows that link it (explicit, derived or knelpunttype), as row arrays."""
         if self._postings is None:
             postings: dict[str, list[int]] = {}
             for row, (concepts, types) in enumerate(zip(self.facets.concepts, self.facets.knelpunttypen)):
                 if self.facets.alive[row]:
                     for concept in (*concepts, *types):
                         postings.setdefault(concept, []).append(row)
-            self._postings = postings
+            self._postings = {c: np.asarray(rows, dtype=np.int64) for c, rows in postings.items()}
         return self._postings
 
     @property
