@@ -25,6 +25,7 @@ from api import linked_data, routes, sparql_protocol
 from api.routes import ApiError
 from graph import Settings
 from graph.sparql import SparqlError
+from graph.sparql_worker import close_pool
 from ingest.cases import ImportRejected
 from search.service import BadFilter, UnknownCase
 
@@ -100,6 +101,7 @@ def _lifespan(settings: Settings):
             app.state.reference_cache = {}
             yield
         finally:
+            close_pool(core.kg)  # SPARQL worker processes and their store checkpoints
             core.close()
     return lifespan
 

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.routes import ApiError, maatwerk
-from graph.sparql import GRAPH_TYPES, RESULT_TYPES, QueryResult, run_query
+from graph.sparql import GRAPH_TYPES, RESULT_TYPES, check_query, run_query
 from ontology import PREFIXES
 
 router = APIRouter(tags=["sparql"])
@@ -155,18 +155,20 @@ def _decode(body: bytes) -> str:
 
 async def _answer(request: Request, text: str, default_graphs: list, named_graphs: list) -> Response:
     settings = request.app.state.settings
-    source = _dataset(maatwerk(request).kg, [str(g) for g in default_graphs], [str(g) for g in named_graphs])
-    # run_query waits on its own worker thread; the threadpool keeps that wait off the event loop.
-    result = await run_in_threadpool(run_query, source, text, settings.sparql_timeout_s, settings.sparql_result_limit)
-    media = _result_media(request, result)
+    kg = maatwerk(request).kg
+    default_graphs, named_graphs = _dataset(kg, [str(g) for g in default_graphs], [str(g) for g in named_graphs])
+    # The form is known before evaluation, so the sandbox can serialise the answer and send only bytes back.
+    media = _result_media(request, check_query(text, kg.has_graph) in ("construct", "describe"))
+    # run_query waits for its worker process; the threadpool keeps that wait off the event loop.
+    result = await run_in_threadpool(run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
+                                     default_graphs=default_graphs, named_graphs=named_graphs, media_type=media)
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"
     return Response(result.serialize(media), media_type=content_type(media), headers=headers)
 
 
-def _result_media(request: Request, result: QueryResult) -> str:
-    graph = result.kind == "graph"
+def _result_media(request: Request, graph: bool) -> str:
     offered = [*RDF_TYPES, "application/json"] if graph else list(RESULT_TYPES)
     name = (request.query_params.get("format") or request.query_params.get("output") or "").strip().lower()
     if name:
@@ -177,37 +179,16 @@ def _result_media(request: Request, result: QueryResult) -> str:
     return "application/ld+json" if graph and media == "application/json" else media
 
 
-class _Dataset:
-    """The store seen through the protocol's default-graph-uri / named-graph-uri."""
-
-    def __init__(self, kg, default_graphs: list[str], named_graphs: list[str]):
-        self.store = kg.store
-        self.has_graph = kg.has_graph
-        self._default = [ox.NamedNode(g) for g in default_graphs]
-        self._named = [ox.NamedNode(g) for g in named_graphs]
-
-    def query(self, text: str, **kwargs):
-        if self._default:
-            kwargs["default_graph"] = self._default
-        else:
-            kwargs["use_default_graph_as_union"] = True
-        if self._named:
-            kwargs["named_graphs"] = self._named
-        return self.store.query(text, prefixes=PREFIXES, **kwargs)
-
-
-def _dataset(kg, default_graphs: list[str], named_graphs: list[str]):
-    """The knowledge graph, or a view on the named graphs asked for; unknown graphs are a 400."""
+def _dataset(kg, default_graphs: list[str], named_graphs: list[str]) -> tuple[list[str], list[str]]:
+    """The protocol's default-graph-uri / named-graph-uri, checked: unknown graphs are a 400."""
     # rdflib's SPARQLStore names the default graph by this IRI: it means "the default graph" here too.
     default_graphs = [g for g in default_graphs if g != RDFLIB_DEFAULT_GRAPH]
-    if not default_graphs and not named_graphs:
-        return kg
     for graph in [*default_graphs, *named_graphs]:
         if not kg.has_graph(graph):
             raise ApiError(400, f"Onbekende graaf: {graph}",
                            "default-graph-uri en named-graph-uri moeten grafen in deze store zijn; "
                            "externe grafen worden niet opgehaald")
-    return _Dataset(kg, default_graphs, named_graphs)
+    return default_graphs, named_graphs
 
 
 # --- service description -------------------------------------------------------------------

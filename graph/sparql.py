@@ -2,7 +2,8 @@
 
 Refusals happen before evaluation, on the query text with strings, IRIs and
 comments blanked out, so a keyword inside a literal cannot trip them and none
-written in the query can slip past.
+written in the query can slip past. Evaluation of on-disk graphs happens in a
+worker process that is killed at the time limit (graph.sparql_worker).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
@@ -58,11 +59,22 @@ class QueryResult:
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
     truncated: bool = False
+    # Set by `serialized`: the answer in one media type, without the terms (cheap to send between processes).
+    media_type: str | None = None
+    body: bytes | None = None
+
+    def serialized(self, media_type: str) -> QueryResult:
+        return QueryResult(self.kind, self.variables, boolean=self.boolean, truncated=self.truncated,
+                           media_type=media_type, body=self.serialize(media_type))
 
     def rows(self) -> list[list[str | None]]:
         return [[None if t is None else t.value for t in row] for row in self.solutions]
 
     def serialize(self, media_type: str) -> bytes:
+        if self.body is not None:
+            if media_type != self.media_type:
+                raise ValueError(f"Dit resultaat is alleen als {self.media_type} beschikbaar")
+            return self.body
         if self.kind == "graph":
             fmt = GRAPH_TYPES.get(media_type, ox.RdfFormat.TURTLE)
             return ox.serialize(self.triples, format=fmt, prefixes=PREFIXES)
@@ -129,20 +141,57 @@ def check_query(text: str, is_known_graph: Callable[[str], bool]) -> str:
     return form.group(1).lower()
 
 
-def run_query(kg, text: str, timeout_s: float = 10.0, limit: int = 10_000) -> QueryResult:
-    """Evaluate a checked query with a time limit and at most `limit` rows or triples."""
+def run_query(kg, text: str, timeout_s: float = 10.0, limit: int = 10_000, *,
+              default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+              media_type: str | None = None) -> QueryResult:
+    """Evaluate a checked query with a time limit and at most `limit` rows or triples.
+
+    The default graph is the union of all graphs unless `default_graphs` names some. With
+    `media_type` the result comes back serialised (`QueryResult.body`), done where it was
+    evaluated. On-disk graphs are queried in a worker process that is killed when the time
+    is up; in-memory graphs (tests, tools) in a thread that cannot be stopped.
+    """
     check_query(text, kg.has_graph)
+    request = (text, _options(default_graphs, named_graphs), limit, media_type)
+    if getattr(kg, "path", None) is None:
+        return _run_in_thread(kg.store, request, timeout_s)
+    from graph.sparql_worker import pool_for  # here, because that module imports this one
+
+    return pool_for(kg).run(kg, request, timeout_s)
+
+
+def evaluate(store: ox.Store, text: str, options: dict, limit: int, media_type: str | None) -> QueryResult:
+    """Run a checked query on `store`; every failure is a SparqlError (the query's fault, not the server's)."""
+    try:
+        result = _collect(store.query(text, **options), limit)
+        return result.serialized(media_type) if media_type else result
+    except SyntaxError as exc:
+        raise SparqlError(f"Syntaxfout in de query: {exc}") from None
+    except Exception as exc:
+        raise SparqlError(f"De query kon niet worden uitgevoerd: {exc}") from None
+
+
+def _options(default_graphs: Sequence[str], named_graphs: Sequence[str]) -> dict:
+    options: dict = {"prefixes": PREFIXES}
+    if default_graphs:
+        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+    else:
+        options["use_default_graph_as_union"] = True
+    if named_graphs:
+        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    return options
+
+
+def _run_in_thread(store: ox.Store, request: tuple, timeout_s: float) -> QueryResult:
     outcome: dict[str, object] = {}
 
-    def evaluate() -> None:
+    def run() -> None:
         try:
-            outcome["result"] = _collect(kg.query(text), limit)
-        except SyntaxError as exc:
-            outcome["error"] = SparqlError(f"Syntaxfout in de query: {exc}")
-        except Exception as exc:  # evaluation errors are the query's fault, not the server's
-            outcome["error"] = SparqlError(f"De query kon niet worden uitgevoerd: {exc}")
+            outcome["result"] = evaluate(store, *request)
+        except SparqlError as exc:
+            outcome["error"] = exc
 
-    worker = threading.Thread(target=evaluate, daemon=True, name="sparql")
+    worker = threading.Thread(target=run, daemon=True, name="sparql")
     worker.start()
     worker.join(timeout_s)
     if worker.is_alive():
