@@ -7,9 +7,12 @@ integrations get. Field names follow SPEC section 7 and the dicts that
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graph import Settings
 
 SearchMode = Literal["lexical", "dense", "hybrid", "hybrid+graph"]
 
@@ -106,10 +109,25 @@ class SimilarCasesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
         "k": 5, "filters": {"levensgebied": ["werk & opleiding"]}}]})
-    text: str = Field(description="De situatie in gewone taal (Nederlands)")
-    k: int = Field(10, ge=1, description="Aantal casussen")
+    text: str = Field(description="De situatie in gewone taal (Nederlands)",
+                      json_schema_extra={"minLength": 1, "maxLength": Settings.max_text_chars})
+    # The upper bound is checked by the route (with a clearer message); here it is documented.
+    k: int = Field(10, ge=1, description="Aantal casussen", json_schema_extra={"maximum": Settings.max_k})
     filters: SearchFilters = Field(default_factory=SearchFilters)
     mode: SearchMode = Field("hybrid+graph", description="Rangschikking; standaard hybride met graaf")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        """JSON escapes can smuggle in lone surrogates, which no later step (and no response) can encode."""
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("De invoer bevat een ongeldig teken (een losse surrogaat, \\ud800-\\udfff); "
+                             "stuur geldige Unicode-tekst") from None
+        except (TypeError, ValueError):
+            pass  # not plain JSON data: the field validators say what is wrong
+        return data
 
 
 class CaseResult(CaseLinks):
@@ -183,8 +201,9 @@ class LearningPointInput(BaseModel):
 class CaseInput(BaseModel):
     """One case in the import format (SPEC section 4); labels are resolved like the CLI does."""
     id: str | None = Field(None, description="Stabiel extern id; opnieuw importeren werkt de casus bij")
-    title: str | None = None
-    situation: str
+    # Lengths as ontology/shapes.ttl checks them on import (SHACL) and the importer's text limit.
+    title: str | None = Field(None, min_length=3, max_length=Settings.max_text_chars)
+    situation: str = Field(min_length=20, max_length=Settings.max_text_chars)
     solution: str | None = None
     status: Literal["opgelost", "lopend", "niet opgelost"] | None = None
     year: int | None = None
@@ -286,6 +305,7 @@ class Health(BaseModel):
 
 
 # Error responses every JSON route may give, for the OpenAPI document.
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorResponse, "description": "Body is geen leesbare JSON"}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Invoer te groot"},
     422: {"model": ErrorResponse, "description": "Ongeldige invoer"},

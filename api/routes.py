@@ -7,17 +7,17 @@ in its threadpool and the event loop stays free for other requests.
 from __future__ import annotations
 
 import hmac
-import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from api.models import (
+    BAD_BODY,
     ERRORS,
     NOT_FOUND,
     CaseDetail,
@@ -35,18 +35,22 @@ from api.models import (
     SimilarToCaseResponse,
     Voorziening,
 )
+from graph import Settings
 from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
 from graph.concepts import KINDS, fold
-from ingest.cases import ImportRejected
+from ingest.cases import BadInput, ImportRejected, checked, load_json
 
 router = APIRouter()
 
 MAX_LISTED_MATCHES = 1000  # /api/cases?q= ranks at most this many cases
 AUTOCOMPLETE_LIMIT = 20
+# check_k enforces this range with a clear message; the OpenAPI document states it.
+K_RANGE = {"minimum": 1, "maximum": Settings.max_k}
 
 # The import format, documented on POST /api/cases although the route reads the body
 # itself (authentication comes before parsing, and the importer reports problems its own way).
-CASES_BODY_SCHEMA = TypeAdapter(CaseInput | list[CaseInput]).json_schema(ref_template="#/components/schemas/{model}")
+CASES_BODY_SCHEMA = TypeAdapter(CaseInput | Annotated[list[CaseInput], Field(min_length=1)]).json_schema(
+    ref_template="#/components/schemas/{model}")
 
 
 class ApiError(Exception):
@@ -89,7 +93,8 @@ def health(request: Request):
 # --- similar cases --------------------------------------------------------------------------
 
 
-@router.post("/api/similar-cases", response_model=SimilarCasesResponse, responses=ERRORS, tags=["zoeken"],
+@router.post("/api/similar-cases", response_model=SimilarCasesResponse, responses={**BAD_BODY, **ERRORS},
+             tags=["zoeken"],
              summary="Vergelijkbare casussen bij een beschreven situatie")
 def similar_cases(request: Request, body: SimilarCasesRequest):
     check_text(request, body.text)
@@ -100,7 +105,8 @@ def similar_cases(request: Request, body: SimilarCasesRequest):
 
 @router.get("/api/cases/{case_id}/similar", response_model=SimilarToCaseResponse, responses={**ERRORS, **NOT_FOUND},
             tags=["zoeken"], summary="Casussen die lijken op een opgeslagen casus (zonder de casus zelf)")
-def similar_to_case(request: Request, case_id: str, k: int = Query(10, description="Aantal casussen")):
+def similar_to_case(request: Request, case_id: str,
+                    k: int = Query(10, description="Aantal casussen", json_schema_extra=K_RANGE)):
     check_k(request, k)
     response = maatwerk(request).search().similar(case_id, k)
     own = response["case"]["uri"]
@@ -223,7 +229,9 @@ def authorise(request: Request) -> None:
         raise ApiError(403, "Schrijven via de API is uitgeschakeld",
                        "Er zijn geen API-sleutels ingesteld; zet MAATWERK_API_KEYS om imports toe te staan.")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode()
+    # Starlette decodes header bytes as latin-1; encoding back gives the bytes the client sent,
+    # so a key with non-ASCII characters (UTF-8 on the wire) matches the configured key's UTF-8.
+    given = token.strip().encode("latin-1")
     valid = False
     for key in keys:  # no early exit: the time taken does not depend on which key matched
         valid |= hmac.compare_digest(given, key.encode())
@@ -233,15 +241,24 @@ def authorise(request: Request) -> None:
 
 
 def _records(body: bytes) -> list[tuple[str, Any]]:
+    """The cases in the body, read like an import file reads them (same number and text rules)."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(422, "Geen geldige JSON", str(exc)) from exc
+        data = load_json(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise _bad_body("De body is geen geldige UTF-8", f"byte {exc.start}: {exc.reason}") from exc
+    except BadInput as exc:
+        raise _bad_body("Geen geldige JSON", str(exc)) from exc
     if isinstance(data, dict):
-        return [("body", data)]
+        return [checked("body", data)]
     if isinstance(data, list) and data:
-        return [(f"body[{i}]", item) for i, item in enumerate(data)]
-    raise ApiError(422, "Verwacht één casus (object) of een niet-lege lijst van casussen")
+        return [checked(f"body[{i}]", item) for i, item in enumerate(data)]
+    raise _bad_body("Verwacht één casus (object) of een niet-lege lijst van casussen")
+
+
+def _bad_body(error: str, detail: str | None = None) -> ApiError:
+    # Shaped like an import refusal (with findings), as the OpenAPI document promises for 422 here.
+    finding = {"case": "body", "field": "body", "kind": "invalid", "message": detail or error, "span": None}
+    return ApiError(422, error, detail, findings=[finding])
 
 
 def rejected_response(exc: ImportRejected) -> JSONResponse:
@@ -375,7 +392,8 @@ def _by_label(item: dict) -> str:
 @router.get("/api/concepts", response_model=list[ConceptMatch], responses=ERRORS, tags=["referentiedata"],
             summary="Autocomplete over namen en synoniemen van alle begrippen")
 def concepts(request: Request, q: str = Query("", max_length=200, description="Begin of deel van een naam"),
-             kind: list[str] = Query([], description=f"Beperk tot soorten: {', '.join(KINDS)}"),
+             kind: list[str] = Query([], description=f"Beperk tot soorten: {', '.join(KINDS)}",
+                                     json_schema_extra={"items": {"type": "string", "enum": list(KINDS)}}),
              limit: int = Query(AUTOCOMPLETE_LIMIT, ge=1, le=50)):
     unknown = [k for k in kind if k not in KINDS]
     if unknown:

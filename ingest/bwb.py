@@ -33,6 +33,9 @@ BASE_URL = "https://repository.officiele-overheidspublicaties.nl/bwb"
 WETTEN_URL = "https://wetten.overheid.nl"
 # The largest toestand files (Burgerlijk Wetboek books) are a few MB; this only stops runaway downloads.
 MAX_BYTES = 100 * 1024 * 1024
+# Real toestand files nest about a dozen levels deep; the parser's recursive walks need a bound
+# far below Python's recursion limit, and this one is far above any real law.
+MAX_DEPTH = 200
 
 BWBR_RE = re.compile(r"^BWBR\d{7}$")
 BWB_ID_RE = re.compile(r"\bBWB[A-Z]\d{7}\b")
@@ -98,7 +101,7 @@ def _parse_xml(data: bytes, what: str) -> Element:
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
-        return SafeET.fromstring(data, forbid_dtd=True)
+        root = SafeET.fromstring(data, forbid_dtd=True)
     except defusedxml.DTDForbidden as exc:
         raise BwbError(f"{what} geweigerd: het bevat een DTD (<!DOCTYPE>), wat BWB-XML nooit heeft; "
                        "entiteiten en externe verwijzingen worden niet verwerkt.") from exc
@@ -106,6 +109,20 @@ def _parse_xml(data: bytes, what: str) -> Element:
         raise BwbError(f"{what} geweigerd: onveilige XML (entiteiten of externe verwijzingen): {exc}") from exc
     except ParseError as exc:
         raise BwbError(f"{what} is geen geldige XML: {exc}") from exc
+    except LookupError as exc:  # expat looks up the encoding the XML declaration names
+        raise BwbError(f"{what} is geen geldige XML: onbekende tekencodering ({exc})") from exc
+    _check_depth(root, what)
+    return root
+
+
+def _check_depth(root: Element, what: str) -> None:
+    """Refuse absurd nesting up front: the text walkers below recurse once per level."""
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BwbError(f"{what} geweigerd: elementen zijn dieper dan {MAX_DEPTH} niveaus genest.")
+        stack.extend((child, depth + 1) for child in el)
 
 
 def _bwb_id(root: Element) -> str:
