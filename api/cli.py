@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -34,8 +34,7 @@ def _app(data_dir: Optional[Path]):
     try:
         core = Maatwerk(_settings(data_dir))
     except StoreLocked as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(3) from exc
+        _locked(exc)
     try:
         yield core
     finally:
@@ -44,13 +43,18 @@ def _app(data_dir: Optional[Path]):
 
 @contextmanager
 def _progress(description: str):
-    """A rich progress bar fed by (done, total) callbacks; total 0 means unknown."""
+    """A rich progress bar fed by (done, total, phase) callbacks; total 0 means unknown; a new phase restarts it."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task(description, total=None, rate="")
+        current = ""
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int, phase: str = "") -> None:
+            nonlocal current
+            if phase != current:
+                current = phase
+                bar.reset(task, description=f"{description}: {phase}")
             elapsed = bar.tasks[0].elapsed or 1e-9
             bar.update(task, completed=done, total=total or None, rate=f"{done / elapsed:,.0f}/s")
         yield update
@@ -252,8 +256,21 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     import uvicorn
 
     from api.app import create_app
+    from graph import KnowledgeGraph
 
-    uvicorn.run(create_app(_settings(data_dir)), host=host, port=port, log_level="info")
+    settings = _settings(data_dir)
+    try:  # a data dir in use: one clear line now, not uvicorn's start-up traceback
+        KnowledgeGraph(settings.store_dir).close()
+    except StoreLocked as exc:
+        _locked(exc)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _locked(exc: StoreLocked) -> NoReturn:
+    """The data dir is open in another process: say so in one line and exit 3."""
+    # markup off: a data-dir path may contain [brackets]; soft_wrap: one line a script can grep
+    err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(3) from exc
 
 
 def _print_problems(rejected) -> None:

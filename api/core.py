@@ -15,6 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from graph import KnowledgeGraph, Settings
+from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from graph.validate import Report, context_for, validate_store, validate_triples
 from ingest.bwb import fetch_toestand, law_quads, parse_toestand
@@ -23,7 +24,7 @@ from ontology import DEMO_CASES_FILE, graph_for_law, iri
 from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phase)
 # pySHACL runs on what an import adds; past this many cases the check would cost more
 # than the rest of the import, and the cases are built from resolved concepts anyway.
 SHACL_IMPORT_LIMIT = 2_000
@@ -51,13 +52,13 @@ class Maatwerk:
             self.search(progress)
         return result
 
-    def search(self, progress: Progress | None = None) -> SearchService:
+    def search(self, progress: Progress | None = None, known: dict[str, CaseDoc] | None = None) -> SearchService:
         """The search service, loaded (and synced with the graph) on first use."""
         with self._search_lock:
             if self._search is None:
                 encoder = get_encoder(self.settings.encoder)
                 self._search, self.last_sync = SearchService.open(
-                    self.kg, self.concepts, self.settings.index_dir, encoder, progress)
+                    self.kg, self.concepts, self.settings.index_dir, encoder, _phase(progress, "indexeren"), known)
             return self._search
 
     def close(self) -> None:
@@ -66,10 +67,10 @@ class Maatwerk:
     # --- imports ---------------------------------------------------------------
 
     def import_file(self, path: Path, redact: bool = False, progress: Progress | None = None) -> ImportResult:
-        return self.import_records(read_records(path), redact, progress)
+        return self.import_records(read_records(path), redact, progress, expected=_line_count(path))
 
     def import_records(self, records: Iterable[tuple[str, Any]], redact: bool = False,
-                       progress: Progress | None = None) -> ImportResult:
+                       progress: Progress | None = None, expected: int = 0) -> ImportResult:
         """Gate, link and commit all cases or none; then bring the indexes up to date."""
         counted = 0
 
@@ -77,12 +78,12 @@ class Maatwerk:
             nonlocal counted
             counted += n
             if progress:
-                progress(counted, 0)
+                progress(counted, max(expected, counted), "controleren")
         records = iter(records)
         head = list(islice(records, SHACL_IMPORT_LIMIT + 1))  # the rest streams from the file
         validate = self._shacl_check if len(head) <= SHACL_IMPORT_LIMIT else None
         result = import_cases(self.kg, chain(head, records), self.concepts, redact, step, validate)
-        self._after_write(progress)
+        self._after_write(progress, {r.iri: r.search_doc() for r in result.cases})
         return result
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:
@@ -107,12 +108,12 @@ class Maatwerk:
         return {"bwb_id": law.bwb_id, "title": law.citeertitel, "uri": law_iri or iri("wet", law.bwb_id),
                 "articles": len(law.articles), "leden": sum(len(a.leden) for a in law.articles)}
 
-    def _after_write(self, progress: Progress | None) -> None:
+    def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
         if self._search is None:
-            self.search(progress)
+            self.search(progress, known)
         else:
             with self._search_lock:
-                self.last_sync = self._search.sync(progress)
+                self.last_sync = self._search.sync(_phase(progress, "indexeren"), known)
 
     # --- checks ----------------------------------------------------------------
 
@@ -122,3 +123,15 @@ class Maatwerk:
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "cases": self.kg.case_count(), "triples": self.kg.triple_count(),
                 "encoder": self.settings.encoder}
+
+
+def _phase(progress: Progress | None, phase: str) -> Callable[[int, int], None] | None:
+    return progress and (lambda done, total: progress(done, total, phase))
+
+
+def _line_count(path: Path) -> int:
+    """Records to expect in a .jsonl file (for the progress bar's ETA); 0 when the format does not tell."""
+    if path.suffix.lower() != ".jsonl":
+        return 0
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())

@@ -86,9 +86,10 @@ def _stem(word: str) -> str:
 
 def fold(text: str) -> str:
     """Lowercase without accents; hyphens and slashes become spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return text.replace("-", " ").replace("/", " ").replace("_", " ")
+    if not text.isascii():  # most words are: skip the per-character pass for them
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower().replace("-", " ").replace("/", " ").replace("_", " ")
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:

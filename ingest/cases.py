@@ -21,8 +21,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ingest.anonymise import find_personal_data, redact
+from graph.cases import CaseDoc
 from graph.concepts import Concept, ConceptIndex
+from ingest.anonymise import find_personal_data, redact
 from ontology import iri, slugify, term
 
 STATUSES = ("opgelost", "lopend", "niet opgelost")
@@ -81,6 +82,11 @@ class CaseRecord:
     def concept_iris(self) -> set[str]:
         explicit = {c.iri for concepts in self.links.values() for c in concepts}
         return explicit | {c.iri for c in self.derived}
+
+    def search_doc(self) -> CaseDoc:
+        """What the search index reads of this case, straight from the record (no stamp: the graph has it)."""
+        return CaseDoc(self.id, self.iri, self.title, self.situation, self.solution, self.status or None,
+                       self.year or None, "", self.concept_iris(), {c.iri for c, _ in self.knelpunten})
 
 
 @dataclass(frozen=True)

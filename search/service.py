@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.cases import case_details, case_docs, case_iri, case_stamps
+from graph.cases import CaseDoc, case_details, case_docs, case_iri, case_stamps
 from graph.concepts import Concept, ConceptIndex
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
@@ -50,18 +50,24 @@ class SearchService:
 
     @classmethod
     def open(cls, kg, concepts: ConceptIndex, index_dir: Path, encoder: Encoder,
-             progress: Callable[[int, int], None] | None = None) -> tuple["SearchService", SyncReport]:
+             progress: Callable[[int, int], None] | None = None,
+             known: dict[str, CaseDoc] | None = None) -> tuple["SearchService", SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         index = SearchIndex.load(index_dir, encoder)
         rebuilt = index is None
         service = cls(kg, concepts, index or SearchIndex(encoder), index_dir)
-        report = service.sync(progress)
+        report = service.sync(progress, known)
         if rebuilt and report.action != "up-to-date":
             report.action = "rebuilt"
         return service, report
 
-    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """Add what the index misses, drop what the graph no longer has, re-encode what changed."""
+    def sync(self, progress: Callable[[int, int], None] | None = None,
+             known: dict[str, CaseDoc] | None = None) -> SyncReport:
+        """Add what the index misses, drop what the graph no longer has, re-encode what changed.
+
+        `known` holds docs the caller just wrote (an import), so they need not be read back from
+        the graph; their stamps still come from the graph, which stays the one source of truth.
+        """
         revision = self.kg.revision()
         if self.index.revision == revision and revision is not None:
             return SyncReport("up-to-date")
@@ -72,7 +78,7 @@ class SearchService:
         if gone:
             self.index.remove(gone)
         if stale:
-            docs = case_docs(self.kg, sorted(stale))
+            docs = self._docs(sorted(stale), in_graph, known or {})
             done = 0
 
             def step(n: int) -> None:
@@ -93,6 +99,14 @@ class SearchService:
             return SyncReport("up-to-date")
         self.index.save(self.index_dir)
         return SyncReport("caught-up", added=len(stale), removed=len(gone))
+
+    def _docs(self, iris: list[str], stamps: dict[str, str], known: dict[str, CaseDoc]) -> list[CaseDoc]:
+        unknown = [i for i in iris if i not in known]
+        read = {d.iri: d for d in case_docs(self.kg, unknown)} if unknown else {}
+        docs = [known.get(i) or read[i] for i in iris if i in known or i in read]
+        for doc in docs:
+            doc.stamp = stamps[doc.iri]
+        return docs
 
     def refresh_concepts(self, concepts: ConceptIndex) -> None:
         self.concepts = concepts

@@ -163,3 +163,29 @@ def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
             findings += [(record["id"], name, f.kind, f.text) for f in find_personal_data(text)]
     assert fields > 1000
     assert findings == []
+
+
+def test_import_reports_progress_per_phase_with_a_known_total(empty_core):
+    seen = []
+    empty_core.import_file(SMALL_CASES, progress=lambda done, total, phase: seen.append((phase, done, total)))
+    phases = [phase for phase, _, _ in seen]
+    assert phases[0] == "controleren" and phases[-1] == "indexeren"
+    assert phases.index("indexeren") > len(RECORDS) - 1  # checking ends before indexing starts
+    assert ("controleren", len(RECORDS), len(RECORDS)) in seen and seen[-1] == ("indexeren", 6, 6)
+
+
+def test_an_imported_record_gives_the_search_doc_the_graph_gives(small_dir):
+    from graph.cases import case_docs
+    from ingest.cases import RecordChecker
+
+    core = open_core(small_dir)
+    try:
+        checker = RecordChecker(core.concepts)
+        records = [checker.check(location, raw) for location, raw in read_records(SMALL_CASES)]
+        from_graph = {doc.iri: doc for doc in case_docs(core.kg)}
+        for record in records:
+            doc = record.search_doc()
+            doc.stamp = from_graph[doc.iri].stamp
+            assert doc == from_graph[doc.iri]
+    finally:
+        core.close()
