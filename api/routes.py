@@ -143,7 +143,7 @@ def list_cases(
         items, total = _searched_page(service, q, filters, start, page_size), min(len(rows), MAX_LISTED_MATCHES)
     else:
         iris = [service.index.facets.iris[r] for r in rows[start:start + page_size]]
-        details = case_details(maatwerk(request).kg, iris)
+        details = case_details(maatwerk(request).kg, iris, maatwerk(request).concepts)
         items, total = [_summary(details[i]) for i in iris if i in details], len(rows)
     return {"total": total, "page": page, "page_size": page_size, "items": items}
 
@@ -188,7 +188,7 @@ def _summary(case: dict, score: float | None = None) -> dict:
 def get_case(request: Request, case_id: str):
     kg = maatwerk(request).kg
     iri = case_iri(case_id)
-    details = case_details(kg, [iri]).get(iri)
+    details = case_details(kg, [iri], maatwerk(request).concepts).get(iri)
     if details is None:
         raise ApiError(404, f"Onbekende casus: {case_id}")
     extra = knelpunten_and_leerpunten(kg, iri)

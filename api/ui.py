@@ -253,7 +253,7 @@ def _more_url(request: Request) -> str:
 def casus(request: Request, case_id: str):
     core = _core(request)
     uri = case_iri(case_id)
-    case = case_details(core.kg, [uri]).get(uri)
+    case = case_details(core.kg, [uri], core.concepts).get(uri)
     if case is None:
         return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
     similar = _similar(core, uri)

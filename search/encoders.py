@@ -48,6 +48,7 @@ class UseEncoder:
         # threads=None: the default threads=4 wraps every call in a threadpoolctl
         # context that costs ~220 ms on a 2-core machine.
         self._model = load_use()
+        self._model.encode(["opwarmen"])  # the weights load on first use: now, not in someone's first search
         self._lock = threading.Lock()  # the numpy backend keeps per-call state
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+
 from graph.cases import CaseDoc, case_details, case_docs, case_iri, case_stamps
 from graph.concepts import Concept, ConceptIndex
+from ontology import term
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import SearchIndex, lexical_text, passage_texts
 from search.text import analyse
 
 SUGGESTIONS = 5
+_ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
 _FILTER_KINDS = {"levensgebied": "levensgebied", "law": "wet", "organisation": "organisatie",
                  "voorziening": "voorziening", "knelpunttype": "knelpunttype"}
 
@@ -171,7 +175,7 @@ class SearchService:
 
     def _response(self, ranking: Ranking, text: str) -> dict[str, Any]:
         iris = [self.index.facets.iris[h.row] for h in ranking.hits]
-        details = case_details(self.kg, iris)
+        details = case_details(self.kg, iris, self.concepts)
         results = [self._result(hit, details[iri], ranking, text)
                    for hit, iri in zip(ranking.hits, iris) if iri in details]
         return {
@@ -226,15 +230,11 @@ class SearchService:
         return suggested
 
     def _add_roles(self, organisations: list[dict]) -> None:
-        if not organisations:
-            return
-        values = " ".join(f"<{o['uri']}>" for o in organisations)
-        rows = self.kg.select(f"SELECT ?o ?rol ?contact WHERE {{ VALUES ?o {{ {values} }} "
-                              "OPTIONAL { ?o mw:rol ?rol } OPTIONAL { ?o mw:contact ?contact } }")
-        info = {r["o"]: r for r in rows}
         for org in organisations:
-            org["role"] = (info.get(org["uri"]) or {}).get("rol") or ""
-            org["contact"] = (info.get(org["uri"]) or {}).get("contact") or ""
+            node = ox.NamedNode(org["uri"])
+            for key, predicate in (("role", _ROLE), ("contact", _CONTACT)):
+                found = next(self.kg.store.quads_for_pattern(node, predicate, None, None), None)
+                org[key] = found.object.value if found else ""
 
 
 def _concept_json(concept: Concept) -> dict[str, Any]:
