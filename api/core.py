@@ -38,6 +38,7 @@ class Maatwerk:
         self._search: SearchService | None = None
         self._search_lock = threading.Lock()
         self.last_sync: SyncReport | None = None
+        self._counted: tuple[str | None, dict[str, int]] = (None, {})
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -121,8 +122,14 @@ class Maatwerk:
         return validate_store(self.kg)
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "cases": self.kg.case_count(), "triples": self.kg.triple_count(),
-                "encoder": self.settings.encoder}
+        return {"status": "ok", **self._counts(), "encoder": self.settings.encoder}
+
+    def _counts(self) -> dict[str, int]:
+        """Case and triple counts, recounted only when the graph changed: counting scans the store."""
+        revision = self.kg.revision()
+        if self._counted[0] != revision or revision is None:
+            self._counted = (revision, {"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
+        return self._counted[1]
 
 
 def _phase(progress: Progress | None, phase: str) -> Callable[[int, int], None] | None:
