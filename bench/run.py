@@ -1,0 +1,271 @@
+"""`make bench`: measure the SPEC section 10 targets per corpus size and write bench/RESULTS.md.
+
+    .venv/bin/python -m bench.run [--sizes 10000,100000] [--large] [--out bench/out] [--skip-rdflib]
+                                  [--reuse] [--port P]
+
+Per size N, in OUT/N/: generate N cases, `maatwerk init --no-demo` + `maatwerk import-cases`
+(timed, peak RSS), the encoder alone on the same texts, sizes on disk, cold start of
+`maatwerk serve` (3x), HTTP latency and a load test, the in-process latency split, and
+the example SPARQL queries on the store and on rdflib. Only one process may open a data
+dir, so the steps that open it in this process run after the server is stopped.
+See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import load, report, sparql
+from bench.encode import encoder_throughput
+from bench.procs import Server, disk_mb, free_port, remove_tree, request, run_measured
+from bench.workload import Corpus, mixed_requests, query_texts, read_cases, similar_requests
+
+HERE = Path(__file__).resolve().parent
+console = Console()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes (default 10000,100000)")
+    p.add_argument("--large", action="store_true", help="also 1,000,000 cases")
+    p.add_argument("--out", type=Path, default=HERE / "out", help="work dir (default bench/out)")
+    p.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report (default bench/RESULTS.md)")
+    p.add_argument("--skip-rdflib", action="store_true", help="do not compare SPARQL with rdflib")
+    p.add_argument("--reuse", action="store_true", help="reuse an existing data dir per size (skip generate/import)")
+    p.add_argument("--port", type=int, default=0, help="port for `maatwerk serve` (default: a free one)")
+    p.add_argument("--queries", type=int, default=200, help="query sample size")
+    p.add_argument("--requests", type=int, default=300, help="similar-cases requests per latency scenario")
+    p.add_argument("--load-requests", type=int, default=2000, help="requests per load-test scenario")
+    p.add_argument("--max-seconds", type=float, default=600.0, help="cap on one HTTP scenario's duration")
+    p.add_argument("--encoder-sample", type=int, default=5000, help="encode at most this many cases' texts")
+    p.add_argument("--rdflib-cap", type=float, default=60.0, help="seconds per rdflib query run before giving up")
+    p.add_argument("--rdflib-mem-gb", type=float, default=10.0, help="stop loading rdflib past this RSS")
+    p.add_argument("--keep-export", action="store_true", help="keep the N-Quads export used for rdflib")
+    args = p.parse_args(argv)
+    args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.large and 1_000_000 not in args.size_list:
+        args.size_list.append(1_000_000)
+    args.out = args.out.resolve()
+    return args
+
+
+@contextmanager
+def step(r: dict, name: str, fatal: bool = False):
+    """Run one measurement; a failure is recorded in the results (and stops the size only if fatal)."""
+    t0 = time.perf_counter()
+    try:
+        with console.status(f"[bold]{r['size']:,}[/bold]: {name} …"):
+            yield
+        console.log(f"[green]✓[/green] {r['size']:,}: {name} ({time.perf_counter() - t0:.1f} s)")
+    except Exception as exc:
+        console.log(f"[red]✗ {r['size']:,}: {name}: {exc}[/red]")
+        r.setdefault("errors", []).append({"step": name, "error": str(exc)[-2000:], "trace": traceback.format_exc()[-4000:]})
+        if fatal:
+            raise
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def machine_meta(argv: list[str], out: Path) -> dict:
+    from graph import Settings
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"date_utc": _now(), "nproc": os.cpu_count(),
+            "cpu": cpu, "ram_gb": mem_kb / 2**20, "python": platform.python_version(), "encoder": Settings().encoder,
+            "command": " ".join([".venv/bin/python -m bench.run", *argv]), "results_json": _shown(out / "results.json")}
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def build(r: dict, work: Path, cases_file: Path, data: Path, corpus: Corpus) -> None:
+    """init + import as subprocesses (timed), then the encoder alone on the same texts."""
+    size = r["size"]
+    remove_tree(data)
+    with step(r, "maatwerk init --no-demo", fatal=True):
+        done = run_measured(["init", "--no-demo", "--data-dir", str(data)], work / "init.log")
+        r["init"] = {"seconds": round(done.seconds, 2), "peak_rss_mb": round(done.peak_rss_mb, 1)}
+    with step(r, "maatwerk import-cases", fatal=True):
+        done = run_measured(["import-cases", str(cases_file), "--data-dir", str(data)], work / "import.log")
+        r["import_measured_utc"] = _now()
+        r["import"] = {"seconds": round(done.seconds, 2), "cases_per_s": round(size / done.seconds, 1),
+                       "peak_rss_mb": round(done.peak_rss_mb, 1), "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1)}
+    with step(r, "encoder throughput"):
+        from graph import Settings
+
+        r["encoder"] = encoder_throughput(corpus.sample, len(corpus.ids), Settings().encoder)
+        r["import_vs_encoder"] = round(r["import"]["cases_per_s"] / r["encoder"]["cases_per_s"], 3)
+
+
+def cold_start(r: dict, data: Path, port: int, work: Path, text: str, runs: int = 3) -> None:
+    health, first, rss = [], [], None
+    for _ in range(runs):
+        with Server(data, port, work / "serve.log") as server:
+            health.append(server.wait_healthy())
+            status, body = request(port, "POST", "/api/similar-cases", {"text": text, "k": 10})
+            first.append(time.perf_counter() - server.started)
+            if status != 200:
+                raise RuntimeError(f"first /api/similar-cases answered {status}: {body[:300]!r}")
+            rss = server.rss_mb()
+            _, info = request(port, "GET", Server.HEALTH)
+            r.setdefault("disk", {}).update({k: v for k, v in json.loads(info).items() if k in ("cases", "triples")})
+    r["cold_start"] = {"health_s": [round(x, 3) for x in health], "first_answer_s": [round(x, 3) for x in first],
+                       "health_median_s": round(statistics.median(health), 3),
+                       "first_answer_median_s": round(statistics.median(first), 3), "rss_after_first_mb": rss}
+
+
+def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids: list[str], args) -> None:
+    with Server(data, port, work / "serve.log") as server:
+        server.wait_healthy()
+        with step(r, "HTTP warm-up (20)"):
+            load.run(port, similar_requests(texts, 20), 1)
+        similar = r.setdefault("http_similar", {})
+        for clients in (1, 8):
+            with step(r, f"similar-cases, {clients} client(s), {args.requests} requests"):
+                similar[str(clients)] = load.run(port, similar_requests(texts, args.requests), clients,
+                                                 max_seconds=args.max_seconds).summary()
+        for clients in (8, 32):
+            with step(r, f"load test, {clients} clients, {args.load_requests} requests"):
+                before = server.rss_mb()
+                summary = load.run(port, mixed_requests(texts, case_ids, args.load_requests), clients,
+                                   max_seconds=args.max_seconds).summary()
+                summary.update(rss_before_mb=round(before, 1), rss_after_mb=round(server.rss_mb(), 1))
+                r.setdefault("load", {})[str(clients)] = summary
+
+
+def in_process(r: dict, data: Path, texts: list[str], queries: list[dict]) -> None:
+    """Latency split and SPARQL on the store, in this process (the server must be stopped)."""
+    from api.core import Maatwerk
+    from graph import Settings
+
+    core = Maatwerk(Settings().with_data_dir(data))
+    try:
+        with step(r, f"in-process search, {len(texts)} queries"):
+            service = core.search()
+            for text in texts[:20]:
+                service.search(text, k=10)
+            parts: dict[str, list[float]] = {}
+            totals = []
+            for text in texts:
+                t0 = time.perf_counter()
+                response = service.search(text, k=10)
+                total = (time.perf_counter() - t0) * 1000
+                timings = {k: v for k, v in response.get("timings_ms", {}).items() if k != "total"}
+                for name, ms in timings.items():
+                    parts.setdefault(name, []).append(ms)
+                parts.setdefault("rest (details from the graph, response)", []).append(total - sum(timings.values()))
+                totals.append(total)
+            r["inprocess"] = {"queries": len(texts), "total": load.latency_stats(totals),
+                              "components": {k: load.latency_stats(v) for k, v in parts.items()}}
+        with step(r, f"SPARQL on the store, {len(queries)} example queries"):
+            r.setdefault("sparql", {})["store"] = sparql.time_store(core.kg, queries)
+    finally:
+        core.close()
+
+
+def rdflib_compare(r: dict, data: Path, work: Path, queries: list[dict], args) -> None:
+    nq = work / "export.nq"
+    done = run_measured(["export", "--format", "nq", "--data-dir", str(data)], work / "export.log", stdout=nq)
+    sp = r.setdefault("sparql", {})
+    sp["export_s"] = round(done.seconds, 2)
+    sp["rdflib_cap_s"] = args.rdflib_cap
+    try:
+        sp["rdflib"] = sparql.time_rdflib(nq, queries, work / "rdflib.log", cap_s=args.rdflib_cap,
+                                          mem_limit_mb=args.rdflib_mem_gb * 1024)
+    finally:
+        if not args.keep_export:
+            nq.unlink(missing_ok=True)
+
+
+# --- one size --------------------------------------------------------------------------------
+
+
+def bench_size(size: int, args) -> dict:
+    work = args.out / str(size)
+    work.mkdir(parents=True, exist_ok=True)
+    cases_file, data, saved = work / "cases.jsonl", work / "data", work / "results.json"
+    r: dict = {"size": size}
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    reuse = args.reuse and (data / "store").exists() and "import" in previous
+    if not cases_file.exists() or not reuse:
+        with step(r, f"maatwerk generate --n {size}", fatal=True):
+            done = run_measured(["generate", "--n", str(size), "--out", str(cases_file), "--seed", "1"],
+                                work / "generate.log")
+            r["generate"] = {"seconds": round(done.seconds, 2)}
+    corpus = read_cases(cases_file, keep=args.encoder_sample)
+    if reuse:
+        for key in ("generate", "init", "import", "import_measured_utc", "encoder", "import_vs_encoder"):
+            r.setdefault(key, previous.get(key))
+        r["reused"] = previous.get("import_measured_utc") or "an earlier run"
+        console.log(f"{size:,}: reusing {data}")
+    else:
+        build(r, work, cases_file, data, corpus)
+    r["measured_utc"] = _now()
+    r.setdefault("disk", {}).update(store_mb=round(disk_mb(data / "store"), 1), index_mb=round(disk_mb(data / "index"), 1))
+    texts = query_texts(corpus.sample, args.queries)
+    case_ids = corpus.ids
+    queries = sparql.example_queries()
+    r.setdefault("sparql", {})["queries"] = [{"name": q["name"], "title": q["title"]} for q in queries]
+    del corpus
+    port = args.port or free_port()
+    with step(r, "cold start x3"):
+        cold_start(r, data, port, work, texts[0])
+    with step(r, "HTTP"):
+        http(r, data, port, work, texts, case_ids, args)
+    in_process(r, data, texts, queries)
+    if args.skip_rdflib:
+        r["sparql"]["rdflib_note"] = "rdflib comparison skipped (`--skip-rdflib`)."
+    else:
+        with step(r, "SPARQL on rdflib (export, load, queries)"):
+            rdflib_compare(r, data, work, queries, args)
+    saved.write_text(json.dumps(r, indent=1, ensure_ascii=False))
+    return r
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {"meta": machine_meta(argv, args.out), "sizes": []}
+    console.rule(f"maatwerk bench: sizes {', '.join(f'{s:,}' for s in args.size_list)} → {args.out}")
+    failed = False
+    for size in args.size_list:
+        try:
+            results["sizes"].append(bench_size(size, args))
+        except Exception as exc:
+            failed = True
+            console.log(f"[red]size {size:,} stopped: {exc}[/red]")
+            results["sizes"].append({"size": size, "errors": [{"step": "size", "error": str(exc)[-2000:]}]})
+        (args.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+        args.results.write_text(report.render(results))
+    console.log(f"wrote {args.results} and {args.out / 'results.json'}")
+    console.print(args.results.read_text(), markup=False, highlight=False, soft_wrap=True)
+    return 1 if failed or any(r.get("errors") for r in results["sizes"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

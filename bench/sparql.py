@@ -1,0 +1,161 @@
+"""The example SPARQL queries (api/queries/*.rq) on the project's store and on a plain in-memory rdflib Dataset.
+
+Store: `KnowledgeGraph.query` (the same call the endpoint makes, union default
+graph, project prefixes), 1 warm-up then the median of 5 runs, every solution
+and every binding read. rdflib: the store's N-Quads export (`maatwerk export
+--format nq`) parsed into `rdflib.Dataset(default_union=True)` in a worker process
+(bench/rdflib_worker.py), median of 3 runs with the same prefixes. A run over the
+cap is killed (the worker runs each query in a forked child) and reported as
+"> cap"; a worker whose RSS passes the memory limit while loading is stopped and rdflib skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench.procs import rss_mb
+
+
+def example_queries() -> list[dict]:
+    folder = Path(importlib.util.find_spec("api.core").origin).parent / "queries"
+    out = []
+    for path in sorted(folder.glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        first = text.splitlines()[0] if text else ""
+        out.append({"name": path.stem, "title": first.lstrip("# ").strip(), "text": text})
+    return out
+
+
+def time_store(kg, queries: list[dict], runs: int = 5) -> dict[str, dict]:
+    results = {}
+    for q in queries:
+        try:
+            rows = _consume(kg.query(q["text"]))  # warm-up
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                _consume(kg.query(q["text"]))
+                times.append((time.perf_counter() - t0) * 1000)
+            results[q["name"]] = {"median_ms": round(statistics.median(times), 2), "rows": rows}
+        except Exception as exc:  # a failing example query is a finding, not a crash
+            results[q["name"]] = {"error": repr(exc)[:300]}
+    return results
+
+
+def _consume(answer) -> int:
+    """Read every solution and binding (or triple); returns how many rows."""
+    variables = getattr(answer, "variables", None)
+    if variables is None:
+        if isinstance(answer, bool) or type(answer).__name__ == "QueryBoolean":
+            return 1
+        return sum(1 for _ in answer)
+    rows = 0
+    for solution in answer:
+        for v in variables:
+            solution[v]
+        rows += 1
+    return rows
+
+
+class _Worker:
+    def __init__(self, nq: Path, log: Path):
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.rdflib_worker", str(nq)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
+                                     cwd=Path(__file__).resolve().parent.parent)  # so `-m bench...` resolves
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def next(self, timeout: float) -> dict | None:
+        return self.lines.get(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+
+
+def _start(nq: Path, log: Path, mem_limit_mb: float, load_timeout_s: float) -> tuple[_Worker | None, dict]:
+    """A worker with the data loaded, or None and the reason."""
+    worker = _Worker(nq, log)
+    t0, peak = time.perf_counter(), 0.0
+    while True:
+        try:
+            msg = worker.next(timeout=1.0)
+        except queue.Empty:
+            peak = max(peak, rss_mb(worker.proc.pid) or 0.0)
+            if peak > mem_limit_mb:
+                worker.stop()
+                return None, {"skipped": f"rdflib RSS passed {mem_limit_mb / 1024:.0f} GB while loading "
+                                         f"(after {time.perf_counter() - t0:.0f} s)"}
+            if time.perf_counter() - t0 > load_timeout_s:
+                worker.stop()
+                return None, {"skipped": f"rdflib load took over {load_timeout_s:.0f} s"}
+            continue
+        if msg is None:
+            worker.stop()
+            return None, {"skipped": f"rdflib worker died while loading (see {log})"}
+        if msg.get("event") == "loaded":
+            return worker, msg
+
+
+def time_rdflib(nq: Path, queries: list[dict], log: Path, runs: int = 3, cap_s: float = 60.0,
+                mem_limit_mb: float = 10 * 1024, load_timeout_s: float = 3600.0) -> dict:
+    worker, loaded = _start(nq, log, mem_limit_mb, load_timeout_s)
+    if worker is None:
+        return {"load": loaded, "queries": {}}
+    out: dict = {"load": {"seconds": loaded["seconds"], "quads": loaded["quads"], "rss_mb": loaded["rss_mb"]},
+                 "queries": {}}
+    try:
+        for q in queries:
+            if worker is None:
+                worker, _ = _start(nq, log, mem_limit_mb, load_timeout_s)
+                if worker is None:
+                    out["queries"][q["name"]] = {"error": "worker could not be restarted"}
+                    continue
+            worker.proc.stdin.write(json.dumps({"name": q["name"], "query": q["text"], "runs": runs,
+                                                "cap_s": cap_s}) + "\n")
+            times, rows, problem = [], None, None
+            for _ in range(runs):
+                try:
+                    msg = worker.next(timeout=cap_s + 60)  # the worker enforces the cap; this is a safety net
+                except queue.Empty:
+                    msg = {"timeout": True}
+                    worker.stop()
+                    worker = None
+                if msg is None:
+                    worker.stop()
+                    worker = None
+                    msg = {"error": "rdflib worker died"}
+                if msg.get("timeout"):
+                    problem = {"timeout": f"> {cap_s:g} s"}
+                    break
+                if "error" in msg:
+                    problem = {"error": msg["error"]}
+                    break
+                times.append(msg["ms"])
+                rows = msg["rows"]
+            if times:
+                out["queries"][q["name"]] = {"median_ms": round(statistics.median(times), 2), "rows": rows,
+                                             "runs": len(times)}
+            else:
+                out["queries"][q["name"]] = problem
+    finally:
+        if worker is not None:
+            out["load"]["rss_after_mb"] = rss_mb(worker.proc.pid)
+            worker.stop()
+    return out
