@@ -6,6 +6,17 @@ then is it applied to the store. A process killed before the rename leaves the
 store untouched; one killed after it is completed by the next `open`, which
 replays the journal (dropping and re-adding is idempotent). So the store is
 always as before a commit or fully after it.
+
+The journal lives in `store/`: `journal.tmp` while it is written (discarded on
+open), `journal` once committed (replayed on open), `journal.done` once applied
+(removed on open). Renaming to `journal.done` before deleting means a process
+killed halfway through the deletion never leaves a half journal to replay.
+
+Only one process can open a store (RocksDB holds a lock file): a second one gets
+`StoreLocked`. Within a process `write_lock` serialises commits.
+
+Tests kill a writer at an exact step with `MAATWERK_CRASH_POINT=<name>` (see
+`_crash_point`); unset, as always outside the crash tests, it does nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -56,8 +68,8 @@ class KnowledgeGraph:
         except OSError as exc:
             if "lock" in str(exc).lower():
                 raise StoreLocked(
-                    f"De data-map {path.parent} is in gebruik door een ander proces "
-                    "(draait `maatwerk serve`?). Stop dat proces of importeer via de API."
+                    f"De data-map {path.parent} is in gebruik door een ander proces (een andere import, "
+                    "of `maatwerk serve`). Wacht tot dat klaar is, of importeer via de API als de server draait."
                 ) from exc
             raise
         self._replay_journal()
@@ -116,6 +128,8 @@ class KnowledgeGraph:
                 added = [*quads, meta]
                 self._apply(_drop_list(drop_graphs), lambda: self.store.extend(added), None)
                 return revision
+            if self._journal_dir.exists():  # an earlier apply in this process failed: finish it first
+                self._apply_journal(self._journal_dir)
             journal = self._write_journal(drop_graphs, quads, meta)
             self._apply_journal(journal)
         return revision
@@ -144,25 +158,33 @@ class KnowledgeGraph:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         count = 0
-        with open(tmp / "quads.nq", "wb") as out:
-            def counted() -> Iterator[ox.Quad]:
-                nonlocal count
-                for quad in quads:
-                    count += 1
-                    yield quad
-                yield meta
-            ox.serialize(counted(), out, format=ox.RdfFormat.N_QUADS)
-            out.flush()
-            os.fsync(out.fileno())
-        # drop_graphs is read only now: a streaming producer may name them as it goes.
-        header = {"drop": _drop_list(drop_graphs), "quads": count + 1}
-        _write_synced(tmp / "drop.json", json.dumps(header).encode())
+        try:
+            with open(tmp / "quads.nq", "wb") as out:
+                def counted() -> Iterator[ox.Quad]:
+                    nonlocal count
+                    for quad in quads:
+                        count += 1
+                        yield quad
+                    yield meta
+                ox.serialize(counted(), out, format=ox.RdfFormat.N_QUADS)
+                out.flush()
+                os.fsync(out.fileno())
+            # drop_graphs is read only now: a streaming producer may name them as it goes.
+            header = {"drop": _drop_list(drop_graphs), "quads": count + 1}
+            _write_synced(tmp / "drop.json", json.dumps(header).encode())
+        except BaseException:  # e.g. the producer rejected the import: nothing was committed
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(tmp)
+        _crash_point("journal-written")
         os.replace(tmp, final)  # the commit point
         _fsync_dir(final.parent)
+        _crash_point("committed")
         return final
 
     def _replay_journal(self) -> None:
-        shutil.rmtree(self._journal_dir.with_name("journal.tmp"), ignore_errors=True)
+        shutil.rmtree(self._journal_dir.with_name("journal.tmp"), ignore_errors=True)  # never committed
+        shutil.rmtree(self._journal_dir.with_name("journal.done"), ignore_errors=True)  # already applied
         if self._journal_dir.exists():
             self._apply_journal(self._journal_dir)
 
@@ -180,10 +202,18 @@ class KnowledgeGraph:
             node = ox.NamedNode(graph_iri)
             if self.store.contains_named_graph(node):
                 self.store.remove_graph(node)
+        if journal is not None:
+            _crash_point("dropped")
         load()
         if journal is not None:
             self.store.flush()
-            shutil.rmtree(journal)
+            _crash_point("applied")
+            done = journal.with_name("journal.done")
+            shutil.rmtree(done, ignore_errors=True)
+            os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
+            _fsync_dir(done.parent)
+            _crash_point("cleanup")
+            shutil.rmtree(done)
 
 
 _PREFIX_MAP = PREFIXES
@@ -214,6 +244,18 @@ def to_python(value: Any) -> Any:
             return value.value == "true"
         return value.value
     return value.value
+
+
+def _crash_point(name: str) -> None:
+    """SIGKILL this process here when MAATWERK_CRASH_POINT names this step (crash tests only).
+
+    Steps of a commit, in order: journal-written (all fsynced, not yet renamed: nothing
+    committed), committed (renamed, nothing applied), dropped (replaced graphs removed,
+    new quads not loaded), applied (loaded and flushed, journal still there), cleanup
+    (journal renamed to journal.done, not yet removed).
+    """
+    if os.environ.get("MAATWERK_CRASH_POINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
