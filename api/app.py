@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
+import math
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -128,8 +130,53 @@ def _include_ui(app: FastAPI) -> None:
 # --- errors ----------------------------------------------------------------------
 
 
+class ErrorJSONResponse(JSONResponse):
+    """JSON that cannot fail to render: an error answer must never turn into a 500 of its own.
+
+    Starlette writes UTF-8 without escapes, which raises on a lone surrogate (from a JSON "\\ud800"
+    escape echoed in a message); then, and for values JSON cannot hold, it falls back to ASCII JSON
+    (surrogates written as \\u escapes) with non-finite numbers as null and other objects as text.
+    """
+
+    def render(self, content) -> bytes:
+        try:
+            return super().render(content)
+        except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+            return json.dumps(_json_safe(content), ensure_ascii=True, allow_nan=False,
+                              separators=(",", ":")).encode("ascii")
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 def error_response(status: int, error: str, detail=None, headers=None, **extra) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
+    return ErrorJSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
+
+
+# FastAPI answers a JSON body it cannot parse for another reason than a syntax error (nesting deeper
+# than Python's recursion limit, bytes that are not UTF-8) with an HTTPException carrying this text.
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+def _body_error(exc: StarletteHTTPException) -> JSONResponse:
+    """The same answer as for other invalid JSON on that route (422, as RequestValidationError gives)."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        message = "Geen geldige JSON: te diep geneste lijsten of objecten"
+    elif isinstance(cause, UnicodeDecodeError):
+        message = "Geen geldige JSON: de body is geen geldige UTF-8"
+    else:
+        message = "De body kon niet als JSON worden gelezen"
+    return error_response(422, "Ongeldige invoer", [{"loc": ["body"], "msg": message, "type": "json_invalid"}])
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -139,6 +186,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+            return _body_error(exc)
         message = _STATUS_MESSAGES.get(exc.status_code, "Fout")
         detail = exc.detail if isinstance(exc.detail, (str, list, dict)) and exc.detail != message else None
         if exc.status_code == 404 and detail == "Not Found":
@@ -165,7 +214,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ImportRejected)
     async def rejected(request: Request, exc: ImportRejected):
-        return routes.rejected_response(exc)
+        try:
+            return routes.rejected_response(exc)
+        except ValueError:  # a finding that cannot be written as UTF-8 (a lone surrogate)
+            findings = [{"case": p.case, "field": p.field, "kind": p.kind, "message": p.message, "span": p.span}
+                        for p in exc.problems]
+            return error_response(422, "Import geweigerd; er is niets opgeslagen", str(exc), findings=findings)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception):

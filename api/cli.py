@@ -107,8 +107,10 @@ def import_law(source: str = typer.Argument(..., help="BWB toestand-XML-bestand 
     with _app(data_dir) as core:
         try:
             summary = core.import_law(source)
-        except BwbError as exc:
-            err.print(f"[red]{exc}[/red]")
+        except (BwbError, OSError) as exc:  # core.import_law says every refusal as a BwbError; OSError to be safe
+            message = str(exc) if isinstance(exc, BwbError) else f"Kan {source} niet importeren: {exc}"
+            # markup off: a path may contain [brackets]; soft_wrap: one line a script can grep
+            err.print(" ".join(message.splitlines()), style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from exc
     out.print(f"{summary['title']} ({summary['bwb_id']}): {summary['articles']} artikelen, {summary['leden']} leden.")
 
@@ -181,8 +183,10 @@ def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq")
 @app.command()
 def validate(data_dir: Optional[Path] = DataDir):
     """SHACL-validatie van de hele graaf; exit 1 als die niet voldoet."""
-    with _app(data_dir) as core:
-        report = core.validate()
+    from graph.validate import validate_store
+
+    with _app(data_dir) as core, _progress("valideren") as progress:
+        report = validate_store(core.kg, progress=progress)
     if report.conforms:
         out.print("[green]De graaf voldoet aan alle SHACL-shapes.[/green]")
         return

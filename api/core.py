@@ -55,6 +55,8 @@ class Maatwerk:
 
     def search(self, progress: Progress | None = None, known: dict[str, CaseDoc] | None = None) -> SearchService:
         """The search service, loaded (and synced with the graph) on first use."""
+        if self._search is not None:  # no lock: a sync in progress swaps the index in when done
+            return self._search
         with self._search_lock:
             if self._search is None:
                 encoder = get_encoder(self.settings.encoder)
@@ -94,9 +96,35 @@ class Maatwerk:
         return [(v.focus.rsplit("/", 1)[-1], str(v)) for v in report.violations]
 
     def import_law(self, source: str) -> dict[str, Any]:
-        """A law from a BWB toestand file or, given a BWB id, from the official repository."""
+        """A law from a BWB toestand file or, given a BWB id, from the official repository.
+
+        Every refusal (no such file, a directory, not a BWB id, bad XML, the repository) is a BwbError
+        with a Dutch message.
+        """
+        from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError
+
+        if "\x00" in source:  # Path.exists() and friends just say False to this
+            raise BwbError(f"{source!r} is geen geldige bestandsnaam en geen BWB-id: het bevat een NUL-teken.")
         path = Path(source)
-        data = path.read_bytes() if path.exists() else fetch_toestand(source)
+        try:
+            if path.is_dir():
+                raise BwbError(f"{source} is een map; geef een BWB toestand-XML-bestand of een BWB-id (BWBR…).")
+            if path.exists() and not path.is_file():
+                raise BwbError(f"{source} is geen gewoon bestand; geef een BWB toestand-XML-bestand.")
+            if path.is_file() and path.stat().st_size > MAX_BYTES:
+                raise BwbError(f"{source} is groter dan {MAX_BYTES // (1024 * 1024)} MB; "
+                               "zo groot is geen BWB-toestand.")
+            data = path.read_bytes() if path.is_file() else None
+        except BwbError:
+            raise
+        except OSError as exc:  # unreadable, a name too long for the file system, ...
+            raise BwbError(f"Kan {source} niet lezen: {exc.strerror or exc}.") from exc
+        if data is None:
+            if not BWBR_RE.match(source.strip().upper()):
+                raise BwbError(f"Bestand {source} bestaat niet." if path.suffix or "/" in source else
+                               f"{source} is geen bestand en geen geldig BWB-id: geef een BWB toestand-XML-bestand "
+                               "of BWBR gevolgd door 7 cijfers, bijv. BWBR0035362.")
+            data = fetch_toestand(source)
         law = parse_toestand(data)
         existing = self.concepts.resolve("wet", law.bwb_id)
         law_iri = existing[0].iri if existing else None

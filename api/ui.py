@@ -208,11 +208,9 @@ def _search_form(request: Request, max_chars: int) -> SearchForm:
     if values["status"]:
         filters["status"] = values["status"]
     for name, key, label in (("jaar_van", "year_from", "Jaar vanaf"), ("jaar_tot", "year_to", "Jaar tot en met")):
-        if values[name]:
-            if values[name].isdigit():
-                filters[key] = int(values[name])
-            else:
-                errors.append(f"{label} moet een jaartal zijn, bijvoorbeeld 2023.")
+        year = _year(values[name], label, errors)
+        if year is not None:
+            filters[key] = year
     k = MORE_RESULTS if params.get("aantal") == str(MORE_RESULTS) else RESULTS_PER_PAGE
     return SearchForm(q, values, errors, filters, k)
 
@@ -516,11 +514,18 @@ def _cached_select(kg, query: str) -> list[dict[str, Any]]:
 def _years(request: Request) -> tuple[int | None, int | None, list[str]]:
     values, errors = [], []
     for name, label in (("jaar_van", "Vanaf jaar"), ("jaar_tot", "Tot en met jaar")):
-        raw = request.query_params.get(name, "").strip()
-        if raw and not raw.isdigit():
-            errors.append(f"{label} moet een jaartal zijn, bijvoorbeeld 2023.")
-        values.append(int(raw) if raw.isdigit() else None)
+        values.append(_year(request.query_params.get(name, "").strip(), label, errors))
     return values[0], values[1], errors
+
+
+def _year(raw: str, label: str, errors: list[str]) -> int | None:
+    """A year typed into a URL: ASCII digits only, at most four ('²'.isdigit() is true, but int() refuses it)."""
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 4:
+        return int(raw)
+    errors.append(f"{label} moet een jaartal zijn, bijvoorbeeld 2023.")
+    return None
 
 
 @router.get("/systeemleren", response_class=HTMLResponse, name="systeemleren")

@@ -86,20 +86,62 @@ def _stem(word: str) -> str:
 
 def fold(text: str) -> str:
     """Lowercase without accents; hyphens and slashes become spaces."""
-    if not text.isascii():  # most words are: skip the per-character pass for them
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return text.lower().replace("-", " ").replace("/", " ").replace("_", " ")
+    return _fold_mapped(text)[0]
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One non-ASCII character without its accents; may be longer ('ﬁ' -> 'fi') or empty (a lone accent)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+
+
+def _fold_mapped(text: str) -> tuple[str, list[int] | None]:
+    """fold(text), and where each folded character came from in `text` (None: the same place).
+
+    NFKD works per character (its reordering only moves combining marks, which are dropped), so
+    folding each non-ASCII character on its own gives the same result as folding the whole text, and
+    tells where the length changes: 'ﬁ' and '㎏' become two characters, a lone accent none.
+    """
+    if text.isascii():  # most words and many texts are: skip the per-character pass for them
+        return _separators(text.lower()), None
+    shifted = False
+
+    def one(m: re.Match) -> str:
+        nonlocal shifted
+        folded = _fold_char(m.group())
+        shifted = shifted or len(folded) != 1
+        return folded
+    joined = _NON_ASCII.sub(one, text)
+    lowered = joined.lower()
+    if len(lowered) != len(joined):  # only U+0130 lowercases to two characters, and NFKD splits it first
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in joined)
+    folded = _separators(lowered)
+    if not shifted:
+        return folded, None
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        offsets.extend([i] * (1 if ch.isascii() else len(_fold_char(ch))))
+    return folded, offsets
+
+
+def _separators(text: str) -> str:
+    return text.replace("-", " ").replace("/", " ").replace("_", " ")  # faster than str.translate
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
-    """Stemmed tokens with their character spans in `text` (fold keeps the length for Dutch text)."""
-    folded = fold(text)
+    """Stemmed tokens with their character spans in `text` (also where folding changed the length)."""
+    folded, offsets = _fold_mapped(text)
     found = []
     for m in _TOKEN.finditer(folded):
         word = m.group().rstrip(".:")
         if word and word not in _IGNORED_WORDS:
-            found.append((_stem(word), m.start(), m.start() + len(word)))
+            start, end = m.start(), m.start() + len(word)
+            if offsets is not None:
+                start, end = offsets[start], offsets[end - 1] + 1
+            found.append((_stem(word), start, end))
     return found
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +38,13 @@ LINK_FIELDS = {
 KNOWN_FIELDS = {"id", "title", "situation", "solution", "status", "year", "knelpunten", "interventions",
                 "learning_points", "fictional", "source", *LINK_FIELDS}
 MAX_TEXT = 20_000
+MAX_ID = 200
+# What ontology/shapes.ttl (mws:CasusShape) asks of a case's texts; checked here, before anything is
+# stored, because SHACL runs only on imports of up to api.core.SHACL_IMPORT_LIMIT cases.
+MIN_TITLE = 3
+MIN_SITUATION = 20
+# Values quoted in messages are cut to this many characters: a message must not carry megabytes.
+SHOWN_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -320,9 +328,13 @@ class _Unparsable:
 class RecordChecker:
     """Turns raw records into CaseRecords, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, concepts: ConceptIndex, redact_personal_data: bool = False):
+    def __init__(self, concepts: ConceptIndex, redact_personal_data: bool = False,
+                 existing_id: Callable[[str], str | None] | None = None):
+        """`existing_id(case IRI)` gives the id of the case stored under that IRI (or None): an id that
+        slugifies to a stored case's IRI but is not that case's id would overwrite another case."""
         self.concepts = concepts
         self.redact = redact_personal_data
+        self.existing_id = existing_id
         self.problems: list[Problem] = []
         self.redactions: list[Redaction] = []
         self._ids: set[str] = set()
@@ -334,10 +346,10 @@ class RecordChecker:
             return self._fail(location, "record", "invalid", raw.message)
         if not isinstance(raw, dict):
             return self._fail(location, "record", "invalid", "Een casus is een JSON-object")
-        case = str(raw.get("id") or location)
+        case = _shown(raw["id"], quoted=False) if raw.get("id") else location
         unknown = set(raw) - KNOWN_FIELDS
         if unknown:
-            self._fail(case, "record", "invalid", f"Onbekende velden: {', '.join(sorted(unknown))}")
+            self._fail(case, "record", "invalid", f"Onbekende velden: {_shown(', '.join(sorted(unknown)), False)}")
         texts = self._texts(case, raw)
         record = self._build(case, raw, texts) if texts is not None else None
         return record if len(self.problems) == before else None
@@ -361,6 +373,14 @@ class RecordChecker:
         if not texts.get("situation"):
             self._fail(case, "situation", "invalid", "Verplicht veld 'situation' ontbreekt of is leeg")
             return None
+        # The lengths mws:CasusShape asks, measured on what would be stored (after redaction).
+        if len(texts["situation"]) < MIN_SITUATION:
+            self._fail(case, "situation", "invalid", f"De situatiebeschrijving moet minstens {MIN_SITUATION} tekens "
+                                                     f"lang zijn (nu {len(texts['situation'])})")
+        if texts.get("title") and len(texts["title"]) < MIN_TITLE:
+            self._fail(case, "title", "invalid", f"De titel moet minstens {MIN_TITLE} tekens lang zijn "
+                                                 f"(nu {len(texts['title'])}); laat hem weg om de eerste zin "
+                                                 "van de situatie als titel te nemen")
         return texts
 
     def _gate(self, case: str, name: str, value: str) -> str:
@@ -394,11 +414,36 @@ class RecordChecker:
         return record
 
     def _case_id(self, case: str, raw: dict, texts: dict[str, str]) -> str:
-        # Without an id, the text itself names the case, so re-importing it cannot duplicate it.
-        case_id = str(raw.get("id") or "c-" + hashlib.sha1(texts["situation"].encode()).hexdigest()[:12])
+        raw_id = raw.get("id")
+        if isinstance(raw_id, str) and not raw_id.strip():
+            raw_id = None
+        if not raw_id:
+            # Without an id, the text itself names the case, so re-importing it cannot duplicate it.
+            return self._unique_id(case, "c-" + hashlib.sha1(texts["situation"].encode()).hexdigest()[:12])
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+            self._fail(case, "id", "invalid", f"Het id moet tekst of een geheel getal zijn, niet {_shown(raw_id)}")
+            return case
+        case_id = str(raw_id)
+        if len(case_id) > MAX_ID:
+            self._fail(case, "id", "invalid", f"Het id is langer dan {MAX_ID} tekens ({len(case_id)})")
+            return case
+        return self._unique_id(case, case_id)
+
+    def _unique_id(self, case: str, case_id: str) -> str:
+        """Refuse an id whose case IRI another id in this file, or another stored case, already has."""
         slug = slugify(case_id)
-        if case_id in self._ids or slug in self._slugs:
-            self._fail(case, "id", "invalid", f"Het id '{case_id}' komt meer dan eens voor in dit bestand")
+        if case_id in self._ids:
+            self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} komt meer dan eens voor in dit bestand")
+        elif slug in self._slugs:
+            self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} geeft dezelfde casus-IRI "
+                                              f"(.../casus/{slug}) als een ander id in dit bestand")
+        elif self.existing_id is not None:
+            stored = self.existing_id(iri("casus", slug))
+            if stored is not None and stored != case_id:
+                self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} geeft dezelfde casus-IRI "
+                                                  f"(.../casus/{slug}) als de opgeslagen casus {_shown(stored)}, "
+                                                  "die dan zou worden overschreven; gebruik precies dat id om "
+                                                  "die casus te vervangen, of een ander id")
         self._ids.add(case_id)
         self._slugs.add(slug)
         return case_id
@@ -408,16 +453,19 @@ class RecordChecker:
             return None
         status = str(value).strip().lower()
         if status not in STATUSES:
-            return self._fail(case, "status", "invalid", f"Onbekende status '{value}'; kies uit {', '.join(STATUSES)}")
+            return self._fail(case, "status", "invalid",
+                              f"Onbekende status {_shown(value)}; kies uit {', '.join(STATUSES)}")
         return status
 
     def _year(self, case: str, value: Any) -> int | None:
         if value in (None, ""):
             return None
+        if isinstance(value, float) and not value.is_integer():
+            return self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
         try:
             year = int(value)
-        except (TypeError, ValueError):
-            return self._fail(case, "year", "invalid", f"Jaar '{value}' is geen geheel getal")
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+            return self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
         if not 1990 <= year <= 2100:
             return self._fail(case, "year", "invalid", f"Jaar {year} ligt niet tussen 1990 en 2100")
         return year
@@ -439,16 +487,16 @@ class RecordChecker:
 
     def _resolve(self, case: str, name: str, kind: str, value: Any) -> Concept | None:
         if not isinstance(value, (str, int)) or not str(value).strip():
-            return self._fail(case, name, "invalid", f"Ongeldig label {value!r}")
+            return self._fail(case, name, "invalid", f"Ongeldig label {_shown(value)}")
         found = self.concepts.resolve(kind, str(value))
         if len(found) == 1:
             return found[0]
         if found:
             options = ", ".join(c.label for c in found)
-            return self._fail(case, name, "ambiguous-label", f"Label '{value}' is niet eenduidig: {options}")
+            return self._fail(case, name, "ambiguous-label", f"Label {_shown(value)} is niet eenduidig: {options}")
         close = self.concepts.suggestions(kind, str(value))
         hint = f"; bedoelde u: {', '.join(close)}?" if close else ""
-        return self._fail(case, name, "unknown-label", f"Onbekend {kind} '{value}'{hint}")
+        return self._fail(case, name, "unknown-label", f"Onbekend {kind} {_shown(value)}{hint}")
 
     def _knelpunten(self, case: str, values: Any, texts: dict[str, str]) -> list[tuple[Concept, str]]:
         result = []
@@ -468,6 +516,20 @@ class RecordChecker:
             if concept and text:
                 result.append((text, concept))
         return result
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = SHOWN_CHARS
+_SHORT_REPR.maxlevel = 3
+
+
+def _shown(value: Any, quoted: bool = True) -> str:
+    """A value for a message: quoted text or a short repr, cut to about SHOWN_CHARS characters with '…'."""
+    if isinstance(value, str):
+        text = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS - 1] + "…"
+        return f"'{text}'" if quoted else text
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
 def _as_list(values: Any) -> list:
@@ -493,8 +555,14 @@ def _text_fields(raw: dict) -> Iterator[tuple[str, Any]]:
 
 
 def _title_from(situation: str) -> str:
+    """The first sentence (or, when that is shorter than MIN_TITLE, the text), at most 80 characters."""
     first = situation.split(". ")[0]
-    return first if len(first) <= 80 else first[:77].rsplit(" ", 1)[0] + "…"
+    if len(first.strip()) < MIN_TITLE:
+        first = situation
+    if len(first) <= 80:
+        return first
+    cut = first[:77].rsplit(" ", 1)[0]
+    return (cut if len(cut.strip()) >= MIN_TITLE else first[:77]) + "…"
 
 
 # --- RDF ---------------------------------------------------------------------
@@ -579,10 +647,10 @@ def import_cases(
 
     `validate` (SHACL) sees all new quads at once, before the commit point, and names (case, message).
     """
-    checker = RecordChecker(concepts, redact_personal_data)
+    checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg))
     accepted: list[CaseRecord] = []
     to_validate: list[ox.Quad] = []
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(timezone.utc)  # to the microsecond: the index tells re-imports apart by this stamp
 
     def quads() -> Iterator[ox.Quad]:
         for location, raw in records:
@@ -607,6 +675,23 @@ def import_cases(
     drops: list[str] = []
     revision = kg.commit(_then_drops(quads(), accepted, drops), drop_graphs=drops)
     return ImportResult(accepted, checker.redactions, revision)
+
+
+def stored_case_id(kg) -> Callable[[str], str | None]:
+    """case IRI -> the dcterms:identifier stored in that case's graph, or None.
+
+    One index lookup per case (about 25 µs for a miss, 55 µs for a hit on a store of 100k cases),
+    cheap next to the rest of checking a case.
+    """
+    store = kg.store
+    identifier = _N["dcterms:identifier"]
+
+    def existing_id(case_iri: str) -> str | None:
+        node = ox.NamedNode(case_iri)
+        for quad in store.quads_for_pattern(node, identifier, None, node):
+            return quad.object.value
+        return None
+    return existing_id
 
 
 def _then_drops(quads: Iterator[ox.Quad], accepted: list[CaseRecord], drops: list[str]) -> Iterator[ox.Quad]:

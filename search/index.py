@@ -134,6 +134,19 @@ class SearchIndex:
 
     # --- building --------------------------------------------------------------
 
+    def copy(self) -> "SearchIndex":
+        """A twin to change while this one keeps answering; arrays and BM25 are replaced on change, never edited."""
+        twin = SearchIndex(self.encoder)
+        twin.revision = self.revision
+        twin.facets = Facets(**{name: list(values) for name, values in self.facets.__dict__.items()})
+        twin.vectors, twin.passage_row, twin.row_offsets = self.vectors, self.passage_row, self.row_offsets
+        twin.bm25, twin._idf = self.bm25, self._idf
+        twin.dense = faiss.clone_index(self.dense) if self.dense is not None else None
+        twin._tokens = list(self._tokens) if self._tokens is not None else None
+        twin._tokens_file = self._tokens_file
+        twin._row_of_iri = dict(self._row_of_iri)
+        return twin
+
     def add(self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None) -> None:
         """Append cases (replacing older rows of the same IRI); progress(n) counts encoded cases."""
         tokens = self._loaded_tokens()

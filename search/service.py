@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyoxigraph as ox
 
 from graph.cases import CaseDoc, case_details, case_docs, case_iri, case_stamps
@@ -79,8 +80,17 @@ class SearchService:
         in_index = self.index.alive_stamps()
         stale = [i for i, stamp in in_graph.items() if in_index.get(i) != stamp]
         gone = [i for i in in_index if i not in in_graph]
+        if not stale and not gone:
+            self.index.revision = revision
+            if self.index.on_disk:
+                self.index.save_revision(self.index_dir)
+            else:
+                self.index.save(self.index_dir)
+            return SyncReport("up-to-date")
+        # change a twin, then swap: searches keep using the current index meanwhile
+        index = self.index.copy()
         if gone:
-            self.index.remove(gone)
+            index.remove(gone)
         if stale:
             docs = self._docs(sorted(stale), in_graph, known or {})
             done = 0
@@ -90,18 +100,13 @@ class SearchService:
                 done += n
                 if progress:
                     progress(done, len(docs))
-            self.index.add(docs, step)
-        if self.index.alive_count < 0.8 * len(self.index):
-            self.index = self.index.compacted()
-            self.ranker = Ranker(self.index, self.concepts)
-        self.index.revision = revision
-        if not stale and not gone:
-            if self.index.on_disk:
-                self.index.save_revision(self.index_dir)
-            else:
-                self.index.save(self.index_dir)
-            return SyncReport("up-to-date")
-        self.index.save(self.index_dir)
+            index.add(docs, step)
+        if index.alive_count < 0.8 * len(index):
+            index = index.compacted()
+        index.revision = revision
+        index.save(self.index_dir)
+        self.ranker = Ranker(index, self.concepts)
+        self.index = index
         return SyncReport("caught-up", added=len(stale), removed=len(gone))
 
     def _docs(self, iris: list[str], stamps: dict[str, str], known: dict[str, CaseDoc]) -> list[CaseDoc]:
@@ -119,30 +124,28 @@ class SearchService:
     # --- questions -------------------------------------------------------------
 
     def search(self, text: str, k: int = 10, filters: dict | None = None, mode: str = "hybrid+graph") -> dict[str, Any]:
-        ranking = self.ranker.rank(text, k, self.filters(filters), mode)
-        return self._response(ranking, text)
+        ranker = self.ranker  # one index for the whole answer, even if a sync swaps in a new one meanwhile
+        return self._response(ranker, ranker.rank(text, k, self.filters(filters), mode), text)
 
     def similar(self, case_id: str, k: int = 10, filters: dict | None = None) -> dict[str, Any]:
         """Cases like a stored one: its text as the query, its own links as the query concepts, itself excluded."""
-        iri = self._iri_of(case_id)
-        row = self.index.row_of(iri)
-        doc = case_docs(self.kg, [iri])[0]
-        concepts = [self.concepts.concepts[c] for c in sorted(doc.concepts) if c in self.concepts.concepts]
-        a, b = self.index.row_offsets[row], self.index.row_offsets[row + 1]
-        vector = self.index.vectors[a:b].mean(axis=0)
-        vector /= max(float((vector ** 2).sum() ** 0.5), 1e-12)
-        text = f"{doc.title}. {doc.situation}"
-        ranking = self.ranker.rank(text, k, self.filters(filters), "hybrid+graph", exclude={row},
-                                   query_vector=vector, query_concepts=concepts)
-        response = self._response(ranking, text)
-        response["case"] = {"id": doc.id, "uri": doc.iri, "title": doc.title}
-        return response
-
-    def _iri_of(self, case_id: str) -> str:
+        ranker = self.ranker
+        index = ranker.index
         iri = case_id if case_id.startswith("http") else case_iri(case_id)
-        if self.index.row_of(iri) is None:
+        row = index.row_of(iri)
+        case = case_details(self.kg, [iri], self.concepts).get(iri) if row is not None else None
+        if case is None:
             raise UnknownCase(case_id)
-        return iri
+        concepts = [self.concepts.concepts[c] for c in index.facets.concepts[row] if c in self.concepts.concepts]
+        a, b = index.row_offsets[row], index.row_offsets[row + 1]
+        vector = np.asarray(index.vectors[a:b]).mean(axis=0)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        text = f"{case['title']}. {case['situation']}"
+        ranking = ranker.rank(text, k, self.filters(filters), "hybrid+graph", exclude={row},
+                              query_vector=vector, query_concepts=concepts)
+        response = self._response(ranker, ranking, text)
+        response["case"] = {"id": case["id"], "uri": iri, "title": case["title"]}
+        return response
 
     def filters(self, raw: dict | None) -> Filters:
         """API/CLI filters (labels, slugs or IRIs) -> a Filters of concept IRIs; unknown labels are an error."""
@@ -173,10 +176,10 @@ class SearchService:
 
     # --- response --------------------------------------------------------------
 
-    def _response(self, ranking: Ranking, text: str) -> dict[str, Any]:
-        iris = [self.index.facets.iris[h.row] for h in ranking.hits]
+    def _response(self, ranker: Ranker, ranking: Ranking, text: str) -> dict[str, Any]:
+        iris = [ranker.index.facets.iris[h.row] for h in ranking.hits]
         details = case_details(self.kg, iris, self.concepts)
-        results = [self._result(hit, details[iri], ranking, text)
+        results = [self._result(ranker, hit, details[iri], ranking, text)
                    for hit, iri in zip(ranking.hits, iris) if iri in details]
         return {
             "query_concepts": [_concept_json(c) for c in ranking.query_concepts],
@@ -185,7 +188,7 @@ class SearchService:
             "timings_ms": {name: round(ms, 2) for name, ms in ranking.timings_ms.items()},
         }
 
-    def _result(self, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str) -> dict[str, Any]:
+    def _result(self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str) -> dict[str, Any]:
         pieces = passage_texts(case["title"], case["situation"])
         weights = MODES["hybrid+graph"]
         return {
@@ -195,7 +198,7 @@ class SearchService:
                                             "voorzieningen", "organisations", "levensgebieden", "derived")},
             "explanation": {
                 "shared_concepts": [_concept_json(c) for c in hit.shared],
-                "best_passage": self.ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
+                "best_passage": ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
                 "matched_terms": sorted(set(analyse(text)) & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))),
                 "signals": {"dense": round(hit.dense, 4), "lexical": round(hit.lexical, 4), "graph": round(hit.graph, 4)},
                 "contributions": {"dense": round(weights.dense * hit.dense, 4),

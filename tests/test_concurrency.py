@@ -225,10 +225,6 @@ def test_searches_keep_answering_during_an_http_import(http_run):
     assert len(latencies) >= 5, "too few searches during the imports to say anything"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "api/core.py holds Maatwerk._search_lock for the whole index sync after an import (_after_write), and "
-    "Maatwerk.search() takes the same lock, so every search waits until the new cases are encoded. "
-    "Remove this marker once searches no longer wait for the sync."))
 def test_search_latency_stays_bounded_during_an_http_import(http_run):
     latencies = http_run.latencies_during()
     assert latencies[-1] < MAX_SEARCH_LATENCY_S, f"a search waited {latencies[-1]:.1f}s during the import"

@@ -119,3 +119,93 @@ def test_store_is_locked_for_a_second_writer(empty_core):
 
     with pytest.raises(StoreLocked):
         open_core(empty_core.settings.data_dir)
+
+
+# --- validation in batches ----------------------------------------------------------
+
+
+def _n(name: str) -> ox.NamedNode:
+    from ontology import term
+
+    return ox.NamedNode(term(name))
+
+
+@pytest.fixture(scope="module")
+def broken_demo_kg():
+    """In memory: reference data, the illustrative cases, and a few cases and a resource broken on purpose."""
+    from graph.concepts import ConceptIndex
+    from ingest.cases import import_cases, read_records
+    from ontology import DEMO_CASES_FILE, iri
+
+    kg = KnowledgeGraph(None)
+    kg.load_ontology_and_reference()
+    import_cases(kg, read_records(DEMO_CASES_FILE), ConceptIndex.from_graph(kg))
+
+    def rewrite(case_id: str, keep=lambda q: True, add=()):
+        graph = ox.NamedNode(iri("casus", case_id))
+        quads = [q for q in kg.graph_quads(graph.value) if keep(q)]
+        quads += [ox.Quad(s if s is not None else graph, _n(p), o, graph) for s, p, o in add]
+        kg.commit(quads, drop_graphs=[graph.value])
+
+    rewrite("demo-001", keep=lambda q: q.predicate != _n("dcterms:title"))
+    rewrite("demo-002", add=[(None, "mw:betrokkenOrganisatie", ox.NamedNode(iri("organisatie", "bestaat-niet")))])
+    rewrite("demo-003", add=[(None, "mw:levensgebied", ox.NamedNode(iri("knelpunttype", "wet-en-regelgeving")))])
+    rewrite("demo-004", keep=lambda q: q.predicate not in (_n("mw:status"), _n("mw:jaar")) and not (
+                q.predicate == _n("mw:knelpuntType") and q.subject.value.endswith("/knelpunt/1")),
+            add=[(None, "mw:status", ox.Literal("misschien")),
+                 (None, "mw:jaar", ox.Literal("1800", datatype=_n("xsd:integer")))])
+    rewrite("demo-005", add=[(None, "mw:betreftVoorziening", ox.NamedNode(iri("voorziening", "kapot"))),
+                             (None, "mw:betreftWet", ox.NamedNode(iri("organisatie", "gemeente")))])
+    rewrite("demo-006", add=[(None, "dcterms:title", ox.Literal("Nog een titel", language="nl"))])
+    # outside the cases: a voorziening without a law or authority, linked from demo-005
+    test_graph = ox.NamedNode(iri("graph", "test"))
+    kg.commit([ox.Quad(ox.NamedNode(iri("voorziening", "kapot")), _n("rdf:type"), _n("cpsv:PublicService"),
+                       test_graph)])
+    return kg
+
+
+def test_batched_validation_finds_the_same_violations_as_the_whole_store(broken_demo_kg):
+    from graph.validate import validate_store, validate_triples
+
+    whole = validate_triples(broken_demo_kg.store)  # everything in one pyshacl run, as before
+    seen = []
+    batched = validate_store(broken_demo_kg, progress=lambda done, total, phase: seen.append((done, total, phase)),
+                             batch_size=16)
+    assert not batched.conforms and not whole.conforms
+    assert batched.violations == whole.violations
+    broken = {v.focus.rsplit("/", 1)[-1] for v in batched.violations}
+    assert {"demo-001", "demo-002", "demo-003", "demo-004", "demo-005", "demo-006", "kapot"} <= broken
+    # nested results (sh:node details) about the knelpunt and the wrongly linked concept are kept
+    assert any(v.focus.endswith("demo-004/knelpunt/1") for v in batched.violations)
+    assert any(v.focus.endswith("knelpunttype/wet-en-regelgeving") for v in batched.violations)
+    # the linked reference data is judged once, with all its triples, not per batch with only its type
+    assert sum(v.focus.endswith("voorziening/kapot") for v in batched.violations) == 3  # name, law, authority
+    assert seen[0] == (0, 0, "referentiedata") and seen[-1] == (165, 165, "casussen")
+    assert len(seen) == 1 + 11  # reference data, then 11 batches of 16
+
+
+def test_batched_validation_of_a_conforming_graph():
+    from graph.concepts import ConceptIndex
+    from graph.validate import validate_store
+    from ingest.cases import import_cases, read_records
+    from tests.conftest import SMALL_CASES
+
+    kg = KnowledgeGraph(None)
+    kg.load_ontology_and_reference()
+    import_cases(kg, read_records(SMALL_CASES), ConceptIndex.from_graph(kg))
+    report = validate_store(kg, batch_size=4)
+    assert report.conforms and report.violations == []
+
+
+def test_focused_validation_judges_nested_shapes_but_not_the_context(broken_demo_kg):
+    """The import check (focus on the new cases, linked resources present with only their type)."""
+    from graph.validate import context_for, validate_triples
+    from ontology import iri
+
+    case = iri("casus", "demo-004")
+    quads = broken_demo_kg.graph_quads(case)
+    objects = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
+    report = validate_triples([*quads, *context_for(broken_demo_kg, objects)], focus=[case])
+    assert not report.conforms
+    assert {v.focus for v in report.violations} == {case, case + "/knelpunt/1"}
+    assert {v.path for v in report.violations} >= {"status", "jaar", "knelpunt", "knelpuntType"}

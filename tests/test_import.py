@@ -189,3 +189,166 @@ def test_an_imported_record_gives_the_search_doc_the_graph_gives(small_dir):
             assert doc == from_graph[doc.iri]
     finally:
         core.close()
+
+
+# --- case ids: collisions with stored cases, length, messages of sane length -----------------------------------
+
+SITUATION = "Een vrouw wacht al maanden op een beslissing van het UWV over haar uitkering."
+
+
+def stored_id(core, slug: str) -> list[str]:
+    return [r["id"] for r in core.kg.select(
+        f"SELECT ?id WHERE {{ <https://w3id.org/maatwerk/id/casus/{slug}> dcterms:identifier ?id }}")]
+
+
+def test_an_id_with_the_iri_of_another_stored_case_is_refused(empty_core):
+    empty_core.import_records([("a", {"id": "A-B", "situation": SITUATION})])
+    for other in ("a b", "a_b", "A B"):
+        with pytest.raises(ImportRejected) as rejected:
+            empty_core.import_records([("b", {"id": other, "situation": SITUATION + " Nu een ander verhaal."})])
+        [problem] = rejected.value.problems
+        assert problem.field == "id" and "'A-B'" in problem.message and "overschreven" in problem.message
+    assert stored_id(empty_core, "a-b") == ["A-B"] and empty_core.kg.case_count() == 1
+
+
+def test_reimporting_the_same_id_still_replaces_the_case(empty_core):
+    empty_core.import_records([("a", {"id": "A-B", "situation": SITUATION})])
+    result = empty_core.import_records([("a", {"id": "A-B", "situation": SITUATION + " Er is nu een besluit."})])
+    assert [c.id for c in result.cases] == ["A-B"] and empty_core.kg.case_count() == 1
+    rows = empty_core.kg.select("SELECT ?s WHERE { ?c dcterms:identifier 'A-B' ; mw:situatie ?s }")
+    assert [r["s"] for r in rows] == [SITUATION + " Er is nu een besluit."]
+
+
+def test_ids_that_meet_in_one_file_are_named(empty_core):
+    with pytest.raises(ImportRejected) as rejected:
+        empty_core.import_records([("1", {"id": "A-B", "situation": SITUATION}),
+                                   ("2", {"id": "a_b", "situation": SITUATION + " Anders."})])
+    assert [p.field for p in rejected.value.problems] == ["id"]
+    assert "dezelfde casus-IRI" in rejected.value.problems[0].message
+
+
+def test_stored_case_lookup_is_cheap(small_dir, tmp_path):
+    """One index lookup per imported case: well under a millisecond, hit or miss."""
+    import time
+
+    from ingest.cases import stored_case_id
+    from ontology import iri
+
+    shutil.copytree(small_dir, tmp_path / "d")
+    core = open_core(tmp_path / "d")
+    try:
+        lookup = stored_case_id(core.kg)
+        assert lookup(iri("casus", "t-zorgtoeslag")) == "t-zorgtoeslag" and lookup(iri("casus", "nee")) is None
+        start = time.perf_counter()
+        for i in range(2_000):
+            lookup(iri("casus", "t-zorgtoeslag" if i % 2 else f"nieuw-{i}"))
+        assert (time.perf_counter() - start) / 2_000 < 0.0005
+    finally:
+        core.close()
+
+
+@pytest.mark.parametrize("raw_id, phrase", [("x" * 201, "langer dan 200 tekens"), (["een", "lijst"], "geheel getal"),
+                                            ({"id": 1}, "geheel getal"), (1.5, "geheel getal"), (True, "geheel getal")])
+def test_bad_ids_are_refused(empty_core, raw_id, phrase):
+    with pytest.raises(ImportRejected) as rejected:
+        empty_core.import_records([("r", {"id": raw_id, "situation": SITUATION})])
+    assert any(p.field == "id" and phrase in p.message for p in rejected.value.problems), rejected.value.problems
+    assert empty_core.kg.case_count() == 0
+
+
+def test_ids_up_to_200_characters_and_numbers_are_accepted(empty_core):
+    result = empty_core.import_records([("r", {"id": "x" * 200, "situation": SITUATION}),
+                                        ("s", {"id": 12345, "situation": SITUATION + " Tweede."})])
+    assert [c.id for c in result.cases] == ["x" * 200, "12345"]
+
+
+def test_year_that_overflows_is_a_problem_not_a_crash(empty_core):
+    from ingest.cases import RecordChecker
+
+    checker = RecordChecker(empty_core.concepts)
+    for year in (float("inf"), float("-inf"), float("nan"), 2023.5, "9" * 5000):
+        assert checker.check("r", {"id": "jaar", "situation": SITUATION, "year": year}) is None
+        assert checker.problems[-1].field == "year" and "geen geheel getal" in checker.problems[-1].message
+        assert len(checker.problems[-1].message) < 200
+    assert checker.check("r", {"id": "jaar-2", "situation": SITUATION, "year": 2023.0}).year == 2023
+
+
+@pytest.mark.parametrize("field, value", [
+    ("laws", ["Wmo " * 500_000]), ("laws", [{"a": ["b" * 1_000_000]}]), ("status", "open" * 300_000),
+    ("year", "jaar" * 300_000), ("organisations", "UWV" * 300_000), ("kleur" * 300_000, "blauw")])
+def test_values_in_messages_are_cut_short(empty_core, field, value):
+    from ingest.cases import RecordChecker
+
+    checker = RecordChecker(empty_core.concepts)
+    assert checker.check("r", {"id": "lang" * 300_000, "situation": SITUATION, field: value}) is None
+    for problem in checker.problems:
+        assert len(str(problem)) < 400 and "…" in str(problem), str(problem)[:500]
+
+
+# --- what ontology/shapes.ttl asks of a case, checked before SHACL ---------------------------------------------
+
+
+def shape_min_length(path_term: str) -> int:
+    import rdflib
+
+    from ontology import SHAPES_FILE, term
+
+    shapes = rdflib.Graph().parse(SHAPES_FILE, format="turtle")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    [value] = {shapes.value(p, sh.minLength) for p in shapes.subjects(sh.path, rdflib.URIRef(term(path_term)))
+               if shapes.value(p, sh.minLength) is not None}
+    return int(value)
+
+
+def test_checker_limits_are_the_shapes_limits():
+    from ingest.cases import MIN_SITUATION, MIN_TITLE
+
+    assert (MIN_TITLE, MIN_SITUATION) == (shape_min_length("dcterms:title"), shape_min_length("mw:situatie"))
+
+
+@pytest.mark.parametrize("record, field, phrase", [
+    ({"situation": "Te kort verhaal."}, "situation", "minstens 20 tekens"),
+    ({"situation": "   " + "x" * 19 + "   "}, "situation", "minstens 20 tekens"),
+    ({"title": "ab", "situation": SITUATION}, "title", "minstens 3 tekens"),
+    ({"title": ["een", "twee"], "situation": SITUATION}, "title", "Moet tekst zijn"),
+    ({"situation": [SITUATION, SITUATION]}, "situation", "Moet tekst zijn"),
+])
+def test_shape_rules_are_checked_without_shacl(empty_core, monkeypatch, record, field, phrase):
+    """Above api.core.SHACL_IMPORT_LIMIT cases SHACL is skipped: the checker alone must refuse these."""
+    import api.core
+
+    monkeypatch.setattr(api.core, "SHACL_IMPORT_LIMIT", 0)
+    with pytest.raises(ImportRejected) as rejected:
+        empty_core.import_records([("r", {"id": "vorm", **record})])
+    assert any(p.field == field and phrase in p.message for p in rejected.value.problems), rejected.value.problems
+    assert empty_core.kg.case_count() == 0 and empty_core.validate().conforms
+
+
+@pytest.mark.parametrize("title", [None, "abc", "ab", " ab "])
+@pytest.mark.parametrize("situation", ["x" * 19, "x" * 20, "Ab. " + "x" * 30, "A " + "x" * 100, "é" * 20])
+def test_checker_and_shacl_agree(empty_core, title, situation):
+    from datetime import datetime, timezone
+
+    from ingest.cases import CaseRecord, RecordChecker, _title_from, case_quads
+
+    raw = {"id": "grens", "situation": situation, **({"title": title} if title is not None else {})}
+    accepted = RecordChecker(empty_core.concepts).check("r", raw) is not None
+    stored = CaseRecord("grens", (title or "").strip() or _title_from(situation), situation)
+    shacl = empty_core._shacl_check(case_quads(stored, datetime.now(timezone.utc)))
+    assert accepted == (shacl == []), (accepted, shacl)
+
+
+def test_a_title_made_from_a_short_first_sentence_is_long_enough(empty_core):
+    result = empty_core.import_records([("r", {"id": "kort", "situation": "Ab. " + SITUATION})])
+    assert result.cases[0].title == "Ab. " + SITUATION[:73].rsplit(" ", 1)[0] + "…"
+    assert empty_core.validate().conforms
+
+
+def test_shape_messages_name_the_length(empty_core):
+    from datetime import datetime, timezone
+
+    from ingest.cases import CaseRecord, case_quads
+
+    short = CaseRecord("titel", "ab", SITUATION)
+    [(case, message)] = empty_core._shacl_check(case_quads(short, datetime.now(timezone.utc)))
+    assert case == "titel" and "minstens 3 tekens" in message

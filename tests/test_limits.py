@@ -474,3 +474,89 @@ def test_server_keeps_keys_out_of_its_log(small_dir, tmp_path, monkeypatch):
     assert "POST /api/cases" in output  # the log did record the requests
     for secret in (KEY, wrong, "andere-sleutel-1"):
         assert secret not in output
+
+
+# --- deep JSON on the search route, and error answers that cannot fail to render ---------------------------
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"text": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+                                  b'{"text": "schulden", "filters": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_001])
+def test_deep_json_on_similar_cases_is_a_dutch_422(client, body):
+    """Nesting past Python's recursion limit made FastAPI answer in English ('There was an error parsing the body')."""
+    response = client.post("/api/similar-cases", content=body, headers={"Content-Type": "application/json"})
+    body = assert_error(response, 422, "Geen geldige JSON", "te diep genest")
+    assert body["error"] == "Ongeldige invoer" and "parsing" not in response.text
+
+
+def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
+    from fastapi import HTTPException
+
+    from api.app import error_response
+    from api.routes import ApiError
+
+    rendered = error_response(422, "Onbekend label '\ud800'", {"waarde": ["\udfff", float("nan")]})
+    assert json.loads(rendered.body) == {"error": "Onbekend label '\ud800'", "detail": {"waarde": ["\udfff", None]}}
+    app = create_app(replace(settings, data_dir=tmp_path / "leeg"))
+
+    def http_error():
+        raise HTTPException(404, "Geen casus '\ud800'")
+
+    def api_error():
+        raise ApiError(422, "Ongeldig '\udc00'", detail=["\ud800"])
+    def rejected():
+        from ingest.cases import Problem
+        raise ImportRejected([Problem("case-\udc80", "id", "invalid", "Het id '\udc80' is ongeldig")])
+    app.add_api_route("/test-http-fout", http_error)
+    app.add_api_route("/test-api-fout", api_error)
+    app.add_api_route("/test-import-fout", rejected)
+    client = TestClient(app, raise_server_exceptions=False)  # not started: these routes need no data
+    assert_error(client.get("/test-http-fout"), 404)
+    assert client.get("/test-http-fout").json()["detail"] == "Geen casus '\ud800'"
+    assert assert_error(client.get("/test-api-fout"), 422)["error"] == "Ongeldig '\udc00'"
+    assert assert_error(client.get("/test-import-fout"), 422)["findings"][0]["case"] == "case-\udc80"
+
+
+# --- `maatwerk import-law` refusals: one Dutch line, exit 2 -----------------------------------------------------
+
+
+def law_sources(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    (tmp_path / "map").mkdir(exist_ok=True)
+    return {"directory": (str(tmp_path / "map"), "is een map"),
+            "missing-file": (str(tmp_path / "wet.xml"), "bestaat niet"),
+            "missing-relative": ("wet.xml", "Bestand wet.xml bestaat niet"),
+            "neither": ("Wmo", "geen bestand en geen geldig BWB-id"),
+            "nul-byte": ("wet\x00.xml", "geen geldige bestandsnaam")}
+
+
+@pytest.mark.parametrize("name", ["directory", "missing-file", "missing-relative", "neither", "nul-byte"])
+def test_import_law_refusals_in_process(core, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    source, phrase = law_sources(tmp_path)[name]
+    before = core.kg.triple_count()
+    with pytest.raises(BwbError) as refused:
+        core.import_law(source)
+    assert phrase in str(refused.value) and "Ongeldig BWB-id" not in str(refused.value), str(refused.value)
+    assert core.kg.triple_count() == before
+
+
+def test_import_law_unreadable_file_is_a_bwb_error(core, tmp_path):
+    path = tmp_path / "geheim.xml"
+    path.write_text(LAW.format(title="Wet", text="tekst"), encoding="utf-8")
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as root: the file stays readable")
+        with pytest.raises(BwbError, match="Kan .* niet lezen"):
+            core.import_law(str(path))
+    finally:
+        path.chmod(0o600)
+
+
+@pytest.mark.parametrize("name", ["directory", "missing-file"])
+def test_import_law_refusals_with_the_cli(cli_dir, tmp_path, name):
+    source, phrase = law_sources(tmp_path)[name]
+    done = maatwerk("import-law", source, data_dir=cli_dir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and phrase in lines[0] and "Traceback" not in done.stderr, done.stderr
