@@ -10,19 +10,21 @@ import threading
 from collections.abc import Callable, Iterable
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from graph import KnowledgeGraph, Settings
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
-from graph.validate import Report, context_for, validate_store, validate_triples
 from ingest.bwb import fetch_toestand, law_quads, parse_toestand
 from ingest.cases import ImportResult, import_cases, read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
 from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
+
+if TYPE_CHECKING:
+    from graph.validate import Report
 
 Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phase)
 # pySHACL runs on what an import adds; past this many cases the check would cost more
@@ -90,6 +92,8 @@ class Maatwerk:
         return result
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:
+        from graph.validate import context_for, validate_triples  # pySHACL and rdflib take a second to import
+
         cases = sorted({q.graph_name.value for q in quads})
         objects = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
         report = validate_triples([*quads, *context_for(self.kg, objects)], focus=cases)
@@ -146,7 +150,9 @@ class Maatwerk:
 
     # --- checks ----------------------------------------------------------------
 
-    def validate(self) -> Report:
+    def validate(self) -> "Report":
+        from graph.validate import validate_store
+
         return validate_store(self.kg)
 
     def health(self) -> dict[str, Any]:

