@@ -197,7 +197,8 @@ def _sparql_table(r: dict) -> list[str]:
     elif load:
         out += [f"rdflib load of the N-Quads export: {_fmt(load.get('seconds'))} s for {_fmt(load.get('quads'))} "
                 f"triples, worker RSS {_fmt(load.get('rss_mb'), 0)} MiB. Export took {_fmt(sp.get('export_s'), 1)} s.", ""]
-    out += ["| query | rows | store ms (median of 5) | rdflib ms (median of 3) | rdflib / store |", "|---|---|---|---|---|"]
+    out += ["| query | rows | store ms (median of 5; of 1 when the warm-up took > 5 s) | rdflib ms (median of 3) | rdflib / store |",
+            "|---|---|---|---|---|"]
     titles = {q["name"]: q["title"] for q in sp.get("queries", [])}
     for name, s in store.items():
         other = (rdf.get("queries") or {}).get(name, {})

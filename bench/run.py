@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=HERE / "out", help="work dir (default bench/out)")
     p.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report (default bench/RESULTS.md)")
     p.add_argument("--skip-rdflib", action="store_true", help="do not compare SPARQL with rdflib")
+    p.add_argument("--rdflib-max-cases", type=int, default=20_000,
+                   help="compare with rdflib only up to this many cases (loading 100k into rdflib takes many minutes and GBs)")
     p.add_argument("--reuse", action="store_true", help="reuse an existing data dir per size (skip generate/import)")
     p.add_argument("--port", type=int, default=0, help="port for `maatwerk serve` (default: a free one)")
     p.add_argument("--queries", type=int, default=200, help="query sample size")
@@ -239,6 +241,9 @@ def bench_size(size: int, args) -> dict:
     in_process(r, data, texts, queries)
     if args.skip_rdflib:
         r["sparql"]["rdflib_note"] = "rdflib comparison skipped (`--skip-rdflib`)."
+    elif size > args.rdflib_max_cases:
+        r["sparql"]["rdflib_note"] = (f"rdflib comparison skipped above {args.rdflib_max_cases:,} cases "
+                                      "(`--rdflib-max-cases`); see the smaller size for the ratio.")
     else:
         with step(r, "SPARQL on rdflib (export, load, queries)"):
             rdflib_compare(r, data, work, queries, args)
