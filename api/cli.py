@@ -257,12 +257,18 @@ def generate(n: int = typer.Option(..., "--n", help="Aantal casussen"), out_file
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000), data_dir: Optional[Path] = DataDir):
     """Start de webinterface en de API."""
+    import threading
+
+    from search.encoders import get_encoder
+
+    settings = _settings(data_dir)
+    # load the model while the web framework imports and the index loads: a shorter cold start
+    threading.Thread(target=get_encoder, args=(settings.encoder,), daemon=True).start()
     import uvicorn
 
     from api.app import create_app
     from graph import KnowledgeGraph
 
-    settings = _settings(data_dir)
     try:  # a data dir in use: one clear line now, not uvicorn's start-up traceback
         KnowledgeGraph(settings.store_dir).close()
     except StoreLocked as exc:

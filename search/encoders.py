@@ -66,7 +66,7 @@ class UseEncoder:
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
             return _in_chunks(self, texts, progress)
         chunks = [texts[i:i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-        results: list[np.ndarray | None] = [None] * len(chunks)
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)  # filled in place: no second copy
         done: queue.Queue[int | BaseException] = queue.Queue()
         todo = iter(range(len(chunks)))
         todo_lock = threading.Lock()
@@ -79,7 +79,7 @@ class UseEncoder:
                         i = next(todo, None)
                     if i is None:
                         return
-                    results[i] = _ask_worker(worker, chunks[i], self.dim)
+                    vectors[i * CHUNK_TEXTS:i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(worker, chunks[i], self.dim)
                     done.put(i)
             except BaseException as exc:  # surfaced in the caller's thread below
                 done.put(exc)
@@ -102,7 +102,7 @@ class UseEncoder:
                 process.wait()
             for thread in threads:
                 thread.join()
-        return np.vstack(results) if results else np.zeros((0, self.dim), dtype=np.float32)
+        return vectors
 
 
 def load_use():
@@ -196,9 +196,17 @@ class SentenceTransformerEncoder:
         return _in_chunks(self, texts, progress)  # torch already uses every core
 
 
-@lru_cache(maxsize=4)
 def get_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
-    """The encoder for a `MAATWERK_ENCODER` value; cached so the model loads once per process."""
+    """The encoder for a `MAATWERK_ENCODER` value; loaded once per process, also when asked from two threads."""
+    with _loading:
+        return _load_encoder(spec)
+
+
+_loading = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _load_encoder(spec: str) -> Encoder:
     if spec == DEFAULT_ENCODER:
         return UseEncoder()
     if spec.startswith("st:") and len(spec) > 3:

@@ -206,17 +206,21 @@ class Ranker:
         if w.graph and unique:
             # cases that share most of the query's concepts are candidates even if the text differs
             strong = np.flatnonzero(graph >= max(2, len(unique) // 2))
-            candidates.update(int(r) for r in strong[_top_rows(graph[strong].astype(np.float32), CANDIDATES)])
+            candidates.update(strong[_top_rows(graph[strong].astype(np.float32), CANDIDATES)].tolist())
+        if not candidates:
+            return []
+        rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+        d = np.fromiter((dense.get(r, 0.0) for r in rows.tolist()), dtype=np.float64, count=len(rows))
+        lex = np.fromiter((lexical.get(r, 0.0) for r in rows.tolist()), dtype=np.float64, count=len(rows))
+        g = graph[rows] / len(unique) if unique else np.zeros(len(rows))
+        scores = w.dense * d + w.lexical * lex + w.graph * g
+        order = np.lexsort((rows, -scores))[:k]  # best first; ties by row, as before
         hits = []
-        for row in candidates:
-            g = graph[row] / len(unique) if unique else 0.0
-            d, lex = dense.get(row, 0.0), lexical.get(row, 0.0)
-            hits.append(Hit(row, w.dense * d + w.lexical * lex + w.graph * g, d, lex, float(g), []))
-        hits.sort(key=lambda h: (-h.score, h.row))
-        hits = hits[:k]
-        for hit in hits:
-            linked = {*self.index.facets.concepts[hit.row], *self.index.facets.knelpunttypen[hit.row]}
-            hit.shared = [c for c in unique if c.iri in linked]
+        for i in order.tolist():
+            row = int(rows[i])
+            linked = {*self.index.facets.concepts[row], *self.index.facets.knelpunttypen[row]}
+            hits.append(Hit(row, float(scores[i]), float(d[i]), float(lex[i]), float(g[i]),
+                            [c for c in unique if c.iri in linked]))
         return hits
 
     # --- explanation -----------------------------------------------------------
@@ -233,11 +237,10 @@ class Ranker:
 
 def _best_per_row(passage_row: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> dict[int, float]:
     """Passage hits (best first) -> each case row's best cosine, floored at 0."""
-    best: dict[int, float] = {}
-    for score, pid in zip(scores, ids):
-        if pid >= 0:
-            best.setdefault(int(passage_row[pid]), max(float(score), 0.0))
-    return best
+    found = ids >= 0
+    rows = passage_row[ids[found]]
+    _, first = np.unique(rows, return_index=True)  # a row's first hit is its best
+    return dict(zip(rows[first].tolist(), np.maximum(scores[found][first], 0.0).tolist()))
 
 
 def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:

@@ -37,7 +37,7 @@ BM25_B = 0.75
 # this many an inverted-file index (k-means cells, a few probed) answers in about 1 ms.
 IVF_MIN_PASSAGES = 60_000
 IVF_NPROBE = 32
-IVF_TRAIN_PER_CELL = 32
+IVF_TRAIN_PER_CELL = 40  # faiss asks for at least 39 points per cell
 IVF_TRAIN_ITERATIONS = 10
 
 
@@ -164,7 +164,7 @@ class SearchIndex:
             self.facets.append(doc)
             tokens.append(analyse(lexical_text(doc.title, doc.situation, doc.solution)))
         if docs:
-            self.vectors = np.concatenate([self.vectors, new_vectors])
+            self.vectors = np.concatenate([self.vectors, new_vectors]) if len(self.vectors) else new_vectors
             rows = np.repeat(np.arange(start_row, start_row + len(docs), dtype=np.int32), counts)
             self.passage_row = np.concatenate([self.passage_row, rows])
             self.row_offsets = np.concatenate([self.row_offsets, self.row_offsets[-1] + np.cumsum(counts)])
