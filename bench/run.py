@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--load-requests", type=int, default=2000, help="requests per load-test scenario")
     p.add_argument("--max-seconds", type=float, default=600.0, help="cap on one HTTP scenario's duration")
     p.add_argument("--encoder-sample", type=int, default=5000, help="encode at most this many cases' texts")
+    p.add_argument("--sparql-cap", type=float, default=60.0, help="seconds per SPARQL query on the store before giving up")
     p.add_argument("--rdflib-cap", type=float, default=60.0, help="seconds per rdflib query run before giving up")
     p.add_argument("--rdflib-mem-gb", type=float, default=10.0, help="stop loading rdflib past this RSS")
     p.add_argument("--keep-export", action="store_true", help="keep the N-Quads export used for rdflib")
@@ -159,7 +160,7 @@ def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids:
                 r.setdefault("load", {})[str(clients)] = summary
 
 
-def in_process(r: dict, data: Path, texts: list[str], queries: list[dict]) -> None:
+def in_process(r: dict, data: Path, texts: list[str], queries: list[dict], sparql_cap: float) -> None:
     """Latency split and SPARQL on the store, in this process (the server must be stopped)."""
     from api.core import Maatwerk
     from graph import Settings
@@ -184,7 +185,7 @@ def in_process(r: dict, data: Path, texts: list[str], queries: list[dict]) -> No
             r["inprocess"] = {"queries": len(texts), "total": load.latency_stats(totals),
                               "components": {k: load.latency_stats(v) for k, v in parts.items()}}
         with step(r, f"SPARQL on the store, {len(queries)} example queries"):
-            r.setdefault("sparql", {})["store"] = sparql.time_store(core.kg, queries)
+            r.setdefault("sparql", {})["store"] = sparql.time_store(core.kg, queries, cap_s=sparql_cap)
     finally:
         core.close()
 
@@ -238,7 +239,7 @@ def bench_size(size: int, args) -> dict:
         cold_start(r, data, port, work, texts[0])
     with step(r, "HTTP"):
         http(r, data, port, work, texts, case_ids, args)
-    in_process(r, data, texts, queries)
+    in_process(r, data, texts, queries, args.sparql_cap)
     if args.skip_rdflib:
         r["sparql"]["rdflib_note"] = "rdflib comparison skipped (`--skip-rdflib`)."
     elif size > args.rdflib_max_cases:
