@@ -98,7 +98,7 @@ def case_details(kg, iris: list[str], concepts: ConceptIndex) -> dict[str, dict[
     for case in iris:
         node = ox.NamedNode(case)
         values: dict[str, list] = defaultdict(list)
-        for quad in kg.store.quads_for_pattern(node, None, None, node):
+        for quad in kg.store.quads_for_pattern(node, None, None, None):  # subject-first index: the fastest scan
             values[quad.predicate.value].append(quad.object)
         if not values[_IDENTIFIER] or not values[_TITLE] or not values[_SITUATION]:
             continue
