@@ -18,6 +18,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -261,14 +262,17 @@ class SearchIndex:
             if meta.get("format") != FORMAT_VERSION or meta.get("encoder") != encoder.id:
                 return None
             index = cls(encoder)
-            # memory-mapped: only the rows a search explains or a similar-case query reads come in
-            index.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
-            index.passage_row = np.load(directory / "passage_row.npy")
-            index.row_offsets = np.load(directory / "row_offsets.npy")
-            index.facets = Facets(**json.loads((directory / "facets.json").read_text()))
-            index._idf = json.loads((directory / "idf.json").read_text())
-            index.dense = faiss.read_index(str(directory / "dense.faiss"))
-            index.bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False)
+            # faiss reads without the GIL: let it run while Python parses the facets
+            with ThreadPoolExecutor(1) as pool:
+                dense = pool.submit(faiss.read_index, str(directory / "dense.faiss"))
+                # memory-mapped: only the rows a search explains or a similar-case query reads come in
+                index.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+                index.passage_row = np.load(directory / "passage_row.npy")
+                index.row_offsets = np.load(directory / "row_offsets.npy")
+                index.facets = Facets(**json.loads((directory / "facets.json").read_text()))
+                index._idf = json.loads((directory / "idf.json").read_text())
+                index.bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False)
+                index.dense = dense.result()
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
         index.revision = meta.get("revision")
