@@ -91,8 +91,8 @@ def case_stamps(kg) -> dict[str, str]:
 def case_details(kg, iris: list[str], concepts: ConceptIndex) -> dict[str, dict[str, Any]]:
     """Everything a result card or case page shows: each case's own triples, labels from the concept index.
 
-    Pattern lookups, not SPARQL: a search answer needs this for ten cases at a time,
-    and reading ten small case graphs directly costs well under a millisecond.
+    Pattern lookups, not SPARQL: a search answer needs this for ten cases at a time, and
+    reading their triples directly (a few milliseconds at 100k cases) beats the joins it replaced.
     """
     details: dict[str, dict[str, Any]] = {}
     for case in iris:

@@ -34,8 +34,8 @@ from search.text import analyse, passages
 FORMAT_VERSION = 2
 BM25_K1 = 1.2
 BM25_B = 0.75
-# Exact search over all passages costs ~0.15-0.3 ms per 1,000 passages per query; above
-# this many an inverted-file index (k-means cells, a few probed) answers in about 1 ms.
+# Exact search over all passages costs ~0.15 ms per 1,000 passages per query; above this
+# many an inverted-file index (k-means cells, a few probed) answers in a few milliseconds.
 IVF_MIN_PASSAGES = 60_000
 IVF_NPROBE = 32
 IVF_TRAIN_PER_CELL = 40  # faiss asks for at least 39 points per cell

@@ -179,7 +179,8 @@ class SearchService:
     def _response(self, ranker: Ranker, ranking: Ranking, text: str) -> dict[str, Any]:
         iris = [ranker.index.facets.iris[h.row] for h in ranking.hits]
         details = case_details(self.kg, iris, self.concepts)
-        results = [self._result(ranker, hit, details[iri], ranking, text)
+        query_terms = set(analyse(text))  # once per answer, not once per result
+        results = [self._result(ranker, hit, details[iri], ranking, text, query_terms)
                    for hit, iri in zip(ranking.hits, iris) if iri in details]
         return {
             "query_concepts": [_concept_json(c) for c in ranking.query_concepts],
@@ -188,7 +189,8 @@ class SearchService:
             "timings_ms": {name: round(ms, 2) for name, ms in ranking.timings_ms.items()},
         }
 
-    def _result(self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str) -> dict[str, Any]:
+    def _result(self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str,
+                query_terms: set[str]) -> dict[str, Any]:
         pieces = passage_texts(case["title"], case["situation"])
         weights = MODES["hybrid+graph"]
         return {
@@ -199,7 +201,7 @@ class SearchService:
             "explanation": {
                 "shared_concepts": [_concept_json(c) for c in hit.shared],
                 "best_passage": ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
-                "matched_terms": sorted(set(analyse(text)) & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))),
+                "matched_terms": sorted(query_terms & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))),
                 "signals": {"dense": round(hit.dense, 4), "lexical": round(hit.lexical, 4), "graph": round(hit.graph, 4)},
                 "contributions": {"dense": round(weights.dense * hit.dense, 4),
                                   "lexical": round(weights.lexical * hit.lexical, 4),
