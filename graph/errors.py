@@ -1,0 +1,57 @@
+"""One error hierarchy for the whole product.
+
+Every error meant for a person is a `MaatwerkError`: a clear (Dutch) message, optional
+details, the HTTP status it maps to and the CLI exit code. The HTTP app has one handler
+for it and the CLI one mapping; anything else that escapes is a bug and is logged as one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MaatwerkError(Exception):
+    """An error for the user: `message` says what is wrong and, where possible, what to do."""
+
+    status: int = 400
+    exit_code: int = 2
+
+    def __init__(self, message: str, detail: Any = None, *, status: int | None = None,
+                 exit_code: int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.headers = headers
+        if status is not None:
+            self.status = status
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        """The body of the HTTP answer; subclasses add their own fields."""
+        return {"error": self.message, "detail": self.detail}
+
+
+class InvalidInput(MaatwerkError):
+    """Input that cannot be used as it is (422)."""
+
+    status = 422
+
+
+class TooLarge(MaatwerkError):
+    """Input over a configured limit (413)."""
+
+    status = 413
+
+
+class NotFound(MaatwerkError):
+    """An id or IRI that does not exist (404)."""
+
+    status = 404
+
+
+class Busy(MaatwerkError):
+    """The work cannot be done now; try again later (503, exit 3)."""
+
+    status = 503
+    exit_code = 3
