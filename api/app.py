@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API, SPARQL protocol, linked data and (when present) the web UI.
+"""The FastAPI application: JSON API, SPARQL protocol, linked data and the web UI.
 
 One `Maatwerk` is opened at start-up and shared by all requests; the data
 directory's RocksDB lock allows only one process anyway.
@@ -6,26 +6,22 @@ directory's RocksDB lock allows only one process anyway.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import json
 import logging
-import math
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import linked_data, routes, sparql_protocol
-from api.routes import ApiError
-from graph import Settings
+from api import linked_data, routes, sparql_protocol, ui
+from api.core import Maatwerk
+from api.http import ApiError, error_response
+from graph import Settings, StoreLocked
 from graph.sparql import SparqlError
 from graph.sparql_worker import close_pool
 from ingest.cases import ImportRejected
@@ -67,8 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(sparql_protocol.router)
     app.include_router(linked_data.router)
+    app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _include_ui(app)
     _document_case_input(app)
     return app
 
@@ -88,9 +84,6 @@ def _document_case_input(app: FastAPI) -> None:
 def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from api.core import Maatwerk
-        from graph import StoreLocked
-
         try:
             core = Maatwerk(settings)
         except StoreLocked as exc:
@@ -99,8 +92,6 @@ def _lifespan(settings: Settings):
         try:
             core.search()  # load the index now, so the first request is not the slow one
             app.state.maatwerk = core
-            app.state.write_lock = threading.Lock()
-            app.state.reference_cache = {}
             yield
         finally:
             close_pool(core.kg)  # SPARQL worker processes and their store checkpoints
@@ -108,58 +99,7 @@ def _lifespan(settings: Settings):
     return lifespan
 
 
-def ui_module():
-    """api.ui when someone has written it and it imports; the API works without it."""
-    if importlib.util.find_spec("api.ui") is None:
-        return None
-    try:
-        return importlib.import_module("api.ui")
-    except Exception:  # a half-written UI must not take the API down
-        log.exception("api.ui kon niet worden geladen; de API draait zonder webinterface")
-        return None
-
-
-def _include_ui(app: FastAPI) -> None:
-    ui = ui_module()
-    if ui is not None and hasattr(ui, "router"):
-        app.include_router(ui.router)
-    if not any(getattr(r, "path", None) == "/" for r in app.routes):
-        app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
-
-
 # --- errors ----------------------------------------------------------------------
-
-
-class ErrorJSONResponse(JSONResponse):
-    """JSON that cannot fail to render: an error answer must never turn into a 500 of its own.
-
-    Starlette writes UTF-8 without escapes, which raises on a lone surrogate (from a JSON "\\ud800"
-    escape echoed in a message); then, and for values JSON cannot hold, it falls back to ASCII JSON
-    (surrogates written as \\u escapes) with non-finite numbers as null and other objects as text.
-    """
-
-    def render(self, content) -> bytes:
-        try:
-            return super().render(content)
-        except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
-            return json.dumps(_json_safe(content), ensure_ascii=True, allow_nan=False,
-                              separators=(",", ":")).encode("ascii")
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def error_response(status: int, error: str, detail=None, headers=None, **extra) -> JSONResponse:
-    return ErrorJSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
 # FastAPI answers a JSON body it cannot parse for another reason than a syntax error (nesting deeper

@@ -7,16 +7,18 @@ a validation means the same thing everywhere.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
 from graph import KnowledgeGraph, Settings
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
+from graph.limited import Limits
 from ingest.bwb import fetch_toestand, law_quads, parse_toestand
 from ingest.cases import ImportResult, import_cases, read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
@@ -30,6 +32,11 @@ Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phas
 # pySHACL runs on what an import adds; past this many cases the check would cost more
 # than the rest of the import, and the cases are built from resolved concepts anyway.
 SHACL_IMPORT_LIMIT = 2_000
+# Values kept by `Maatwerk.cached`; the Systeemleren charts are cached per year range, so the names are not a fixed set.
+CACHED_NAMES = 256
+T = TypeVar("T")
+GRAPH_REVISION = object()
+"""`Maatwerk.cached`'s default version: the graph revision at the time of the call."""
 
 
 class Maatwerk:
@@ -40,7 +47,10 @@ class Maatwerk:
         self._search: SearchService | None = None
         self._search_lock = threading.Lock()
         self.last_sync: SyncReport | None = None
-        self._counted: tuple[str | None, dict[str, int]] = (None, {})
+        self.limits = Limits.of(settings)  # the public SPARQL endpoint's limits, for reads that grow with the data
+        self._import_lock = threading.Lock()
+        self._cache: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -76,7 +86,15 @@ class Maatwerk:
 
     def import_records(self, records: Iterable[tuple[str, Any]], redact: bool = False,
                        progress: Progress | None = None, expected: int = 0) -> ImportResult:
-        """Gate, link and commit all cases or none; then bring the indexes up to date."""
+        """Gate, link and commit all cases or none; then bring the indexes up to date.
+
+        One import at a time: each is all-or-nothing, and its index sync must not interleave with another's.
+        """
+        with self._import_lock:
+            return self._import(records, redact, progress, expected)
+
+    def _import(self, records: Iterable[tuple[str, Any]], redact: bool, progress: Progress | None,
+                expected: int) -> ImportResult:
         counted = 0
 
         def step(n: int) -> None:
@@ -156,14 +174,45 @@ class Maatwerk:
         return validate_store(self.kg)
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", **self._counts(), "encoder": self.settings.encoder}
+        # Counting scans the store: recount only when the graph changed.
+        counts = self.cached("health", lambda: {"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
+        return {"status": "ok", **counts, "encoder": self.settings.encoder}
 
-    def _counts(self) -> dict[str, int]:
-        """Case and triple counts, recounted only when the graph changed: counting scans the store."""
-        revision = self.kg.revision()
-        if self._counted[0] != revision or revision is None:
-            self._counted = (revision, {"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
-        return self._counted[1]
+    # --- derived values --------------------------------------------------------
+
+    def cached(self, name: Hashable, build: Callable[[], T], version: Hashable = GRAPH_REVISION) -> T:
+        """`build()`, computed once per version of what it is built from, and shared by every caller.
+
+        By default the version is the graph revision: a value is kept only if no commit happened
+        while it was built, so it is never served for a revision it does not show. Values built from
+        something else pass that object as `version` (the search index for its row order, the concept
+        index for its labels); it is compared by identity, and held until replaced. Callers get the very object stored: values are immutable by contract
+        (tuples, read-only arrays) and no caller may change one.
+        """
+        graph_keyed = version is GRAPH_REVISION
+        if graph_keyed:
+            version = self.kg.revision()
+        with self._cache_lock:
+            entry = self._cache.get(name)
+            if entry is not None and version is not None and (entry[0] is version or
+                                                               (graph_keyed and entry[0] == version)):
+                self._cache.move_to_end(name)
+                return entry[1]
+        settled = not graph_keyed or self._graph_settled()
+        value = build()
+        if graph_keyed and not (settled and self._graph_settled() and self.kg.revision() == version):
+            return value  # it may mix two revisions: good enough for this caller, kept for no one
+        with self._cache_lock:
+            self._cache[name] = (version, value)
+            self._cache.move_to_end(name)
+            while len(self._cache) > CACHED_NAMES:
+                self._cache.popitem(last=False)
+        return value
+
+    def _graph_settled(self) -> bool:
+        """A revision to key on, and no commit under way: while one holds the write lock, the SPARQL
+        sandbox answers from its previous checkpoint, so what a build reads may be older than the revision."""
+        return self.kg.revision() is not None and not self.kg.write_lock.locked()
 
 
 def _phase(progress: Progress | None, phase: str) -> Callable[[int, int], None] | None:

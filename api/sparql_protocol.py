@@ -7,37 +7,28 @@ from, which dataset it runs over and in which format the answer goes back.
 
 from __future__ import annotations
 
-import html
-import inspect
-
 import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
 
-from api.routes import ApiError, maatwerk
+from api.http import (
+    FORMAT_NAMES,
+    RDF_PREFIXES,
+    RDF_TYPES,
+    TURTLE,
+    ApiError,
+    content_type,
+    maatwerk,
+    negotiate,
+    wants_html,
+)
+from api.ui.sparql import sparql_page
+from graph.resources import reference_graphs
 from graph.sparql import GRAPH_TYPES, RESULT_TYPES, check_query, run_query
-from ontology import PREFIXES
 
 router = APIRouter(tags=["sparql"])
 
-TURTLE = "text/turtle"
 RDFLIB_DEFAULT_GRAPH = "urn:x-rdflib:default"
-# Serialisation prefixes: the `id:` prefix would turn instance IRIs into unreadable `id:casus\/x`.
-RDF_PREFIXES = {p: ns for p, ns in PREFIXES.items() if p != "id"}
-RDF_TYPES = [TURTLE, "application/ld+json", "application/n-triples", "application/rdf+xml"]
-# `format=` / `output=` as sent by SPARQLWrapper, YASGUI and browsers: short name -> (results type, graph type)
-FORMAT_NAMES = {
-    "json": ("application/sparql-results+json", "application/ld+json"),
-    "xml": ("application/sparql-results+xml", "application/rdf+xml"),
-    "csv": ("text/csv", None), "tsv": ("text/tab-separated-values", None),
-    "turtle": (None, TURTLE), "ttl": (None, TURTLE), "jsonld": (None, "application/ld+json"),
-    "json-ld": (None, "application/ld+json"), "nt": (None, "application/n-triples"),
-    "ntriples": (None, "application/n-triples"), "n-triples": (None, "application/n-triples"),
-    "rdfxml": (None, "application/rdf+xml"),
-}
-_TEXTUAL = ("text/", "application/sparql-results", "application/json", "application/ld+json",
-            "application/n-triples", "application/rdf+xml", "application/xml")
 _QUERY_DOC = {
     "parameters": [
         {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
@@ -48,50 +39,6 @@ _QUERY_DOC = {
          "schema": {"type": "array", "items": {"type": "string"}}},
     ],
 }
-
-
-# --- content negotiation ------------------------------------------------------------
-
-
-def parse_accept(header: str | None) -> list[str]:
-    """Media ranges from an Accept header, best first (stable for equal q), q=0 dropped."""
-    ranges = []
-    for n, part in enumerate((header or "*/*").split(",")):
-        media, *params = [p.strip() for p in part.split(";")]
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media and q > 0:
-            ranges.append((-q, n, media.lower()))
-    return [media for _, _, media in sorted(ranges)]
-
-
-def negotiate(header: str | None, offered: list[str], default: str) -> str:
-    """The offered type the client prefers; the default for */* and when nothing offered fits."""
-    for media in parse_accept(header):
-        if media in offered:
-            return media
-        if media == "*/*":
-            return default
-        if media.endswith("/*"):
-            prefix = media[:-1]
-            match = next((o for o in offered if o.startswith(prefix)), None)
-            if match:
-                return match
-    return default  # lenient: clients with odd Accept headers still get an answer
-
-
-def wants_html(request: Request, others: list[str]) -> bool:
-    return negotiate(request.headers.get("accept"), ["text/html", *others], others[0]) == "text/html"
-
-
-def content_type(media: str) -> str:
-    return f"{media}; charset=utf-8" if media.startswith(_TEXTUAL) else media
 
 
 # --- the endpoint -----------------------------------------------------------------------
@@ -197,16 +144,10 @@ def _dataset(kg, default_graphs: list[str], named_graphs: list[str]) -> tuple[li
 async def service_description(request: Request) -> Response:
     """sd:Service in Turtle (or JSON-LD / N-Triples) for clients; the query page for browsers."""
     if wants_html(request, RDF_TYPES):
-        from api.app import ui_module
-
-        ui = ui_module()
-        if ui is not None and hasattr(ui, "sparql_page"):
-            page = ui.sparql_page(request)
-            return await page if inspect.isawaitable(page) else page
-        return HTMLResponse(_fallback_page(str(request.url_for("sparql_get"))))
+        return sparql_page(request)
     media = negotiate(request.headers.get("accept"), RDF_TYPES, TURTLE)
     endpoint = str(request.url_for("sparql_get"))
-    graphs = await run_in_threadpool(_reference_graphs, maatwerk(request).kg)
+    graphs = await run_in_threadpool(reference_graphs, maatwerk(request).kg)
     triples = ox.parse(_description(endpoint, graphs), format=ox.RdfFormat.TURTLE)
     body = ox.serialize(triples, format=GRAPH_TYPES[media], prefixes={**RDF_PREFIXES, "sd": _SD, "formats": _FORMATS})
     return Response(body, media_type=content_type(media), headers={"Vary": "Accept"})
@@ -214,13 +155,6 @@ async def service_description(request: Request) -> Response:
 
 _SD = "http://www.w3.org/ns/sparql-service-description#"
 _FORMATS = "http://www.w3.org/ns/formats/"
-
-
-def _reference_graphs(kg) -> list[str]:
-    # Each case has its own named graph; listing 100k of them would drown the description.
-    case_prefix = PREFIXES["id"] + "casus/"
-    return sorted(g.value for g in kg.store.named_graphs()
-                  if isinstance(g, ox.NamedNode) and not g.value.startswith(case_prefix))
 
 
 def _description(endpoint: str, graphs: list[str]) -> str:
@@ -239,15 +173,3 @@ def _description(endpoint: str, graphs: list[str]) -> str:
     dcterms:description "Alleen-lezen SPARQL 1.1 over wetten, organisaties, voorzieningen en geanonimiseerde casussen. De standaardgraaf is de vereniging van alle grafen; elke casus staat ook in een eigen benoemde graaf (de IRI van de casus). Geen updates, geen SERVICE of LOAD, met een tijds- en resultaatlimiet."@nl ;
     sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] {named_part} ] .
 """
-
-
-def _fallback_page(endpoint: str) -> str:
-    """A bare query form for browsers when the web UI is not installed."""
-    example = "SELECT ?casus ?titel WHERE {\n  ?casus a mw:Casus ; dcterms:title ?titel .\n} LIMIT 10"
-    return f"""<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>SPARQL – maatwerk-kg</title></head>
-<body><h1>SPARQL-endpoint</h1><p>Alleen-lezen. De voorvoegsels {html.escape(', '.join(PREFIXES))} zijn al bekend.</p>
-<form method="get" action="{html.escape(endpoint)}"><label for="q">Query</label><br>
-<textarea id="q" name="query" rows="12" cols="80">{html.escape(example)}</textarea><br>
-<label for="f">Formaat</label> <select id="f" name="format"><option>json</option><option>xml</option>
-<option>csv</option><option>tsv</option><option>turtle</option></select> <button type="submit">Uitvoeren</button>
-</form></body></html>"""

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import api.routes
+import api.routes.cases
 from api.app import create_app
 from api.core import Maatwerk
 from graph import KnowledgeGraph, Settings
@@ -406,7 +406,7 @@ def test_every_configured_key_is_compared_with_compare_digest(client, override, 
     def spy(a, b):
         calls.append((a, b))
         return a == b
-    monkeypatch.setattr(api.routes.hmac, "compare_digest", spy)
+    monkeypatch.setattr(api.routes.cases.hmac, "compare_digest", spy)
     override(api_keys=("sleutel-een", KEY, "sleutel-drie"))
     for header, status in ((f"Bearer {KEY}", 422), ("Bearer verkeerd", 401)):
         calls.clear()
@@ -492,8 +492,8 @@ def test_deep_json_on_similar_cases_is_a_dutch_422(client, body):
 def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
     from fastapi import HTTPException
 
-    from api.app import error_response
-    from api.routes import ApiError
+    from api.http import error_response
+    from api.http import ApiError
 
     rendered = error_response(422, "Onbekend label '\ud800'", {"waarde": ["\udfff", float("nan")]})
     assert json.loads(rendered.body) == {"error": "Onbekend label '\ud800'", "detail": {"waarde": ["\udfff", None]}}

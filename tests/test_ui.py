@@ -13,9 +13,13 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from api import ui
 from api.app import create_app
+from api.ui.case import neighbourhood
+from api.ui.pages import highlight, local_url
+from api.ui.sparql import QUERY_DIR, example_queries
 from graph import Settings
+from graph.charts import CHARTS, chart_data, draw, with_year_filter
+from graph.limited import Limits
 from graph.sparql import run_query
 
 HTML = {"Accept": "text/html"}
@@ -25,44 +29,46 @@ HTML = {"Accept": "text/html"}
 
 
 def test_there_are_at_least_twelve_example_queries_with_dutch_titles():
-    examples = ui.example_queries()
+    examples = example_queries()
     assert len(examples) >= 12
-    for path in sorted(ui.QUERY_DIR.glob("*.rq")):
+    for path in sorted(QUERY_DIR.glob("*.rq")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# ") and len(first) > 10, f"{path.name}: regel 1 is '# Nederlandse titel'"
     assert len({e.title for e in examples}) == len(examples), "titels zijn uniek"
 
 
-@pytest.mark.parametrize("example", ui.example_queries(), ids=lambda e: e.id)
+@pytest.mark.parametrize("example", example_queries(), ids=lambda e: e.id)
 def test_every_example_query_runs_on_the_demo_store_and_answers(demo_core, example):
     result = run_query(demo_core.kg, example.query)  # the endpoint's own checks and limits
     assert result.kind == "select"
     assert result.solutions, f"{example.id} geeft geen antwoord op de voorbeeldcasussen"
 
 
-@pytest.mark.parametrize("chart", ui.CHARTS, ids=lambda c: c.id)
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda c: c.id)
 def test_chart_queries_run_with_a_year_filter(demo_core, chart):
-    query = {e.id: e.query for e in ui.example_queries()}[chart.query_id]
-    filtered = ui.with_year_filter(query, 2021, 2023)
+    query = {e.id: e.query for e in example_queries()}[chart.query_id]
+    filtered = with_year_filter(query, 2021, 2023)
     assert "?jaar >= 2021 && ?jaar <= 2023" in filtered
-    rows = demo_core.kg.select(filtered)
-    everything = demo_core.kg.select(query)
-    assert sum(int(r[chart.value]) for r in rows) <= sum(int(r[chart.value]) for r in everything)
-    data = ui.chart_data(chart, rows)
+    drawn = draw(demo_core.kg, chart, filtered, Limits())  # in the SPARQL sandbox, under its limits
+    everything = draw(demo_core.kg, chart, with_year_filter(query, None, None), Limits())
+    assert sum(int(r[chart.value]) for r in drawn.rows) <= sum(int(r[chart.value]) for r in everything.rows)
+    assert drawn.rows == tuple(demo_core.kg.select(filtered))
+    data = drawn.data
+    assert data == chart_data(chart, list(drawn.rows))
     assert all(len(ds["data"]) == len(data["labels"]) for ds in data["datasets"])
 
 
 def test_year_placeholder_disappears_when_there_is_no_filter():
     query = "SELECT * WHERE {\n  ?casus a mw:Casus .\n  #JAARFILTER\n}\n"
-    assert "#JAARFILTER" not in ui.with_year_filter(query, None, None)
-    assert "FILTER(?jaar <= 2020)" in ui.with_year_filter(query, None, 2020)
+    assert "#JAARFILTER" not in with_year_filter(query, None, None)
+    assert "FILTER(?jaar <= 2020)" in with_year_filter(query, None, 2020)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
 def test_highlight_escapes_before_marking():
-    marked = str(ui.highlight("<script>alert(1)</script> De behandeling stopt & de Wmo 2015 helpt",
+    marked = str(highlight("<script>alert(1)</script> De behandeling stopt & de Wmo 2015 helpt",
                               ["behandel", "script"], ["Wmo 2015"]))
     assert "<script>" not in marked
     assert "&lt;" in marked and "&amp;" in marked
@@ -71,9 +77,9 @@ def test_highlight_escapes_before_marking():
 
 
 def test_local_urls_for_our_iris():
-    assert ui.local_url("https://w3id.org/maatwerk/id/wet/wmo-2015") == "/id/wet/wmo-2015"
-    assert ui.local_url("https://w3id.org/maatwerk/id/casus/demo-001") == "/casus/demo-001"
-    assert ui.local_url("https://example.org/x") == "https://example.org/x"
+    assert local_url("https://w3id.org/maatwerk/id/wet/wmo-2015") == "/id/wet/wmo-2015"
+    assert local_url("https://w3id.org/maatwerk/id/casus/demo-001") == "/casus/demo-001"
+    assert local_url("https://example.org/x") == "https://example.org/x"
 
 
 def test_neighbourhood_links_similar_cases_only_through_shared_concepts():
@@ -83,7 +89,7 @@ def test_neighbourhood_links_similar_cases_only_through_shared_concepts():
                 "organisations": [], "levensgebieden": []},
                {"uri": "c3", "title": "Los", "laws": [], "voorzieningen": [], "organisations": [],
                 "levensgebieden": []}]
-    graph = ui.neighbourhood(case, similar)
+    graph = neighbourhood(case, similar)
     assert [n["id"] for n in graph["nodes"]] == ["c1", "w1", "o1", "c2"]
     assert {"source": "w1", "target": "c2"} in graph["edges"]
 
@@ -109,7 +115,7 @@ def _only_local_assets(html: str) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/?q=rolstoel+past+niet+op+het+werk", "/casus/t-rolstoel-werk",
                                   "/id/wet/wmo-2015", "/id/organisatie/gemeente", "/id/knelpunttype/samenwerking",
-                                  "/sparql", "/systeemleren", "/systeemleren?jaar_van=2022&jaar_tot=2023"])
+                                  "/sparql", "/systeemleren", "/systeemleren?year_from=2022&year_to=2023"])
 def test_pages_render_in_dutch_with_local_assets(client, path):
     response = client.get(path, headers=HTML)
     assert response.status_code == 200, response.text[:500]
@@ -130,14 +136,14 @@ def test_search_page_shows_cards_why_and_whom_to_contact(client):
 
 
 def test_filters_come_back_from_the_url(client):
-    page = client.get("/", params={"q": "rolstoel", "wet": "wmo-2015", "status": "opgelost", "jaar_van": "2022"}).text
+    page = client.get("/", params={"q": "rolstoel", "law": "wmo-2015", "status": "opgelost", "year_from": "2022"}).text
     assert '<option value="wmo-2015" selected>' in page
     assert '<option value="opgelost" selected>' in page
     assert 'value="2022"' in page
 
 
 def test_bad_filters_get_a_dutch_message_not_an_error_page(client):
-    response = client.get("/", params={"q": "rolstoel", "wet": "bestaat-niet", "jaar_tot": "vorig jaar"})
+    response = client.get("/", params={"q": "rolstoel", "law": "bestaat-niet", "year_to": "vorig jaar"})
     assert response.status_code == 200
     assert "Jaar tot en met moet een jaartal zijn" in response.text
 
@@ -171,7 +177,7 @@ def test_law_page_shows_official_link_articles_and_cases(client):
 def test_sparql_page_embeds_yasgui_and_the_examples(client):
     page = client.get("/sparql", headers=HTML).text
     assert "/static/vendor/yasgui/yasgui.min.js" in page
-    assert page.count('class="example"') == len(ui.example_queries())
+    assert page.count('class="example"') == len(example_queries())
     shown = client.get("/sparql", params={"vraag": "SELECT ?x WHERE { ?x a mw:Casus }"}, headers=HTML).text
     assert "SELECT ?x WHERE { ?x a mw:Casus }" in shown
 

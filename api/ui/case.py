@@ -1,0 +1,64 @@
+"""Casus (`/casus/{id}`): one case, its links, a picture of what it shares with similar cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from api.http import maatwerk
+from api.ui.pages import local_url, not_found, page
+from graph import reference
+from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
+from ontology.vocabulary import BY_KIND
+from search.service import UnknownCase
+
+router = APIRouter(include_in_schema=False)
+
+SIMILAR_ON_CASE_PAGE = 6
+# The kinds drawn around a case in its picture, inside out.
+GRAPH_KINDS = ("wet", "voorziening", "organisatie", "levensgebied")
+
+
+@router.get("/casus/{case_id}", response_class=HTMLResponse, name="casus")
+def casus(request: Request, case_id: str):
+    core = maatwerk(request)
+    uri = case_iri(case_id)
+    case = case_details(core.kg, [uri], core.concepts).get(uri)
+    if case is None:
+        return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
+    similar = _similar(core, uri)
+    leerordes = core.cached("leerorde definitions", lambda: reference.leerorde_definitions(core.kg, core.limits))
+    return page(request, "casus.html", {
+        "nav": "", "case": case, **knelpunten_and_leerpunten(core.kg, uri),
+        "leerordes": leerordes, "similar": similar, "graph": neighbourhood(case, similar),
+    })
+
+
+def _similar(core, uri: str) -> list[dict[str, Any]]:
+    try:
+        return core.search().similar(uri, SIMILAR_ON_CASE_PAGE)["results"]
+    except UnknownCase:  # stored but not (yet) in the index
+        return []
+
+
+def neighbourhood(case: dict[str, Any], similar: list[dict[str, Any]]) -> dict[str, list]:
+    """Nodes and edges for the case picture: the case, its concepts, and similar cases sharing them."""
+    groups = [(BY_KIND[kind].field, kind) for kind in GRAPH_KINDS]
+    nodes = [{"id": case["uri"], "label": case["title"], "kind": "casus", "url": local_url(case["uri"]), "centre": True}]
+    edges = []
+    mine: set[str] = set()
+    for key, kind in groups:
+        for link in case[key]:
+            if link["uri"] not in mine:
+                mine.add(link["uri"])
+                nodes.append({"id": link["uri"], "label": link["label"], "kind": kind, "url": local_url(link["uri"])})
+                edges.append({"source": case["uri"], "target": link["uri"]})
+    for other in similar:
+        shared = {link["uri"] for key, _ in groups for link in other.get(key, [])} & mine
+        if not shared:
+            continue
+        nodes.append({"id": other["uri"], "label": other["title"], "kind": "anderecasus", "url": local_url(other["uri"])})
+        edges += [{"source": uri, "target": other["uri"]} for uri in sorted(shared)]
+    return {"nodes": nodes, "edges": edges}

@@ -1,0 +1,111 @@
+"""Reference lists: laws, organisations and voorzieningen with their links and case counts.
+
+Plain data for `/api/laws`, `/api/organisations` and `/api/voorzieningen`. The case
+counts grow with the data, so every query runs under the endpoint's limits
+(`graph.limited`). Each list is a tuple, sorted by label; callers cache it per
+graph revision and must not change it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.concepts import fold
+from graph.limited import Limits, select
+from ontology.vocabulary import BY_KIND
+
+_BWB = 'OPTIONAL { ?o dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }'
+
+
+def laws(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
+    items = _basics(kg, limits, BY_KIND["wet"].rdf_type, """OPTIONAL { ?s eli:title ?title }
+        OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
+        OPTIONAL { ?s rdfs:seeAlso ?see FILTER(STRSTARTS(STR(?see), "https://wetten.overheid.nl/")) }
+        OPTIONAL { ?s dcterms:description ?description }""")
+    articles = _counts(kg, limits, """SELECT ?o (COUNT(DISTINCT ?a) AS ?n) WHERE {
+        ?a eli:is_part_of ?o . ?o a eli:LegalResource } GROUP BY ?o""")
+    cases = _case_counts(kg, limits, "wet")
+    voorzieningen = _links(kg, limits, "eli:LegalResource", "?o cv:hasLegalResource ?s .")
+    organisations = _links(kg, limits, "eli:LegalResource", "?o mw:voertUit ?s .")
+    return _sorted({
+        "id": it["id"], "uri": it["uri"], "label": it["label"], "title": it["title"], "bwb_id": it["bwb"],
+        "url": it["see"] or (f"https://wetten.overheid.nl/{it['bwb']}" if it["bwb"] else None),
+        "alt_labels": it["alt_labels"], "description": it["description"],
+        "article_count": articles.get(s, 0), "case_count": cases.get(s, 0),
+        "voorzieningen": voorzieningen.get(s, []), "organisations": organisations.get(s, []),
+    } for s, it in items.items())
+
+
+def organisations(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
+    items = _basics(kg, limits, BY_KIND["organisatie"].rdf_type, """OPTIONAL { ?s mw:rol ?role }
+        OPTIONAL { ?s mw:contact ?contact } OPTIONAL { ?s foaf:homepage ?homepage }""")
+    types = _links(kg, limits, "org:Organization", "?s org:classification ?o .")
+    laws_ = _links(kg, limits, "org:Organization", "?s mw:voertUit ?o .")
+    voorzieningen = _links(kg, limits, "org:Organization", "?o cv:hasCompetentAuthority ?s .")
+    cases = _case_counts(kg, limits, "organisatie")
+    return _sorted({
+        "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
+        "type": (types.get(s) or [None])[0], "role": it["role"] or "", "contact": it["contact"] or "",
+        "homepage": it["homepage"], "laws": laws_.get(s, []), "voorzieningen": voorzieningen.get(s, []),
+        "case_count": cases.get(s, 0),
+    } for s, it in items.items())
+
+
+def voorzieningen(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
+    items = _basics(kg, limits, BY_KIND["voorziening"].rdf_type, "OPTIONAL { ?s dcterms:description ?description }")
+    categories = _links(kg, limits, "cpsv:PublicService", "?s mw:categorie ?o .")
+    laws_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasLegalResource ?o .")
+    organisations_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasCompetentAuthority ?o .")
+    cases = _case_counts(kg, limits, "voorziening")
+    return _sorted({
+        "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
+        "description": it["description"], "category": (categories.get(s) or [None])[0],
+        "laws": laws_.get(s, []), "organisations": organisations_.get(s, []), "case_count": cases.get(s, 0),
+    } for s, it in items.items())
+
+
+def leerorde_definitions(kg, limits: Limits) -> dict[str, str]:
+    """Leerorde label -> its definition, for the explanation beside a case's leerpunten."""
+    rows = select(kg, f"""SELECT ?label ?def WHERE {{ ?o skos:inScheme <{BY_KIND['leerorde'].scheme}> ;
+        skos:prefLabel ?label . OPTIONAL {{ ?o skos:definition ?def }} }}""", limits)
+    return {r["label"]: r["def"] or "" for r in rows}
+
+
+def _basics(kg, limits: Limits, rdf_type: str, optional: str) -> dict[str, dict]:
+    items: dict[str, dict] = {}
+    for row in select(kg, f"SELECT * WHERE {{ ?s a {rdf_type} ; skos:prefLabel ?label . {optional} }}", limits):
+        items.setdefault(row["s"], {"id": _slug(row["s"]), "uri": row["s"], "alt_labels": [], **row})
+    for row in select(kg, f"SELECT ?s ?alt WHERE {{ ?s a {rdf_type} ; skos:altLabel ?alt }} ORDER BY ?alt", limits):
+        if row["s"] in items and row["alt"] not in items[row["s"]]["alt_labels"]:
+            items[row["s"]]["alt_labels"].append(row["alt"])
+    return items
+
+
+def _links(kg, limits: Limits, rdf_type: str, pattern: str) -> dict[str, list[dict]]:
+    """Subject -> linked resources (id, uri, label, bwb_id); `pattern` relates ?s to ?o."""
+    links: dict[str, list[dict]] = {}
+    for row in select(kg, f"""SELECT DISTINCT ?s ?o ?label ?bwb WHERE {{
+            ?s a {rdf_type} . {pattern} ?o skos:prefLabel ?label . {_BWB} }} ORDER BY LCASE(?label)""", limits):
+        link = {"id": _slug(row["o"]), "uri": row["o"], "label": row["label"], "bwb_id": row["bwb"]}
+        if link["uri"] not in [li["uri"] for li in links.setdefault(row["s"], [])]:
+            links[row["s"]].append(link)
+    return links
+
+
+def _counts(kg, limits: Limits, query: str) -> dict[str, int]:
+    return {row["o"]: int(row["n"]) for row in select(kg, query, limits)}
+
+
+def _case_counts(kg, limits: Limits, kind: str) -> dict[str, int]:
+    predicate = BY_KIND[kind].predicate
+    return _counts(kg, limits, f"""SELECT ?o (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+        ?c a mw:Casus ; {predicate} ?o }} GROUP BY ?o""")
+
+
+def _sorted(items) -> tuple[dict[str, Any], ...]:
+    return tuple(sorted(items, key=lambda item: fold(item["label"])))
+
+
+def _slug(uri: str) -> str:
+    return uri.rsplit("/", 1)[1]
+
