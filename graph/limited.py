@@ -42,9 +42,16 @@ class Rows:
         return len(self.rows)
 
 
-def select(kg, query: str, limits: Limits) -> Rows:
-    """A SELECT under `limits`; over the time limit (or with every worker busy) it raises SparqlError 503."""
+def select(kg, query: str, limits: Limits, complete: bool = False) -> Rows:
+    """A SELECT under `limits`; over the time limit (or with every worker busy) it raises SparqlError 503.
+
+    With `complete`, an answer cut by the row limit is refused too (503): counts and lists that
+    claim to be whole must not silently miss rows.
+    """
     result = run_query(kg, query, limits.timeout_s, limits.row_limit)
+    if complete and result.truncated:
+        raise SparqlError(f"Het antwoord heeft meer dan {limits.row_limit} rijen, de limiet van het "
+                          "SPARQL-endpoint", 503)
     names = result.variables
     rows = tuple({name: to_python(term) for name, term in zip(names, solution)} for solution in result.solutions)
     return Rows(rows, result.truncated)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.concepts import fold
-from graph.limited import Limits, select
+from graph.limited import Limits, Rows, select
 from ontology.vocabulary import BY_KIND
 
 _BWB = 'OPTIONAL { ?o dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }'
@@ -66,16 +66,21 @@ def voorzieningen(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
 
 def leerorde_definitions(kg, limits: Limits) -> dict[str, str]:
     """Leerorde label -> its definition, for the explanation beside a case's leerpunten."""
-    rows = select(kg, f"""SELECT ?label ?def WHERE {{ ?o skos:inScheme <{BY_KIND['leerorde'].scheme}> ;
+    rows = _whole(kg, f"""SELECT ?label ?def WHERE {{ ?o skos:inScheme <{BY_KIND['leerorde'].scheme}> ;
         skos:prefLabel ?label . OPTIONAL {{ ?o skos:definition ?def }} }}""", limits)
     return {r["label"]: r["def"] or "" for r in rows}
 
 
+def _whole(kg, query: str, limits: Limits) -> Rows:
+    """Reference lists are whole or refused: a row limit that cuts one is an error, not a shorter list."""
+    return select(kg, query, limits, complete=True)
+
+
 def _basics(kg, limits: Limits, rdf_type: str, optional: str) -> dict[str, dict]:
     items: dict[str, dict] = {}
-    for row in select(kg, f"SELECT * WHERE {{ ?s a {rdf_type} ; skos:prefLabel ?label . {optional} }}", limits):
+    for row in _whole(kg, f"SELECT * WHERE {{ ?s a {rdf_type} ; skos:prefLabel ?label . {optional} }}", limits):
         items.setdefault(row["s"], {"id": _slug(row["s"]), "uri": row["s"], "alt_labels": [], **row})
-    for row in select(kg, f"SELECT ?s ?alt WHERE {{ ?s a {rdf_type} ; skos:altLabel ?alt }} ORDER BY ?alt", limits):
+    for row in _whole(kg, f"SELECT ?s ?alt WHERE {{ ?s a {rdf_type} ; skos:altLabel ?alt }} ORDER BY ?alt", limits):
         if row["s"] in items and row["alt"] not in items[row["s"]]["alt_labels"]:
             items[row["s"]]["alt_labels"].append(row["alt"])
     return items
@@ -84,7 +89,7 @@ def _basics(kg, limits: Limits, rdf_type: str, optional: str) -> dict[str, dict]
 def _links(kg, limits: Limits, rdf_type: str, pattern: str) -> dict[str, list[dict]]:
     """Subject -> linked resources (id, uri, label, bwb_id); `pattern` relates ?s to ?o."""
     links: dict[str, list[dict]] = {}
-    for row in select(kg, f"""SELECT DISTINCT ?s ?o ?label ?bwb WHERE {{
+    for row in _whole(kg, f"""SELECT DISTINCT ?s ?o ?label ?bwb WHERE {{
             ?s a {rdf_type} . {pattern} ?o skos:prefLabel ?label . {_BWB} }} ORDER BY LCASE(?label)""", limits):
         link = {"id": _slug(row["o"]), "uri": row["o"], "label": row["label"], "bwb_id": row["bwb"]}
         if link["uri"] not in [li["uri"] for li in links.setdefault(row["s"], [])]:
@@ -93,7 +98,7 @@ def _links(kg, limits: Limits, rdf_type: str, pattern: str) -> dict[str, list[di
 
 
 def _counts(kg, limits: Limits, query: str) -> dict[str, int]:
-    return {row["o"]: int(row["n"]) for row in select(kg, query, limits)}
+    return {row["o"]: int(row["n"]) for row in _whole(kg, query, limits)}
 
 
 def _case_counts(kg, limits: Limits, kind: str) -> dict[str, int]:

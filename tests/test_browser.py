@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -208,13 +208,22 @@ def test_search_shows_cards_and_opens_the_case_with_its_graph(visit):
 
 def test_a_shared_search_url_restores_the_query_and_filters(visit):
     v = visit()
-    page = v.goto("/?q=jongere+wordt+18+en+valt+tussen+wal+en+schip&wet=jeugdwet&status=")
+    page = v.goto("/?q=jongere+wordt+18+en+valt+tussen+wal+en+schip&law=jeugdwet&status=")
     assert "wordt 18" in page.get_by_label("Beschrijf de situatie").input_value()
-    assert page.locator("#f-wet").input_value() == "jeugdwet"
+    assert page.locator("#f-law").input_value() == "jeugdwet"
     titles = page.locator("article.result h3").all_inner_texts()
     assert titles, "er zijn resultaten"
     assert all(t in ("Eetstoornisbehandeling stopt bij de 18e verjaardag", "18-jarige op straat: te oud voor jeugdhulp")
                for t in titles), f"alleen casussen met de Jeugdwet: {titles}"
+    v.check_clean()
+
+
+def test_an_old_search_link_opens_with_the_new_parameter_names(visit):
+    v = visit()
+    page = v.goto("/?q=jongere+wordt+18&wet=jeugdwet&jaar_van=2022")
+    assert parse_qs(urlparse(page.url).query) == {"q": ["jongere wordt 18"], "law": ["jeugdwet"], "year_from": ["2022"]}
+    assert page.locator("#f-law").input_value() == "jeugdwet"
+    assert page.locator("#f-jaar-van").input_value() == "2022"
     v.check_clean()
 
 
@@ -248,7 +257,7 @@ def test_systeemleren_draws_every_chart_and_shows_its_query(visit):
 
     page.get_by_label("Vanaf jaar").fill("2023")
     page.get_by_role("button", name="Toon periode").click()
-    page.wait_for_url("**jaar_van=2023**")
+    page.wait_for_url("**year_from=2023**")
     assert "?jaar >= 2023" in page.locator("pre.query").first.text_content()
 
     page.get_by_text("Toon de SPARQL-query").first.click()

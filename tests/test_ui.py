@@ -21,6 +21,7 @@ from graph import Settings
 from graph.charts import CHARTS, chart_data, draw, with_year_filter
 from graph.limited import Limits
 from graph.sparql import run_query
+from ontology.vocabulary import FILTER_PARAMS
 
 HTML = {"Accept": "text/html"}
 
@@ -187,3 +188,65 @@ def test_vendored_assets_are_served(client):
                  "/static/vendor/cytoscape/cytoscape.min.js", "/static/vendor/chartjs/chart.umd.min.js",
                  "/static/css/maatwerk.css", "/static/js/graaf.js", "/static/js/sparql.js", "/static/js/grafieken.js"):
         assert client.get(path).status_code == 200, path
+
+
+# --- one name per parameter --------------------------------------------------------------------
+
+
+def test_the_search_page_and_the_api_name_their_filters_alike(client):
+    page = client.get("/", params={"q": "rolstoel"}).text
+    fields = set(re.findall(r'<(?:select|input|textarea)\b[^>]*\bname="([^"]+)"', page))
+    assert fields == {"q", *FILTER_PARAMS}
+    listed = client.get("/openapi.json").json()["paths"]["/api/cases"]["get"]["parameters"]
+    assert {p["name"] for p in listed} == {"q", "page", "page_size", *FILTER_PARAMS}
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("/?q=rolstoel&wet=wmo-2015&knelpunt=samenwerking&jaar_van=2021&jaar_tot=2023&aantal=25",
+     "/?q=rolstoel&law=wmo-2015&knelpunttype=samenwerking&year_from=2021&year_to=2023&page_size=25"),
+    ("/systeemleren?jaar_van=2022", "/systeemleren?year_from=2022"),
+])
+def test_old_page_addresses_redirect_to_the_new_parameter_names(client, old, new):
+    response = client.get(old, follow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["location"] == new
+    assert client.get(new).status_code == 200
+
+
+# --- the SPARQL limits on pages -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def limited(small_dir, tmp_path_factory):
+    """An app whose SPARQL time limit no query can meet, as on a store far bigger than this one."""
+    data_dir = tmp_path_factory.mktemp("ui-limits") / "data"
+    shutil.copytree(small_dir, data_dir)
+    with TestClient(create_app(replace(Settings(), data_dir=data_dir, sparql_timeout_s=1e-6))) as client:
+        yield client
+
+
+def test_charts_over_the_time_limit_say_so_in_dutch(limited):
+    response = limited.get("/systeemleren")
+    assert response.status_code == 200
+    assert response.text.count("Deze grafiek kon niet worden berekend") == len(CHARTS)
+    assert "<canvas" not in response.text
+    _only_local_assets(response.text)
+
+
+def test_a_resource_page_over_the_time_limit_says_so_in_dutch(limited):
+    response = limited.get("/id/organisatie/gemeente", headers=HTML)
+    assert response.status_code == 200
+    assert "konden niet worden opgehaald" in response.text and "Probeer het later opnieuw" in response.text
+    assert "Nog geen casussen" not in response.text
+    assert limited.get("/casus/t-rolstoel-werk").status_code == 200
+
+
+def test_reference_lists_over_the_limits_are_a_503_not_a_500(limited, monkeypatch):
+    response = limited.get("/api/laws")
+    assert response.status_code == 503 and "error" in response.json()
+    core = limited.app.state.maatwerk
+    monkeypatch.setattr(core, "limits", Limits(timeout_s=30, row_limit=1))
+    cut = limited.get("/api/organisations")
+    assert cut.status_code == 503 and "meer dan 1 rijen" in cut.json()["error"], "never a silently shorter list"
+    page = limited.get("/systeemleren").text
+    assert "Niet alle cijfers passen in één antwoord" in page

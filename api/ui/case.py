@@ -11,6 +11,8 @@ from api.http import maatwerk
 from api.ui.pages import local_url, not_found, page
 from graph import reference
 from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
+from graph.limited import over_limit
+from graph.sparql import SparqlError
 from ontology.vocabulary import BY_KIND
 from search.service import UnknownCase
 
@@ -29,7 +31,12 @@ def casus(request: Request, case_id: str):
     if case is None:
         return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
     similar = _similar(core, uri)
-    leerordes = core.cached("leerorde definitions", lambda: reference.leerorde_definitions(core.kg, core.limits))
+    try:
+        leerordes = core.cached("leerorde definitions", lambda: reference.leerorde_definitions(core.kg, core.limits))
+    except SparqlError as exc:
+        if not over_limit(exc):
+            raise
+        leerordes = {}  # only the tooltips on the leerorde labels go missing
     return page(request, "casus.html", {
         "nav": "", "case": case, **knelpunten_and_leerpunten(core.kg, uri),
         "leerordes": leerordes, "similar": similar, "graph": neighbourhood(case, similar),
