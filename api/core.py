@@ -185,9 +185,10 @@ class Maatwerk:
 
         By default the version is the graph revision: a value is kept only if no commit happened
         while it was built, so it is never served for a revision it does not show. Values built from
-        something else pass that object as `version` (the search index for its row order, the concept
-        index for its labels); it is compared by identity, and held until replaced. Callers get the very object stored: values are immutable by contract
-        (tuples, read-only arrays) and no caller may change one.
+        something else pass that object as `version` (the search index for its row order, the
+        concept index for its labels); it is compared by identity, and held until replaced.
+        Callers get the very object stored: values are immutable by contract (tuples, read-only
+        arrays) and no caller may change one.
         """
         graph_keyed = version is GRAPH_REVISION
         if graph_keyed:

@@ -12,7 +12,17 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.http import FORMAT_NAMES, RDF_PREFIXES, RDF_TYPES, TURTLE, ApiError, content_type, maatwerk, negotiate, wants_html
+from api.http import (
+    FORMAT_NAMES,
+    RDF_PREFIXES,
+    RDF_TYPES,
+    TURTLE,
+    ApiError,
+    content_type,
+    maatwerk,
+    negotiate,
+    wants_html,
+)
 from api.ui.pages import not_found
 from api.ui.resource import resource_page
 from graph.resources import describe
@@ -44,7 +54,8 @@ async def resource(request: Request, kind: str, slug: str):
 
 def _media(request: Request) -> str:
     name = (request.query_params.get("format") or "").strip().lower()
-    if name in FORMAT_NAMES and FORMAT_NAMES[name][1]:
-        return FORMAT_NAMES[name][1]
+    named = FORMAT_NAMES.get(name, (None, None))[1]
+    if named:
+        return named
     media = negotiate(request.headers.get("accept"), [*RDF_TYPES, "application/json"], TURTLE)
     return "application/ld+json" if media == "application/json" else media

@@ -18,7 +18,7 @@ _BWB = 'OPTIONAL { ?o dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR"
 
 
 def laws(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
-    items = _basics(kg, limits, BY_KIND["wet"].rdf_type, """OPTIONAL { ?s eli:title ?title }
+    items = _basics(kg, limits, "eli:LegalResource", """OPTIONAL { ?s eli:title ?title }
         OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
         OPTIONAL { ?s rdfs:seeAlso ?see FILTER(STRSTARTS(STR(?see), "https://wetten.overheid.nl/")) }
         OPTIONAL { ?s dcterms:description ?description }""")
@@ -37,7 +37,7 @@ def laws(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
 
 
 def organisations(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
-    items = _basics(kg, limits, BY_KIND["organisatie"].rdf_type, """OPTIONAL { ?s mw:rol ?role }
+    items = _basics(kg, limits, "org:Organization", """OPTIONAL { ?s mw:rol ?role }
         OPTIONAL { ?s mw:contact ?contact } OPTIONAL { ?s foaf:homepage ?homepage }""")
     types = _links(kg, limits, "org:Organization", "?s org:classification ?o .")
     laws_ = _links(kg, limits, "org:Organization", "?s mw:voertUit ?o .")
@@ -45,21 +45,21 @@ def organisations(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
     cases = _case_counts(kg, limits, "organisatie")
     return _sorted({
         "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
-        "type": (types.get(s) or [None])[0], "role": it["role"] or "", "contact": it["contact"] or "",
+        "type": next(iter(types.get(s, [])), None), "role": it["role"] or "", "contact": it["contact"] or "",
         "homepage": it["homepage"], "laws": laws_.get(s, []), "voorzieningen": voorzieningen.get(s, []),
         "case_count": cases.get(s, 0),
     } for s, it in items.items())
 
 
 def voorzieningen(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
-    items = _basics(kg, limits, BY_KIND["voorziening"].rdf_type, "OPTIONAL { ?s dcterms:description ?description }")
+    items = _basics(kg, limits, "cpsv:PublicService", "OPTIONAL { ?s dcterms:description ?description }")
     categories = _links(kg, limits, "cpsv:PublicService", "?s mw:categorie ?o .")
     laws_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasLegalResource ?o .")
     organisations_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasCompetentAuthority ?o .")
     cases = _case_counts(kg, limits, "voorziening")
     return _sorted({
         "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
-        "description": it["description"], "category": (categories.get(s) or [None])[0],
+        "description": it["description"], "category": next(iter(categories.get(s, [])), None),
         "laws": laws_.get(s, []), "organisations": organisations_.get(s, []), "case_count": cases.get(s, 0),
     } for s, it in items.items())
 

@@ -38,13 +38,14 @@ class Resource:
         """IRI -> its best label (skos:prefLabel before rdfs:label before dcterms:title)."""
         best: dict[str, tuple[int, str]] = {}
         for t in self.triples:
-            if t.predicate in LABELS:
+            subject, label = t.subject, t.object
+            if t.predicate in LABELS and isinstance(subject, ox.NamedNode) and isinstance(label, ox.Literal):
                 rank = LABELS.index(t.predicate)
-                if t.subject.value not in best or rank < best[t.subject.value][0]:
-                    best[t.subject.value] = (rank, t.object.value)
+                if subject.value not in best or rank < best[subject.value][0]:
+                    best[subject.value] = (rank, label.value)
         return {iri: label for iri, (_, label) in best.items()}
 
-    def statements(self) -> list[tuple[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+    def statements(self) -> list[tuple[str, Any]]:
         """(predicate IRI, object) of the resource's own triples, in the description's order."""
         node = ox.NamedNode(self.iri)
         return [(t.predicate.value, t.object) for t in self.triples if t.subject == node]

@@ -13,14 +13,15 @@ from graph import reference
 from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
 from graph.limited import over_limit
 from graph.sparql import SparqlError
-from ontology.vocabulary import BY_KIND
+from ontology.vocabulary import CASE_LINKS
 from search.service import UnknownCase
 
 router = APIRouter(include_in_schema=False)
 
 SIMILAR_ON_CASE_PAGE = 6
-# The kinds drawn around a case in its picture, inside out.
-GRAPH_KINDS = ("wet", "voorziening", "organisatie", "levensgebied")
+# The kinds drawn around a case in its picture, inside out: (case field, kind).
+GRAPH_GROUPS = tuple((k.field, k.kind) for k in CASE_LINKS
+                     if k.field and k.kind in ("wet", "voorziening", "organisatie", "levensgebied"))
 
 
 @router.get("/casus/{case_id}", response_class=HTMLResponse, name="casus")
@@ -52,18 +53,17 @@ def _similar(core, uri: str) -> list[dict[str, Any]]:
 
 def neighbourhood(case: dict[str, Any], similar: list[dict[str, Any]]) -> dict[str, list]:
     """Nodes and edges for the case picture: the case, its concepts, and similar cases sharing them."""
-    groups = [(BY_KIND[kind].field, kind) for kind in GRAPH_KINDS]
     nodes = [{"id": case["uri"], "label": case["title"], "kind": "casus", "url": local_url(case["uri"]), "centre": True}]
     edges = []
     mine: set[str] = set()
-    for key, kind in groups:
+    for key, kind in GRAPH_GROUPS:
         for link in case[key]:
             if link["uri"] not in mine:
                 mine.add(link["uri"])
                 nodes.append({"id": link["uri"], "label": link["label"], "kind": kind, "url": local_url(link["uri"])})
                 edges.append({"source": case["uri"], "target": link["uri"]})
     for other in similar:
-        shared = {link["uri"] for key, _ in groups for link in other.get(key, [])} & mine
+        shared = {link["uri"] for key, _ in GRAPH_GROUPS for link in other.get(key, [])} & mine
         if not shared:
             continue
         nodes.append({"id": other["uri"], "label": other["title"], "kind": "anderecasus", "url": local_url(other["uri"])})
