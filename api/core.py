@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from itertools import chain, islice
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
@@ -32,7 +33,7 @@ Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phas
 # pySHACL runs on what an import adds; past this many cases the check would cost more
 # than the rest of the import, and the cases are built from resolved concepts anyway.
 SHACL_IMPORT_LIMIT = 2_000
-# Values kept by `Maatwerk.cached`; the Systeemleren charts are cached per year range, so the names are not a fixed set.
+# Values kept by `Maatwerk.cached`: charts are cached per year range, so the names are not a fixed set.
 CACHED_NAMES = 256
 T = TypeVar("T")
 GRAPH_REVISION = object()
@@ -175,7 +176,8 @@ class Maatwerk:
 
     def health(self) -> dict[str, Any]:
         # Counting scans the store: recount only when the graph changed.
-        counts = self.cached("health", lambda: {"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
+        counts = self.cached("health", lambda: MappingProxyType({"cases": self.kg.case_count(),
+                                                                 "triples": self.kg.triple_count()}))
         return {"status": "ok", **counts, "encoder": self.settings.encoder}
 
     # --- derived values --------------------------------------------------------

@@ -27,8 +27,8 @@ def systeemleren(request: Request):
         return redirect
     core = maatwerk(request)
     errors: list[str] = []
-    year_from, year_to = (year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors)
-                          for name in YEAR_PARAMS)
+    year_from, year_to = [year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors)
+                          for name in YEAR_PARAMS]
     queries = {e.id: e.query for e in example_queries()}
     charts = [_chart(core, spec, with_year_filter(queries[spec.query_id], year_from, year_to)) for spec in CHARTS]
     try:
