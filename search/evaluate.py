@@ -8,9 +8,9 @@ are labelled to judge whether an answer admits there is no precedent; ranking me
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,20 +70,26 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
 
 
 def assign_splits(items: list[dict]) -> list[str]:
-    """The split of each gold line: within each (kind, style) stratum, ordered by query text, a
-    seeded shuffle puts the first round(40 %) in "heldout" and the rest in "tune"."""
+    """The split of each gold line: within each (kind, style) stratum, the round(40 %) lines with
+    the lowest seeded hash of their query text are "heldout", the rest "tune".
+
+    A line's hash does not depend on the other lines, so adding lines moves the cut-off in a
+    stratum by at most a line or two instead of reshuffling it.
+    """
     strata: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         kind = item.get("kind", "precedent" if item["relevant"] else "none")
         strata[(kind, item.get("style", ""))].append(i)
-    rng = random.Random(SPLIT_SEED)
     splits = ["tune"] * len(items)
-    for stratum in sorted(strata):
-        members = sorted(strata[stratum], key=lambda i: items[i]["query"])
-        rng.shuffle(members)
+    for members in strata.values():
+        members.sort(key=lambda i: _draw(items[i]["query"]))
         for i in members[:round(HELDOUT_SHARE * len(members))]:
             splits[i] = "heldout"
     return splits
+
+
+def _draw(query: str) -> str:
+    return hashlib.sha256(f"{SPLIT_SEED}:{query}".encode()).hexdigest()
 
 
 def evaluate(ranker: Ranker, gold: list[GoldQuery], modes: tuple[str, ...] = tuple(MODES)) -> dict[str, Metrics]:
