@@ -40,6 +40,7 @@ REFERENCE_FILES = [
     HERE / "laws.ttl",
     HERE / "organisations.ttl",
     HERE / "voorzieningen.ttl",
+    HERE / "thesaurus.ttl",
 ]
 DEMO_CASES_FILE = DATA / "cases.jsonl"
 

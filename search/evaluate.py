@@ -1,13 +1,17 @@
 """Retrieval evaluation on a labelled set: MRR, nDCG@10 and recall@1/5/10 per ranking mode.
 
-A gold line is {"query", "relevant": [case ids], "partial": [case ids]}. Relevant
-cases count 2 in nDCG, partial ones 1; MRR and recall look at relevant ones only.
+A gold line is {"query", "relevant": [case ids], "partial": [case ids], "style", "length",
+"kind", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
+MRR and recall look at relevant ones only. Queries with no relevant case ("kind": "none")
+are labelled to judge whether an answer admits there is no precedent; ranking metrics skip them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +19,22 @@ from search.engine import MODES, Ranker
 
 GOLD_FILE = Path(__file__).parent / "eval" / "gold.jsonl"
 
+# The held-out part is never used for tuning; the rule that draws it is in search/eval/README.md.
+SPLITS = ("tune", "heldout")
+HELDOUT_SHARE = 0.4
+SPLIT_SEED = 16
+
 
 @dataclass(frozen=True)
 class GoldQuery:
     query: str
     relevant: frozenset[str]
-    partial: frozenset[str]
+    partial: frozenset[str] = frozenset()
+    kind: str = "precedent"
+    """"precedent" (at least one relevant case) or "none" (no comparable case in the corpus)."""
+    split: str = "tune"
+    style: str = ""
+    length: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,15 +45,51 @@ class Metrics:
     recall5: float
     recall10: float
     queries: int
+    """How many queries were scored: those with at least one relevant case."""
 
 
-def load_gold(path: Path = GOLD_FILE) -> list[GoldQuery]:
+def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuery]:
+    """Every labelled query, or only those of one split ("tune" or "heldout").
+
+    Lines without a split (files written before splits existed) belong to "tune".
+    """
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     queries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
-            queries.append(GoldQuery(item["query"], frozenset(item["relevant"]), frozenset(item.get("partial", []))))
+            relevant = frozenset(item["relevant"])
+            query = GoldQuery(item["query"], relevant, frozenset(item.get("partial", [])),
+                              kind=item.get("kind", "precedent" if relevant else "none"),
+                              split=item.get("split", "tune"), style=item.get("style", ""),
+                              length=item.get("length", ""))
+            if split is None or query.split == split:
+                queries.append(query)
     return queries
+
+
+def assign_splits(items: list[dict]) -> list[str]:
+    """The split of each gold line: within each (kind, style) stratum, the round(40 %) lines with
+    the lowest seeded hash of their query text are "heldout", the rest "tune".
+
+    A line's hash does not depend on the other lines, so adding lines moves the cut-off in a
+    stratum by at most a line or two instead of reshuffling it.
+    """
+    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        kind = item.get("kind", "precedent" if item["relevant"] else "none")
+        strata[(kind, item.get("style", ""))].append(i)
+    splits = ["tune"] * len(items)
+    for members in strata.values():
+        members.sort(key=lambda i: _draw(items[i]["query"]))
+        for i in members[:round(HELDOUT_SHARE * len(members))]:
+            splits[i] = "heldout"
+    return splits
+
+
+def _draw(query: str) -> str:
+    return hashlib.sha256(f"{SPLIT_SEED}:{query}".encode()).hexdigest()
 
 
 def evaluate(ranker: Ranker, gold: list[GoldQuery], modes: tuple[str, ...] = tuple(MODES)) -> dict[str, Metrics]:
@@ -48,14 +98,15 @@ def evaluate(ranker: Ranker, gold: list[GoldQuery], modes: tuple[str, ...] = tup
 
 def _evaluate_mode(ranker: Ranker, gold: list[GoldQuery], mode: str) -> Metrics:
     iri_to_id = {iri: case_id for case_id, iri in zip(ranker.index.facets.ids, ranker.index.facets.iris)}
+    scored = [item for item in gold if item.relevant]  # MRR and recall are undefined without a relevant case
     totals = [0.0] * 5
-    for item in gold:
+    for item in scored:
         ranking = ranker.rank(item.query, k=10, mode=mode)
         ranked = [iri_to_id[ranker.index.facets.iris[h.row]] for h in ranking.hits]
         for i, value in enumerate(_scores(ranked, item)):
             totals[i] += value
-    n = max(len(gold), 1)
-    return Metrics(*(t / n for t in totals), queries=len(gold))
+    n = max(len(scored), 1)
+    return Metrics(*(t / n for t in totals), queries=len(scored))
 
 
 def _scores(ranked: list[str], item: GoldQuery) -> tuple[float, float, float, float, float]:
@@ -77,3 +128,10 @@ def _dcg(gains: list[int]) -> float:
 def unknown_ids(gold: list[GoldQuery], known: set[str]) -> set[str]:
     return {c for item in gold for c in item.relevant | item.partial if c not in known}
 
+
+if __name__ == "__main__":
+    # Rewrites the split of every line of the labelled set by the rule above (run after adding lines).
+    lines = [json.loads(line) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line, split in zip(lines, assign_splits(lines)):
+        line["split"] = split
+    GOLD_FILE.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")

@@ -1,0 +1,83 @@
+"""The labelled set (search/eval/gold.jsonl) and how search/evaluate.py reads and scores it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ontology import DEMO_CASES_FILE
+from search.evaluate import GOLD_FILE, SPLITS, GoldQuery, assign_splits, evaluate, load_gold
+
+
+def lines() -> list[dict]:
+    return [json.loads(line) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def case_ids() -> set[str]:
+    return {json.loads(line)["id"] for line in DEMO_CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_labelled_set_is_large_and_refers_to_real_cases():
+    items = lines()
+    assert len(items) >= 340
+    assert len({item["query"].casefold() for item in items}) == len(items), "duplicate queries"
+    known = case_ids()
+    assert all(set(item["relevant"]) | set(item["partial"]) <= known for item in items)
+    assert {c for item in items for c in item["relevant"]} == known, "a case without any query"
+    none = [item for item in items if item["kind"] == "none"]
+    assert len(none) >= 40
+    assert all(not item["relevant"] and not item["partial"] for item in none)
+    assert all(item["relevant"] for item in items if item["kind"] == "precedent")
+    assert {item["none_reason"] for item in none} == {"unrelated", "gibberish", "one-word", "absent"}
+
+
+def test_split_follows_the_documented_rule():
+    items = lines()
+    assert [item["split"] for item in items] == assign_splits(items)
+    counts = Counter(item["split"] for item in items)
+    assert 0.35 <= counts["heldout"] / len(items) <= 0.45
+    by_kind = Counter((item["kind"], item["split"]) for item in items)
+    for kind in ("precedent", "none"):
+        assert 0.3 <= by_kind[(kind, "heldout")] / (by_kind[(kind, "heldout")] + by_kind[(kind, "tune")]) <= 0.5
+
+
+def test_load_gold_selects_a_split_and_keeps_old_callers_working():
+    everything = load_gold()
+    parts = {split: load_gold(split=split) for split in SPLITS}
+    assert len(everything) == len(lines()) == sum(map(len, parts.values()))
+    assert all(q.split == split for split, part in parts.items() for q in part)
+    assert {q.query for q in parts["tune"]}.isdisjoint(q.query for q in parts["heldout"])
+    with pytest.raises(ValueError):
+        load_gold(split="test")
+
+
+def test_old_format_lines_load_as_tune(tmp_path: Path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"query": "rolstoel", "relevant": ["a"]}\n{"query": "asdf", "relevant": []}\n', encoding="utf-8")
+    first, second = load_gold(path)
+    assert (first.kind, first.split, first.partial) == ("precedent", "tune", frozenset())
+    assert second.kind == "none"
+    assert load_gold(path, split="heldout") == []
+
+
+class FixedRanker:
+    """Ranks every query the same: case b first, then a."""
+
+    def __init__(self):
+        facets = SimpleNamespace(ids=["a", "b"], iris=["iri:a", "iri:b"])
+        self.index = SimpleNamespace(facets=facets)
+
+    def rank(self, query, k, mode):
+        return SimpleNamespace(hits=[SimpleNamespace(row=1), SimpleNamespace(row=0)])
+
+
+def test_queries_without_a_relevant_case_do_not_count_in_ranking_metrics():
+    gold = [GoldQuery("waar is mijn precedent", frozenset({"a"})),
+            GoldQuery("asdfgh qwerty", frozenset(), kind="none")]
+    metrics = evaluate(FixedRanker(), gold, modes=("hybrid",))["hybrid"]
+    assert metrics.queries == 1
+    assert metrics.mrr == pytest.approx(0.5) and metrics.recall1 == 0.0 and metrics.recall5 == 1.0
