@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
+from graph.case import case_iri, read_case
 from graph.concepts import tokens
 from ontology import ID, iri
+from search.service import BadFilter, UnknownCase
 
 HERE = Path(__file__).resolve().parent
 QUERY_DIR = HERE / "queries"
@@ -229,7 +230,7 @@ def zoeken(request: Request):
     if form.q and not form.errors:
         try:
             response = core.search().search(form.q, form.k, form.filters)
-        except ValueError as exc:  # BadFilter: an unknown label typed into the URL
+        except BadFilter as exc:  # an unknown label typed into the URL
             form.errors.append(str(exc))
     return _page(request, "zoeken.html", {
         "nav": "zoeken", "form": form, "options": _filter_options(core), "labels": SEARCH_FILTERS,
@@ -251,12 +252,13 @@ def _more_url(request: Request) -> str:
 def casus(request: Request, case_id: str):
     core = _core(request)
     uri = case_iri(case_id)
-    case = case_details(core.kg, [uri], core.concepts).get(uri)
+    case = read_case(core.kg, uri, core.concepts)
     if case is None:
         return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
     similar = _similar(core, uri)
     return _page(request, "casus.html", {
-        "nav": "", "case": case, **knelpunten_and_leerpunten(core.kg, uri),
+        "nav": "", "case": case, "knelpunten": case["knelpunten"], "learning_points": case["learning_points"],
+        "interventions": case["interventions"],
         "leerordes": _leerorde_definitions(core.kg), "similar": similar,
         "graph": neighbourhood(case, similar),
     })
@@ -265,7 +267,7 @@ def casus(request: Request, case_id: str):
 def _similar(core, uri: str) -> list[dict[str, Any]]:
     try:
         return core.search().similar(uri, SIMILAR_ON_CASE_PAGE)["results"]
-    except KeyError:  # UnknownCase: stored but not (yet) in the index
+    except UnknownCase:  # stored but not (yet) in the index
         return []
 
 

@@ -34,6 +34,9 @@ class ImportRejected(InvalidInput):
     def __str__(self) -> str:
         return self.detail
 
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
     def to_json(self) -> dict[str, Any]:
         """The one JSON form of the findings: the body of the HTTP 422 and what `--json` tools read."""
         return {**super().to_json(), "findings": [asdict(p) for p in self.problems]}

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import ui
 from api.app import create_app
-from graph import Settings
+from api.settings import Settings
 from graph.sparql import run_query
 
 HTML = {"Accept": "text/html"}
