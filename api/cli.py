@@ -268,10 +268,10 @@ def show_settings(as_json: bool = typer.Option(False, "--json")):
     if as_json:
         sys.stdout.write(json.dumps(described, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("instelling", "omgevingsvariabele", "waarde", "standaard", "uitleg")
     for row in described:
-        table.add_row(row["name"], row["env"], row["value"], row["default"], row["help"])
-    out.print(table)
+        out.print(f"[bold]{row['name']}[/bold] ({row['env']}) = {row['value']}  [dim]standaard: {row['default']}[/dim]",
+                  highlight=False)
+        out.print(f"    {row['help']}", markup=False, highlight=False)
 
 
 def _fail(exc: MaatwerkError) -> NoReturn:

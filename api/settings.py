@@ -57,28 +57,28 @@ def _number(kind: type, minimum: float) -> Callable[[str], Any]:
 
 
 REGISTRY: tuple[Setting, ...] = (
-    Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data directory: store and search index"),
+    Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data-map: de store en de zoekindex"),
     Setting("encoder", "MAATWERK_ENCODER", "use-multilingual", str.strip,
-            "`use-multilingual` (USE multilingual v3, Dutch-capable, numpy only) or `st:<name-or-path>` for a "
-            "sentence-transformers model on disk; the index is rebuilt when this changes"),
+            "`use-multilingual` (USE multilingual v3, kan Nederlands, alleen numpy) of `st:<naam-of-pad>` voor een "
+            "sentence-transformers-model op schijf; bij een andere encoder wordt de index opnieuw gebouwd"),
     Setting("api_keys", "MAATWERK_API_KEYS", (), _items,
-            "comma-separated keys for `POST /api/cases`; no keys = writes disabled", secret=True),
+            "sleutels voor `POST /api/cases`, gescheiden door komma's; geen sleutels = schrijven uit", secret=True),
     Setting("cors_origins", "MAATWERK_CORS_ORIGINS", (), _items,
-            "comma-separated origins allowed by CORS; off by default"),
-    Setting("sparql_timeout_s", "MAATWERK_SPARQL_TIMEOUT", 10.0, _number(float, 0.1), "seconds per SPARQL query"),
+            "origins die CORS toestaat, gescheiden door komma's; standaard geen (CORS uit)"),
+    Setting("sparql_timeout_s", "MAATWERK_SPARQL_TIMEOUT", 10.0, _number(float, 0.1), "seconden per SPARQL-query"),
     Setting("sparql_result_limit", "MAATWERK_SPARQL_LIMIT", 10_000, _number(int, 1),
-            "maximum rows/triples per SPARQL answer"),
+            "hoogstens zoveel rijen of triples per SPARQL-antwoord"),
     Setting("sparql_workers", "MAATWERK_SPARQL_WORKERS", 2, _number(int, 1),
-            "SPARQL worker processes; a runaway query occupies one until its timeout"),
+            "SPARQL-werkprocessen; een op hol geslagen query bezet er één tot zijn tijdslimiet"),
     Setting("sparql_worker_memory_mb", "MAATWERK_SPARQL_WORKER_MEMORY_MB", 4096, _number(int, 64),
-            "heap limit per SPARQL worker (MiB): a huge ORDER BY fails instead of starving the server"),
+            "geheugen per SPARQL-werkproces (MiB): een enorme ORDER BY faalt in plaats van de server te verstikken"),
     Setting("shacl_import_limit", "MAATWERK_SHACL_IMPORT_LIMIT", 2_000, _number(int, 0),
-            "imports of up to this many cases are also checked with SHACL (pySHACL is slow on large imports)"),
+            "imports van hoogstens zoveel casussen worden ook met SHACL gecontroleerd (pySHACL is traag bij grote)"),
     Setting("max_text_chars", "MAATWERK_MAX_TEXT_CHARS", 20_000, _number(int, 1),
-            "maximum characters of a search text and of each text field of an imported case"),
+            "hoogstens zoveel tekens in een zoektekst en in elk tekstveld van een geïmporteerde casus"),
     Setting("max_body_bytes", "MAATWERK_MAX_BODY_BYTES", 5_000_000, _number(int, 1),
-            "maximum size of an HTTP request body"),
-    Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "maximum number of results per search"),
+            "hoogstens zoveel bytes in de body van een HTTP-verzoek"),
+    Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "hoogstens zoveel resultaten per zoekvraag"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in REGISTRY}
 
