@@ -21,6 +21,10 @@ class BadSetting(MaatwerkError):
     """An environment value that cannot be used (exit 2)."""
 
 
+class _Unusable(Exception):
+    """Raised by a parser below: why a value cannot be used, in Dutch."""
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -36,7 +40,7 @@ class Setting:
             return self.default
         try:
             return self.parse(raw)
-        except ValueError as exc:  # the parsers below raise ValueError with a Dutch reason, and nothing else
+        except _Unusable as exc:
             raise BadSetting(f"Ongeldige waarde voor {self.env}: {exc}") from None
 
 
@@ -46,12 +50,12 @@ def _items(raw: str) -> tuple[str, ...]:
 
 def _number(kind: type, minimum: float) -> Callable[[str], Any]:
     def parse(raw: str) -> Any:
-        try:
+        try:  # int() or float() alone: their ValueError can only mean "not a number"
             value = kind(raw.strip())
         except ValueError:
-            raise ValueError(f"{raw.strip()!r} is geen {'geheel ' if kind is int else ''}getal") from None
-        if not value >= minimum or value in (float("inf"),):
-            raise ValueError(f"{raw.strip()} moet minstens {minimum:g} zijn (en eindig)")
+            raise _Unusable(f"{raw.strip()!r} is geen {'geheel ' if kind is int else ''}getal") from None
+        if not minimum <= value < float("inf"):  # also refuses nan
+            raise _Unusable(f"{raw.strip()} moet minstens {minimum:g} zijn (en eindig)")
         return value
     return parse
 
