@@ -87,7 +87,8 @@ def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illust
 
 @app.command("import-cases")
 def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl, .json of .csv"),
-                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … in plaats van weigeren"),
+                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … "
+                                             "in plaats van weigeren (een id met persoonsgegevens blijft geweigerd)"),
                  data_dir: Optional[Path] = DataDir):
     """Importeer casussen (alles of niets per bestand). Exit 2 bij geweigerde invoer."""
     with _app(data_dir) as core, _progress(f"import {file.name}") as progress:
@@ -206,7 +207,8 @@ def evaluate(gold: Optional[Path] = typer.Option(None, "--gold", help="JSONL met
     from graph.cases import case_docs
     from search.encoders import get_encoder
     from search.engine import Ranker
-    from search.evaluate import GOLD_FILE, evaluate as run_eval, load_gold, unknown_ids
+    from search.evaluate import GOLD_FILE, load_gold, unknown_ids
+    from search.evaluate import evaluate as run_eval
     from search.index import SearchIndex
 
     gold_queries = load_gold(gold or GOLD_FILE)

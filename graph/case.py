@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, create_model, field_validator
 
 from graph.cases import CaseDoc
 from graph.concepts import Concept, ConceptIndex
@@ -46,19 +46,21 @@ GATED = _Gated()
 GatedText = Annotated[str, GATED]
 """Free text a person wrote: checked for personal data on every import (see `gated_texts`)."""
 
-Label = Annotated[str, Field(description="Label, afkorting, id, slug of IRI van een begrip")]
+Label = Annotated[str | StrictInt, Field(description="Label, afkorting, id, slug of IRI van een begrip")]
 
 
 # --- the import shape ------------------------------------------------------------------------
 
 
 class KnelpuntInput(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
     type: Label = Field(description="Knelpunttype")
     text: GatedText = Field("", description="Wat er knelde")
 
 
 class LearningPointInput(BaseModel):
-    text: GatedText
+    model_config = ConfigDict(str_strip_whitespace=True)
+    text: GatedText = Field(min_length=1)
     order: int = Field(1, ge=1, le=3, description="Leerorde: 1, 2 of 3")
 
 
@@ -67,10 +69,11 @@ class _CaseInputBase(BaseModel):
 
     Accepted as the CSV columns give them: an integer id is its decimal text, a single label
     may stand for a list of one, a learning point may be plain text (order 1), and the status
-    is compared without regard to case.
+    is compared without regard to case. Texts count without the spaces around them.
     """
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: Annotated[str, GATED, Field(max_length=MAX_ID)] | int | None = Field(
+    id: Annotated[str, GATED, Field(max_length=MAX_ID)] | StrictInt | None = Field(
         None, description="Stabiel extern id (tekst of geheel getal); opnieuw importeren werkt de casus bij")
     title: GatedText | None = Field(None, min_length=MIN_TITLE)
     situation: GatedText = Field(min_length=MIN_SITUATION)
@@ -88,7 +91,7 @@ class _CaseInputBase(BaseModel):
     knelpunten: list[KnelpuntInput | Label] | KnelpuntInput | Label = []
     interventions: list[GatedText] | GatedText = []
     learning_points: list[LearningPointInput | GatedText] | LearningPointInput | GatedText = []
-    fictional: bool = False
+    fictional: StrictBool | None = Field(False, description="Verzonnen voorbeeldcasus (null: nee)")
     source: GatedText | None = Field(None, description="Bron (organisatie of project), zonder persoonsgegevens")
 
 
@@ -230,7 +233,7 @@ class CaseRecord:
     knelpunten: list[tuple[Concept, str]] = field(default_factory=list)
     interventions: list[str] = field(default_factory=list)
     learning_points: list[tuple[str, Concept]] = field(default_factory=list)
-    fictional: bool = False
+    fictional: StrictBool | None = Field(False, description="Verzonnen voorbeeldcasus (null: nee)")
     source: str | None = None
 
     @property

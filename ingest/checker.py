@@ -109,7 +109,7 @@ class RecordChecker:
             solution=texts.get("solution", ""),
             status=self._status(case, raw.get("status")),
             year=self._year(case, raw.get("year")),
-            fictional=raw.get("fictional") is True,
+            fictional=self._flag(case, "fictional", raw.get("fictional")),
             source=texts.get("source") or None,
         )
         for link in CASE_LINKS:
@@ -164,6 +164,14 @@ class RecordChecker:
         self._ids.add(case_id)
         self._slugs.add(slug)
         return case_id
+
+    def _flag(self, case: str, name: str, value: Any) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self._fail(case, name, "invalid", f"Moet true of false zijn, niet {_shown(value)}")
+            return False
+        return value
 
     def _status(self, case: str, value: Any) -> str | None:
         if value in (None, ""):
@@ -229,8 +237,11 @@ class RecordChecker:
         for i, value in enumerate(_as_list(values)):
             order = value.get("order", 1) if isinstance(value, dict) else 1
             concept = self._resolve(case, f"learning_points[{i}].order", "leerorde", str(order))
-            text = texts.get(f"learning_points[{i}].text") or texts.get(f"learning_points[{i}]", "")
-            if concept and text:
+            path = f"learning_points[{i}].text" if isinstance(value, dict) else f"learning_points[{i}]"
+            text = texts.get(path, "")
+            if not text and not any(p.case == case and p.field == path for p in self.problems):
+                self._fail(case, path, "invalid", "Een leerpunt heeft tekst nodig")
+            elif concept and text:
                 result.append((text, concept))
         return result
 

@@ -95,7 +95,8 @@ LENIENT = [
 
 
 def lenient_records() -> list[dict]:
-    return [{"id": f"vorm-{n}", "situation": f"{SITUATION} Variant {n}.", **form} for n, (form, _) in enumerate(LENIENT)]
+    return [{"id": f"vorm-{n}", "situation": f"{SITUATION} Variant {n}.", **form}
+            for n, (form, _) in enumerate(LENIENT)]
 
 
 def test_lenient_forms_pass_the_model_and_the_checker(empty_core):
@@ -123,13 +124,43 @@ def test_lenient_forms_through_http(client):
         assert check(case), case
 
 
-@pytest.mark.parametrize("form", [{"status": "open"}, {"year": "volgend jaar"}, {"learning_points": [{"text": "x", "order": 4}]}])
+@pytest.mark.parametrize("form", [{"status": "open"}, {"year": "volgend jaar"},
+                                  {"learning_points": [{"text": "x", "order": 4}]}])
 def test_what_the_model_refuses_the_checker_refuses(empty_core, form):
     record = {"id": "fout", "situation": SITUATION, **form}
     with pytest.raises(ValueError):
         CaseInput.model_validate(record)
     with pytest.raises(ImportRejected):
         empty_core.import_records([("r", record)])
+
+
+# Edge records: the model (the OpenAPI schema) and the checker (what an import does) accept the same ones.
+EDGES = [
+    {}, {"id": True}, {"id": 1.5}, {"id": "x" * 201}, {"id": "x" * 200}, {"id": "  "}, {"title": "ab"},
+    {"title": " ab "}, {"title": "abc"}, {"situation": " " + "x" * 19 + " "}, {"status": " Lopend "},
+    {"status": "open"}, {"year": "2020"}, {"year": 2020.0}, {"year": 2020.5}, {"year": 1980}, {"fictional": True},
+    {"fictional": "true"}, {"fictional": 1}, {"fictional": None}, {"source": 5}, {"source": "Wijkteam Oost"},
+    {"interventions": [1]}, {"interventions": "Eén gesprek."}, {"knelpunten": [{"text": "a"}]},
+    {"knelpunten": "samenwerking"}, {"knelpunten": [{"type": "samenwerking", "text": "Niemand belde."}]},
+    {"learning_points": [{"order": 2}]}, {"learning_points": [{"text": "  ", "order": 2}]},
+    {"learning_points": {"text": "Eerder bellen.", "order": 3}}, {"onbekend": 1}, {"laws": ["Wmo 2015", "WIA"]},
+    {"laws": {"label": "Wmo 2015"}},
+]
+
+
+@pytest.mark.parametrize("edge", EDGES, ids=[json.dumps(e, ensure_ascii=False)[:40] for e in EDGES])
+def test_model_and_checker_accept_the_same_records(empty_core, edge):
+    from ingest.checker import RecordChecker
+
+    record = {"situation": SITUATION, **edge}
+    try:
+        CaseInput.model_validate(record)
+        model_accepts = True
+    except ValueError:
+        model_accepts = False
+    checker = RecordChecker(empty_core.concepts)
+    checker_accepts = checker.check("r", record) is not None
+    assert model_accepts == checker_accepts, checker.problems
 
 
 # --- the privacy gate on every field -------------------------------------------------------------------------
@@ -259,7 +290,8 @@ def test_settings_are_listed_with_keys_masked(tmp_path):
     assert done.returncode == 0, done.stderr
     listed = {row["env"]: row for row in json.loads(done.stdout)}
     assert set(listed) == {s.env for s in REGISTRY} and secret not in done.stdout
-    assert listed["MAATWERK_SPARQL_TIMEOUT"]["value"] == "3.0" and listed["MAATWERK_SPARQL_TIMEOUT"]["default"] == "10.0"
+    timeout = listed["MAATWERK_SPARQL_TIMEOUT"]
+    assert (timeout["value"], timeout["default"]) == ("3.0", "10.0")
     assert all(row["help"] for row in listed.values())
 
 
