@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, create
 from graph.cases import CaseDoc
 from graph.concepts import Concept, ConceptIndex
 from ontology import iri, slugify, term
-from ontology.vocabulary import BY_KIND, CASE_LINKS, STATUSES
+from ontology.vocabulary import BY_FIELD, BY_KIND, CASE_LINKS, STATUSES
 
 # What ontology/shapes.ttl (mws:CasusShape) asks of a case's texts; the importer checks them before
 # anything is stored, because SHACL runs only on imports up to the configured size.
@@ -97,7 +97,7 @@ class _CaseInputBase(BaseModel):
 
 CaseInput = create_model(  # type: ignore[call-overload]
     "CaseInput", __base__=_CaseInputBase,
-    **{k.field: (list[Label] | Label, Field([], description=f"{k.plural}: labels")) for k in CASE_LINKS},
+    **{name: (list[Label] | Label, Field([], description=f"{k.plural}: labels")) for name, k in BY_FIELD.items()},
 )
 FIELDS: frozenset[str] = frozenset(CaseInput.model_fields)
 
@@ -191,7 +191,7 @@ class CaseText(CaseFields):
 
 CaseLinks = create_model(  # type: ignore[call-overload]
     "CaseLinks", __base__=CaseText,
-    **{k.field: (list[LinkRef], ...) for k in CASE_LINKS},
+    **{name: (list[LinkRef], ...) for name in BY_FIELD},
     derived=(list[DerivedLink], Field(description="Begrippen die entity linking in de tekst vond")),
 )
 
@@ -254,12 +254,14 @@ def case_iri(case_id: str) -> str:
     return iri("casus", slugify(case_id))
 
 
+# concept kind -> predicate from a case to a concept of that kind
+_PREDICATES: dict[str, str] = {k.kind: k.predicate for k in CASE_LINKS if k.predicate}
 _N = {name: ox.NamedNode(term(name)) for name in (
     "rdf:type", "mw:Casus", "mw:Knelpunt", "mw:Leerpunt", "dcterms:title", "dcterms:identifier",
     "mw:situatie", "mw:oplossing", "mw:status", "mw:jaar", "mw:fictief", "mw:knelpunt", "mw:knelpuntType",
     "dcterms:description", "mw:interventie", "mw:leerpunt", "mw:leerorde", "mw:afgeleidConcept",
     "prov:generatedAtTime", "prov:wasAttributedTo", "prov:Agent", "rdfs:label",
-    *(k.predicate for k in CASE_LINKS if k.predicate),
+    *_PREDICATES.values(),
 )}
 IDENTIFIER = _N["dcterms:identifier"]
 _XSD_INT = ox.NamedNode(term("xsd:integer"))
@@ -291,9 +293,9 @@ def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
     if record.fictional:
         add(case, "mw:fictief", ox.Literal("true", datatype=_XSD_BOOL))
     add(case, "prov:generatedAtTime", ox.Literal(generated_at.isoformat(), datatype=_XSD_DT))
-    for kind in CASE_LINKS:
-        for concept in record.links.get(kind.kind, []):
-            add(case, kind.predicate, ox.NamedNode(concept.iri))
+    for kind, predicate in _PREDICATES.items():
+        for concept in record.links.get(kind, []):
+            add(case, predicate, ox.NamedNode(concept.iri))
     for concept in record.derived:
         add(case, "mw:afgeleidConcept", ox.NamedNode(concept.iri))
     for value in record.interventions:
@@ -321,7 +323,7 @@ def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
 
 # --- reading a case back ----------------------------------------------------------------------
 
-_LINK_FIELDS = {term(k.predicate): k.field for k in CASE_LINKS if k.predicate and k.field}
+_LINK_FIELDS = {term(_PREDICATES[k.kind]): name for name, k in BY_FIELD.items()}
 _DERIVED = term("mw:afgeleidConcept")
 _P = {name: term(name) for name in (
     "dcterms:identifier", "dcterms:title", "mw:situatie", "mw:oplossing", "mw:status", "mw:jaar", "mw:fictief",

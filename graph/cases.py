@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ontology.vocabulary import CASE_LINKS
 
 # What a case links to, straight or by entity linking: search's graph signal and filters read these.
-_CONCEPT_PATH = "|".join([*(k.predicate for k in CASE_LINKS), "mw:afgeleidConcept"])
+_CONCEPT_PATH = "|".join([*(k.predicate for k in CASE_LINKS if k.predicate), "mw:afgeleidConcept"])
 
 
 @dataclass

@@ -19,7 +19,7 @@ from ingest.anonymise import find_personal_data, redact
 from ingest.problems import Problem, Redaction
 from ingest.readers import MAX_TEXT, Unparsable
 from ontology import slugify
-from ontology.vocabulary import CASE_LINKS, STATUSES
+from ontology.vocabulary import BY_FIELD, STATUSES
 
 # Values quoted in messages are cut to this many characters: a message must not carry megabytes.
 SHOWN_CHARS = 80
@@ -45,9 +45,11 @@ class RecordChecker:
     def check(self, location: str, raw: Any) -> CaseRecord | None:
         before = len(self.problems)
         if isinstance(raw, Unparsable):
-            return self._fail(location, "record", "invalid", raw.message)
+            self._fail(location, "record", "invalid", raw.message)
+            return None
         if not isinstance(raw, dict):
-            return self._fail(location, "record", "invalid", "Een casus is een JSON-object")
+            self._fail(location, "record", "invalid", "Een casus is een JSON-object")
+            return None
         # Problems name a case by its id, unless the id itself holds personal data.
         named = raw.get(ID_FIELD) and not find_personal_data(str(raw[ID_FIELD]))
         case = _shown(raw[ID_FIELD], quoted=False) if named else location
@@ -60,7 +62,6 @@ class RecordChecker:
 
     def _fail(self, case: str, field_name: str, kind: str, message: str, span: str | None = None) -> None:
         self.problems.append(Problem(case, field_name, kind, message, span))
-        return None
 
     def _texts(self, case: str, raw: dict) -> dict[str, str] | None:
         """Every text the contract marks as gated, checked for personal data (or redacted), in record order.
@@ -112,8 +113,8 @@ class RecordChecker:
             fictional=self._flag(case, "fictional", raw.get("fictional")),
             source=texts.get("source") or None,
         )
-        for link in CASE_LINKS:
-            record.links[link.kind] = self._resolve_all(case, link.field, link.kind, raw.get(link.field))
+        for name, link in BY_FIELD.items():
+            record.links[link.kind] = self._resolve_all(case, name, link.kind, raw.get(name))
         record.knelpunten = self._knelpunten(case, raw.get("knelpunten"), texts)
         # In the order of the record (texts keeps it): a sort of the paths would put [10] before [2].
         record.interventions = [text for path, text in texts.items() if path.startswith("interventions[")]
@@ -178,21 +179,25 @@ class RecordChecker:
             return None
         status = str(value).strip().lower()
         if status not in STATUSES:
-            return self._fail(case, "status", "invalid",
-                              f"Onbekende status {_shown(value)}; kies uit {', '.join(STATUSES)}")
+            self._fail(case, "status", "invalid",
+                       f"Onbekende status {_shown(value)}; kies uit {', '.join(STATUSES)}")
+            return None
         return status
 
     def _year(self, case: str, value: Any) -> int | None:
         if value in (None, ""):
             return None
         if isinstance(value, float) and not value.is_integer():
-            return self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
+            self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
+            return None
         try:
             year = int(value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-            return self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
+            self._fail(case, "year", "invalid", f"Jaar {_shown(value)} is geen geheel getal")
+            return None
         if not 1990 <= year <= 2100:
-            return self._fail(case, "year", "invalid", f"Jaar {year} ligt niet tussen 1990 en 2100")
+            self._fail(case, "year", "invalid", f"Jaar {year} ligt niet tussen 1990 en 2100")
+            return None
         return year
 
     def _resolve_all(self, case: str, name: str, kind: str, values: Any) -> list[Concept]:
@@ -212,16 +217,19 @@ class RecordChecker:
 
     def _resolve(self, case: str, name: str, kind: str, value: Any) -> Concept | None:
         if not isinstance(value, (str, int)) or not str(value).strip():
-            return self._fail(case, name, "invalid", f"Ongeldig label {_shown(value)}")
+            self._fail(case, name, "invalid", f"Ongeldig label {_shown(value)}")
+            return None
         found = self.concepts.resolve(kind, str(value))
         if len(found) == 1:
             return found[0]
         if found:
             options = ", ".join(c.label for c in found)
-            return self._fail(case, name, "ambiguous-label", f"Label {_shown(value)} is niet eenduidig: {options}")
+            self._fail(case, name, "ambiguous-label", f"Label {_shown(value)} is niet eenduidig: {options}")
+            return None
         close = self.concepts.suggestions(kind, str(value))
         hint = f"; bedoelde u: {', '.join(close)}?" if close else ""
-        return self._fail(case, name, "unknown-label", f"Onbekend {kind} {_shown(value)}{hint}")
+        self._fail(case, name, "unknown-label", f"Onbekend {kind} {_shown(value)}{hint}")
+        return None
 
     def _knelpunten(self, case: str, values: Any, texts: dict[str, str]) -> list[tuple[Concept, str]]:
         result = []

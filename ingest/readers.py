@@ -19,10 +19,10 @@ from typing import Any
 from graph.case import FIELDS
 from graph.errors import InvalidInput
 from ingest.problems import ImportRejected, Problem
-from ontology.vocabulary import CASE_LINKS
+from ontology.vocabulary import BY_FIELD
 
 MAX_TEXT = 20_000
-LIST_FIELDS = frozenset({*(k.field for k in CASE_LINKS), "knelpunten", "interventions"})
+LIST_FIELDS = frozenset({*BY_FIELD, "knelpunten", "interventions"})
 
 # One case is a handful of text fields of at most MAX_TEXT characters plus labels; a physical line
 # far longer than that is not a case, and is refused before it is held in memory as a whole.

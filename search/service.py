@@ -19,7 +19,7 @@ from graph.cases import CaseDoc, case_docs, case_stamps
 from graph.concepts import Concept, ConceptIndex
 from graph.errors import InvalidInput, NotFound
 from ontology import term
-from ontology.vocabulary import BY_KIND, BY_PARAM, CASE_LINKS, FILTER_PARAMS, YEAR_PARAMS
+from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, YEAR_PARAMS
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import SearchIndex, lexical_text, passage_texts
@@ -29,7 +29,7 @@ SUGGESTIONS = 5
 _ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
 # What answers suggest next to the cases: the kinds a person acts on (levensgebieden are context).
 SUGGESTED_KINDS = ("wet", "artikel", "voorziening", "organisatie")
-_CASE_LINK_FIELDS = tuple(k.field for k in CASE_LINKS)
+_CASE_LINK_FIELDS = tuple(BY_FIELD)
 
 
 class UnknownCase(NotFound):
@@ -215,7 +215,7 @@ class SearchService:
 
     def _suggested(self, results: list[dict], query_concepts: list[Concept]) -> dict[str, list[dict]]:
         """Laws/articles, voorzieningen and organisations weighted by the scores of the cases that use them."""
-        groups = {kind: BY_KIND[kind].field for kind in SUGGESTED_KINDS}
+        groups = {link.kind: name for name, link in BY_FIELD.items() if link.kind in SUGGESTED_KINDS}
         weight: dict[str, float] = {}
         label: dict[str, dict] = {}
         for result in results:
