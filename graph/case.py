@@ -114,6 +114,9 @@ def gated_texts(raw: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             yield from _walk(info.annotation, info.metadata, name, value)
 
 
+_UNION = type(int | None)  # `X | Y` written in a class body: types.UnionType, not typing.Union
+
+
 def _walk(annotation: Any, metadata: list, path: str, value: Any) -> Iterator[tuple[str, Any]]:
     if GATED in metadata:
         yield path, value
@@ -137,9 +140,6 @@ def _walk(annotation: Any, metadata: list, path: str, value: Any) -> Iterator[tu
         for name, info in annotation.model_fields.items():
             if value.get(name) not in (None, ""):
                 yield from _walk(info.annotation, info.metadata, f"{path}.{name}", value[name])
-
-
-_UNION = type(int | None)
 
 
 def _option_for(options: tuple, value: Any) -> Any:
