@@ -20,12 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import linked_data, routes, sparql_protocol, ui
 from api.core import Maatwerk
-from api.http import ApiError, error_response
-from graph import Settings, StoreLocked
+from api.http import ErrorJSONResponse, error_response
+from api.settings import Settings
+from graph import StoreLocked
+from graph.errors import MaatwerkError
 from graph.sparql import SparqlError
 from graph.sparql_worker import close_pool
-from ingest.cases import ImportRejected
-from search.service import BadFilter, UnknownCase
 
 log = logging.getLogger("maatwerk.api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -120,9 +120,13 @@ def _body_error(exc: StarletteHTTPException) -> JSONResponse:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.error, exc.detail, exc.headers, **exc.extra)
+    @app.exception_handler(MaatwerkError)
+    async def product_error(request: Request, exc: MaatwerkError):
+        return ErrorJSONResponse(exc.to_json(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(SparqlError)  # the same answer; goes once SparqlError is a MaatwerkError
+    async def sparql_error(request: Request, exc: SparqlError):
+        return error_response(exc.status, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -139,27 +143,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         return error_response(422, "Ongeldige invoer", _plain_errors(exc.errors()))
-
-    @app.exception_handler(SparqlError)
-    async def sparql_error(request: Request, exc: SparqlError):
-        return error_response(exc.status, str(exc))
-
-    @app.exception_handler(BadFilter)
-    async def bad_filter(request: Request, exc: BadFilter):
-        return error_response(422, str(exc))
-
-    @app.exception_handler(UnknownCase)
-    async def unknown_case(request: Request, exc: UnknownCase):
-        return error_response(404, f"Onbekende casus: {exc.args[0] if exc.args else ''}")
-
-    @app.exception_handler(ImportRejected)
-    async def rejected(request: Request, exc: ImportRejected):
-        try:
-            return routes.rejected_response(exc)
-        except ValueError:  # a finding that cannot be written as UTF-8 (a lone surrogate)
-            findings = [{"case": p.case, "field": p.field, "kind": p.kind, "message": p.message, "span": p.span}
-                        for p in exc.problems]
-            return error_response(422, "Import geweigerd; er is niets opgeslagen", str(exc), findings=findings)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception):

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from graph import Settings, StoreLocked
+from api.settings import Settings
+from graph.errors import MaatwerkError
+from ontology.vocabulary import BY_PARAM, STATUSES, YEAR_PARAMS
 
-app = typer.Typer(help="maatwerk-kg: kennisgraaf en zoeken in casussen uit het sociaal domein.",
-                  no_args_is_help=True, add_completion=False)
+
+class _Cli(typer.Typer):
+    """The one mapping of product errors for every command: one clear message on stderr, the error's exit code."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except MaatwerkError as exc:
+            _fail(exc)
+
+
+app = _Cli(help="maatwerk-kg: kennisgraaf en zoeken in casussen uit het sociaal domein.",
+           no_args_is_help=True, add_completion=False)
 out = Console()
 err = Console(stderr=True)
 
@@ -31,10 +45,7 @@ def _settings(data_dir: Optional[Path]) -> Settings:
 def _app(data_dir: Optional[Path]):
     from api.core import Maatwerk
 
-    try:
-        core = Maatwerk(_settings(data_dir))
-    except StoreLocked as exc:
-        _locked(exc)
+    core = Maatwerk(_settings(data_dir))
     try:
         yield core
     finally:
@@ -64,14 +75,8 @@ def _progress(description: str):
 def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illustratieve voorbeeldcasussen laden"),
          data_dir: Optional[Path] = DataDir):
     """Maak de store, laad ontologie en referentiedata (en voorbeeldcasussen), valideer, bouw de indexen."""
-    from ingest.cases import ImportRejected
-
     with _app(data_dir) as core, _progress("casussen") as progress:
-        try:
-            core.init(demo=demo, progress=progress)
-        except ImportRejected as exc:
-            _print_problems(exc)
-            raise typer.Exit(2) from exc
+        core.init(demo=demo, progress=progress)
         report = core.validate()
         health = core.health()
     out.print(f"Klaar: {health['cases']} casussen, {health['triples']} triples in {_settings(data_dir).data_dir}")
@@ -82,17 +87,12 @@ def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illust
 
 @app.command("import-cases")
 def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl, .json of .csv"),
-                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … in plaats van weigeren"),
+                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … "
+                                             "in plaats van weigeren (een id met persoonsgegevens blijft geweigerd)"),
                  data_dir: Optional[Path] = DataDir):
     """Importeer casussen (alles of niets per bestand). Exit 2 bij geweigerde invoer."""
-    from ingest.cases import ImportRejected
-
     with _app(data_dir) as core, _progress(f"import {file.name}") as progress:
-        try:
-            result = core.import_file(file, redact=redact, progress=progress)
-        except ImportRejected as exc:
-            _print_problems(exc)
-            raise typer.Exit(2) from exc
+        result = core.import_file(file, redact=redact, progress=progress)
     for redaction in result.redactions:
         err.print(f"vervangen: {redaction.case} [{redaction.field}] {redaction.kind}", markup=False)
     out.print(f"{len(result.cases)} casussen geïmporteerd.")
@@ -102,55 +102,45 @@ def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, h
 def import_law(source: str = typer.Argument(..., help="BWB toestand-XML-bestand of een BWB-id (BWBR…)"),
                data_dir: Optional[Path] = DataDir):
     """Importeer een wet met zijn artikelen uit BWB-XML (bestand of officiële repository)."""
-    from ingest.bwb import BwbError
-
     with _app(data_dir) as core:
-        try:
-            summary = core.import_law(source)
-        except (BwbError, OSError) as exc:  # core.import_law says every refusal as a BwbError; OSError to be safe
-            message = str(exc) if isinstance(exc, BwbError) else f"Kan {source} niet importeren: {exc}"
-            # markup off: a path may contain [brackets]; soft_wrap: one line a script can grep
-            err.print(" ".join(message.splitlines()), style="red", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from exc
+        summary = core.import_law(source)
     out.print(f"{summary['title']} ({summary['bwb_id']}): {summary['articles']} artikelen, {summary['leden']} leden.")
 
 
-@app.command()
 def search(text: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
-           levensgebied: list[str] = typer.Option([], help="Filter op levensgebied (herhaalbaar)"),
-           law: list[str] = typer.Option([], help="Filter op wet"),
-           organisation: list[str] = typer.Option([], help="Filter op organisatie"),
-           knelpunttype: list[str] = typer.Option([], help="Filter op soort knelpunt"),
-           status: list[str] = typer.Option([], help="opgelost, lopend, niet opgelost"),
-           year_from: Optional[int] = typer.Option(None), year_to: Optional[int] = typer.Option(None),
            mode: str = typer.Option("hybrid+graph", help="lexical, dense, hybrid of hybrid+graph"),
-           data_dir: Optional[Path] = DataDir):
+           data_dir: Optional[Path] = DataDir, **filters: Any):
     """Zoek vergelijkbare casussen bij een beschreven situatie."""
-    from search.service import BadFilter
-
-    filters = {"levensgebied": levensgebied, "law": law, "organisation": organisation,
-               "knelpunttype": knelpunttype, "status": status, "year_from": year_from, "year_to": year_to}
     with _app(data_dir) as core:
-        try:
-            response = core.search().search(text, k, filters, mode)
-        except BadFilter as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
+        response = core.search().search(text, k, filters, mode)
     _print_results(response, as_json)
+
+
+def _with_filter_options(command):
+    """The search filters as options, named like the API's parameters (`--law`, `--year-from`, …)."""
+    options = [(param, list[str], typer.Option([], f"--{param}", help=f"Filter op {kind.label.lower()}: label, "
+                                                                        "slug of IRI (herhaalbaar)"))
+               for param, kind in BY_PARAM.items()]
+    options.append(("status", list[str], typer.Option([], "--status", help=", ".join(STATUSES) + " (herhaalbaar)")))
+    options += [(param, Optional[int], typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
+    signature = inspect.signature(command, eval_str=True)
+    fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+             for name, kind, option in options]
+    command.__signature__ = signature.replace(parameters=[*fixed, *added])
+    command.__annotations__ = {**{p.name: p.annotation for p in fixed}, **{n: t for n, t, _ in options}}
+    return command
+
+
+app.command()(_with_filter_options(search))
 
 
 @app.command()
 def similar(case_id: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
             data_dir: Optional[Path] = DataDir):
     """Casussen die lijken op een opgeslagen casus."""
-    from search.service import UnknownCase
-
     with _app(data_dir) as core:
-        try:
-            response = core.search().similar(case_id, k)
-        except UnknownCase as exc:
-            err.print(f"[red]Onbekende casus: {case_id}[/red]")
-            raise typer.Exit(2) from exc
+        response = core.search().similar(case_id, k)
     _print_results(response, as_json)
 
 
@@ -166,9 +156,8 @@ def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq")
         try:
             result = run_query(core.kg, text, timeout_s=core.settings.sparql_timeout_s,
                                limit=core.settings.sparql_result_limit)
-        except SparqlError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
+        except SparqlError as exc:  # the same mapping as a MaatwerkError; goes once SparqlError is one
+            _fail(MaatwerkError(str(exc)))
     if fmt == "json":
         sys.stdout.write(result.serialize("application/sparql-results+json").decode() + "\n")
     elif fmt == "csv":
@@ -218,7 +207,8 @@ def evaluate(gold: Optional[Path] = typer.Option(None, "--gold", help="JSONL met
     from graph.cases import case_docs
     from search.encoders import get_encoder
     from search.engine import Ranker
-    from search.evaluate import GOLD_FILE, evaluate as run_eval, load_gold, unknown_ids
+    from search.evaluate import GOLD_FILE, load_gold, unknown_ids
+    from search.evaluate import evaluate as run_eval
     from search.index import SearchIndex
 
     gold_queries = load_gold(gold or GOLD_FILE)
@@ -269,24 +259,31 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from api.app import create_app
     from graph import KnowledgeGraph
 
-    try:  # a data dir in use: one clear line now, not uvicorn's start-up traceback
-        KnowledgeGraph(settings.store_dir).close()
-    except StoreLocked as exc:
-        _locked(exc)
+    KnowledgeGraph(settings.store_dir).close()  # a data dir in use: one clear line now, not uvicorn's traceback
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
-def _locked(exc: StoreLocked) -> NoReturn:
-    """The data dir is open in another process: say so in one line and exit 3."""
-    # markup off: a data-dir path may contain [brackets]; soft_wrap: one line a script can grep
-    err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(3) from exc
+@app.command("settings")
+def show_settings(as_json: bool = typer.Option(False, "--json")):
+    """De instellingen: naam, omgevingsvariabele, huidige waarde, standaardwaarde en uitleg (sleutels verborgen)."""
+    described = Settings().described()
+    if as_json:
+        sys.stdout.write(json.dumps(described, ensure_ascii=False, indent=2) + "\n")
+        return
+    for row in described:
+        out.print(f"[bold]{row['name']}[/bold] ({row['env']}) = {row['value']}  [dim]standaard: {row['default']}[/dim]",
+                  highlight=False)
+        out.print(f"    {row['help']}", markup=False, highlight=False)
 
 
-def _print_problems(rejected) -> None:
-    err.print(f"[red]Import geweigerd: {rejected}[/red]")
-    for problem in rejected.problems[:200]:
-        err.print(f"  {problem}", markup=False, highlight=False)
+def _fail(exc: MaatwerkError) -> NoReturn:
+    """One clear message on stderr (and the details that list what to fix), then the error's exit code."""
+    # markup off: a path or a value may contain [brackets]; soft_wrap: one line a script can grep
+    message = " ".join(exc.message.splitlines())
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    for line in exc.lines()[:200]:
+        err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(exc.exit_code)
 
 
 def _print_violations(report) -> None:

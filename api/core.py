@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
-from graph import KnowledgeGraph, Settings
+from api.settings import Settings
+from graph import KnowledgeGraph
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from graph.limited import Limits
-from ingest.bwb import fetch_toestand, law_quads, parse_toestand
-from ingest.cases import ImportResult, import_cases, read_records
+from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
+from ingest.cases import ImportResult, import_cases
+from ingest.readers import read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
 from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
@@ -30,9 +32,6 @@ if TYPE_CHECKING:
     from graph.validate import Report
 
 Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phase)
-# pySHACL runs on what an import adds; past this many cases the check would cost more
-# than the rest of the import, and the cases are built from resolved concepts anyway.
-SHACL_IMPORT_LIMIT = 2_000
 # Values kept by `Maatwerk.cached`: charts are cached per year range, so the names are not a fixed set.
 CACHED_NAMES = 256
 T = TypeVar("T")
@@ -103,10 +102,14 @@ class Maatwerk:
             counted += n
             if progress:
                 progress(counted, max(expected, counted), "controleren")
+        # pySHACL runs on what an import adds; past the limit the check would cost more than the
+        # rest of the import, and the cases are built from resolved concepts anyway.
+        limit = self.settings.shacl_import_limit
         records = iter(records)
-        head = list(islice(records, SHACL_IMPORT_LIMIT + 1))  # the rest streams from the file
-        validate = self._shacl_check if len(head) <= SHACL_IMPORT_LIMIT else None
-        result = import_cases(self.kg, chain(head, records), self.concepts, redact, step, validate)
+        head = list(islice(records, limit + 1))  # the rest streams from the file
+        validate = self._shacl_check if len(head) <= limit else None
+        result = import_cases(self.kg, chain(head, records), self.concepts, redact, step, validate,
+                              max_text=self.settings.max_text_chars)
         self._after_write(progress, {r.iri: r.search_doc() for r in result.cases})
         return result
 
@@ -124,8 +127,6 @@ class Maatwerk:
         Every refusal (no such file, a directory, not a BWB id, bad XML, the repository) is a BwbError
         with a Dutch message.
         """
-        from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError
-
         if "\x00" in source:  # Path.exists() and friends just say False to this
             raise BwbError(f"{source!r} is geen geldige bestandsnaam en geen BWB-id: het bevat een NUL-teken.")
         path = Path(source)

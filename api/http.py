@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from graph.errors import MaatwerkError
 from ontology import PREFIXES
 
 if TYPE_CHECKING:
@@ -26,12 +27,15 @@ def maatwerk(request: Request) -> Maatwerk:
 # --- errors ----------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An error meant for the client: status, a clear message and optional details."""
+class ApiError(MaatwerkError):
+    """An error meant for the client: status, a clear message, optional details and extra fields."""
 
     def __init__(self, status: int, error: str, detail: Any = None, headers: dict | None = None, **extra: Any):
-        super().__init__(error)
-        self.status, self.error, self.detail, self.headers, self.extra = status, error, detail, headers, extra
+        super().__init__(error, detail, status=status, headers=headers)
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), **self.extra}
 
 
 class ErrorJSONResponse(JSONResponse):

@@ -1,8 +1,9 @@
 """Request and response models of the JSON API.
 
 Every route declares one of these, so /openapi.json documents exactly what
-integrations get. Field names follow SPEC section 7 and the dicts that
-`search.service.SearchService` returns; a change there shows up here.
+integrations get. A case's own shapes (import and output) are its contract in
+graph/case.py and are imported from there; filter names and kinds come from
+ontology/vocabulary.py. Every `kind` field holds a concept kind (`wet`, `artikel`, …).
 """
 
 from __future__ import annotations
@@ -10,9 +11,18 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from graph import Settings
+from api.settings import default
+from graph.case import (  # noqa: F401 (re-exported: the case contract is part of the API's models)
+    CaseDetail,
+    CaseFields,
+    CaseInput,
+    CaseLinks,
+    DerivedLink,
+    LinkRef,
+)
+from ontology.vocabulary import BY_PARAM, KINDS, STATUSES
 
 SearchMode = Literal["lexical", "dense", "hybrid", "hybrid+graph"]
 
@@ -30,20 +40,7 @@ class ConceptRef(BaseModel):
     id: str = Field(description="Slug, het laatste deel van de IRI")
     uri: str
     label: str
-    kind: str = Field(description="wet, artikel, voorziening, organisatie, levensgebied, knelpunttype of leerorde")
-
-
-class LinkRef(BaseModel):
-    """A law, article, voorziening, organisation or levensgebied a case is linked to."""
-    id: str
-    uri: str
-    label: str
-    bwb_id: str | None = Field(None, description="BWB-id voor wetten, anders null")
-
-
-class DerivedLink(LinkRef):
-    """A concept found in the case text by entity linking (not given explicitly)."""
-    kind: str = Field(description="laws, articles, voorzieningen, organisations of levensgebieden")
+    kind: str = Field(description="Soort begrip: " + ", ".join(k.kind for k in KINDS))
 
 
 class CaseRef(BaseModel):
@@ -66,43 +63,22 @@ class Explanation(BaseModel):
     contributions: Signals = Field(description="Bijdrage van elk signaal aan de eindscore")
 
 
-class CaseFields(BaseModel):
-    """What every case answer starts with; subclasses add their fields after these."""
-    id: str
-    uri: str
-    title: str
-
-
-class CaseText(CaseFields):
-    situation: str
-    solution: str
-    status: str | None
-    year: int | None
-
-
-class CaseLinks(CaseText):
-    laws: list[LinkRef]
-    articles: list[LinkRef]
-    voorzieningen: list[LinkRef]
-    organisations: list[LinkRef]
-    levensgebieden: list[LinkRef]
-    derived: list[DerivedLink] = Field(description="Begrippen die entity linking in de tekst vond")
-
-
 # --- similar cases ----------------------------------------------------------------
 
 
-class SearchFilters(BaseModel):
+class _Filters(BaseModel):
     """Labels, slugs or IRIs; several values within one filter mean 'any of'."""
     model_config = ConfigDict(extra="forbid")
-    levensgebied: list[str] | str | None = None
-    law: list[str] | str | None = None
-    organisation: list[str] | str | None = None
-    voorziening: list[str] | str | None = None
-    knelpunttype: list[str] | str | None = None
-    status: list[str] | str | None = Field(None, description="opgelost, lopend of niet opgelost")
-    year_from: int | None = None
-    year_to: int | None = None
+
+
+SearchFilters = create_model(  # type: ignore[call-overload]
+    "SearchFilters", __base__=_Filters,
+    **{param: (list[str] | str | None, Field(None, description=f"{kind.label}: label, slug of IRI"))
+       for param, kind in BY_PARAM.items()},
+    status=(list[str] | str | None, Field(None, description=", ".join(STATUSES))),
+    year_from=(int | None, None),
+    year_to=(int | None, None),
+)
 
 
 class SimilarCasesRequest(BaseModel):
@@ -110,10 +86,10 @@ class SimilarCasesRequest(BaseModel):
         "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
         "k": 5, "filters": {"levensgebied": ["werk & opleiding"]}}]})
     text: str = Field(description="De situatie in gewone taal (Nederlands)",
-                      json_schema_extra={"minLength": 1, "maxLength": Settings.max_text_chars})
+                      json_schema_extra={"minLength": 1, "maxLength": default("max_text_chars")})
     # The upper bound is checked by the route (with a clearer message); here it is documented.
-    k: int = Field(10, ge=1, description="Aantal casussen", json_schema_extra={"maximum": Settings.max_k})
-    filters: SearchFilters = Field(default_factory=SearchFilters)
+    k: int = Field(10, ge=1, description="Aantal casussen", json_schema_extra={"maximum": default("max_k")})
+    filters: SearchFilters = Field(default_factory=SearchFilters)  # type: ignore[valid-type]
     mode: SearchMode = Field("hybrid+graph", description="Rangschikking; standaard hybride met graaf")
 
     @model_validator(mode="before")
@@ -130,7 +106,7 @@ class SimilarCasesRequest(BaseModel):
         return data
 
 
-class CaseResult(CaseLinks):
+class CaseResult(CaseLinks):  # type: ignore[misc, valid-type]
     score: float
     explanation: Explanation
 
@@ -165,18 +141,6 @@ class SimilarToCaseResponse(SimilarCasesResponse):
 # --- cases --------------------------------------------------------------------------
 
 
-class TypedText(BaseModel):
-    type: str
-    text: str
-
-
-class CaseDetail(CaseLinks):
-    fictional: bool = Field(description="Verzonnen voorbeeldcasus")
-    knelpunten: list[TypedText]
-    leerpunten: list[TypedText] = Field(description="type is de leerorde (1e, 2e, 3e orde)")
-    interventions: list[str]
-
-
 class CaseSummary(CaseFields):
     situation: str
     status: str | None
@@ -191,32 +155,6 @@ class CaseList(BaseModel):
     page: int
     page_size: int
     items: list[CaseSummary]
-
-
-class LearningPointInput(BaseModel):
-    text: str
-    order: int = Field(1, ge=1, le=3)
-
-
-class CaseInput(BaseModel):
-    """One case in the import format (SPEC section 4); labels are resolved like the CLI does."""
-    id: str | None = Field(None, description="Stabiel extern id; opnieuw importeren werkt de casus bij")
-    # Lengths as ontology/shapes.ttl checks them on import (SHACL) and the importer's text limit.
-    title: str | None = Field(None, min_length=3, max_length=Settings.max_text_chars)
-    situation: str = Field(min_length=20, max_length=Settings.max_text_chars)
-    solution: str | None = None
-    status: Literal["opgelost", "lopend", "niet opgelost"] | None = None
-    year: int | None = None
-    laws: list[str] = []
-    articles: list[str] = []
-    voorzieningen: list[str] = []
-    organisations: list[str] = []
-    levensgebieden: list[str] = []
-    knelpunten: list[str | TypedText] = []
-    interventions: list[str] = []
-    learning_points: list[LearningPointInput] = []
-    fictional: bool = False
-    source: str | None = None
 
 
 class PersonalDataFinding(BaseModel):

@@ -84,7 +84,7 @@ def _now() -> str:
 
 
 def machine_meta(argv: list[str], out: Path) -> dict:
-    from graph import Settings
+    from api.settings import Settings
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -118,7 +118,7 @@ def build(r: dict, work: Path, cases_file: Path, data: Path, corpus: Corpus) -> 
         r["import"] = {"seconds": round(done.seconds, 2), "cases_per_s": round(size / done.seconds, 1),
                        "peak_rss_mb": round(done.peak_rss_mb, 1), "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1)}
     with step(r, "encoder throughput"):
-        from graph import Settings
+        from api.settings import Settings
 
         r["encoder"] = encoder_throughput(corpus.sample, len(corpus.ids), Settings().encoder)
         r["import_vs_encoder"] = round(r["import"]["cases_per_s"] / r["encoder"]["cases_per_s"], 3)
@@ -163,7 +163,7 @@ def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids:
 def in_process(r: dict, data: Path, texts: list[str], queries: list[dict], sparql_cap: float) -> None:
     """Latency split and SPARQL on the store, in this process (the server must be stopped)."""
     from api.core import Maatwerk
-    from graph import Settings
+    from api.settings import Settings
 
     core = Maatwerk(Settings().with_data_dir(data))
     try:

@@ -18,12 +18,13 @@ from functools import lru_cache
 
 import Stemmer
 
-from ontology import ID
+from ontology.vocabulary import KINDS as KIND_ROWS
+from ontology.vocabulary import LINKABLE
 
-KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied", "knelpunttype", "leerorde")
+KINDS = tuple(k.kind for k in KIND_ROWS)
 # Kinds that entity linking looks for in free text. Knelpunttypen ("communicatie") and
 # leerordes are ordinary words in case texts, so they are only resolved when asked.
-LINKABLE_KINDS = frozenset({"wet", "artikel", "voorziening", "organisatie", "levensgebied"})
+LINKABLE_KINDS = LINKABLE
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
 _IGNORED_WORDS = frozenset({"en"})  # "werk & opleiding" == "werk en opleiding"
@@ -32,14 +33,10 @@ _stemmer = Stemmer.Stemmer("dutch")
 _CONCEPTS_QUERY = """
 SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
   {
-    VALUES (?type ?kind) {
-      (eli:LegalResource "wet") (eli:LegalResourceSubdivision "artikel")
-      (cpsv:PublicService "voorziening") (org:Organization "organisatie") }
+    VALUES (?type ?kind) { %(types)s }
     ?s a ?type .
   } UNION {
-    VALUES (?scheme ?kind) {
-      (<%(id)sschema/levensgebieden> "levensgebied") (<%(id)sschema/knelpunttypen> "knelpunttype")
-      (<%(id)sschema/leerordes> "leerorde") }
+    VALUES (?scheme ?kind) { %(schemes)s }
     ?s skos:inScheme ?scheme .
   }
   ?s skos:prefLabel ?pref .
@@ -56,7 +53,8 @@ SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
     ?s dcterms:identifier ?label BIND("identifier" AS ?labelKind)
   }
 }
-""" % {"id": ID}
+""" % {"types": " ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
+       "schemes": " ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme)}
 
 
 @dataclass(frozen=True)

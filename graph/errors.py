@@ -27,9 +27,16 @@ class MaatwerkError(Exception):
         if exit_code is not None:
             self.exit_code = exit_code
 
+    def __str__(self) -> str:
+        return self.message
+
     def to_json(self) -> dict[str, Any]:
         """The body of the HTTP answer; subclasses add their own fields."""
         return {"error": self.message, "detail": self.detail}
+
+    def lines(self) -> list[str]:
+        """What the CLI prints under the message: the details that list what to fix (none by default)."""
+        return []
 
 
 class InvalidInput(MaatwerkError):

@@ -33,6 +33,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
     GRAPH_REFERENCE,
@@ -49,7 +50,7 @@ _META_SUBJECT = ox.NamedNode(GRAPH_META)
 _SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
 
 
-class StoreLocked(RuntimeError):
+class StoreLocked(Busy):
     """Another process has the store open for writing."""
 
 

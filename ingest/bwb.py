@@ -26,6 +26,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 from pyoxigraph import Literal, NamedNode, Quad
 
+from graph.errors import InvalidInput
 from ontology import graph_for_law, iri, slugify, term
 
 # Tests point this at a local http.server; there is no other reason to change it.
@@ -48,7 +49,7 @@ SKIP_TAGS = {"meta-data", "kop", "lidnr", "li.nr", "noot"}
 BLOCK_TAGS = {"al", "lijst", "row"}
 
 
-class BwbError(ValueError):
+class BwbError(InvalidInput):
     """Input that cannot be imported as a BWB law, with a message fit for the user."""
 
 

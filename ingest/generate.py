@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ontology.vocabulary import STATUSES
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -59,6 +61,8 @@ THEMES = [
     Theme("justitie", "Participatiewet", "nazorg ex-gedetineerden", ("reclassering", "gemeente"),
           "komt binnenkort vrij zonder woning, inkomen of identiteitsbewijs", "een aanvraag voor uitkering en ID-bewijs al voor de vrijlating"),
 ]
+# Most cases in a register are solved: the first status (opgelost) three times as often as each other.
+_STATUS_MIX = (STATUSES[0],) * 3 + STATUSES[1:]
 HOUSEHOLDS = [
     "Een alleenstaande man van {age}", "Een alleenstaande vrouw van {age}", "Een moeder van {age} met twee kinderen",
     "Een vader van {age} met een zoon", "Een stel van rond de {age}", "Een jongere van {young}",
@@ -94,7 +98,7 @@ def _case(rng: random.Random, case_id: str) -> dict:
         "title": f"{themes[0].voorziening.capitalize()}: {themes[0].problem.split(' en ')[0]}"[:90],
         "situation": situation,
         "solution": solution,
-        "status": rng.choice(("opgelost", "opgelost", "opgelost", "lopend", "niet opgelost")),
+        "status": rng.choice(_STATUS_MIX),
         "year": rng.randint(2019, 2025),
         "laws": sorted({t.law for t in themes}),
         "voorzieningen": sorted({t.voorziening for t in themes}),

@@ -17,13 +17,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 
 import faiss
 import numpy as np
 
 from graph.concepts import Concept, ConceptIndex
+from ontology.vocabulary import CASE_LINKS
 from search.index import SearchIndex
 from search.text import analyse
 
@@ -33,7 +34,8 @@ CANDIDATES = 200
 EXACT_BELOW = 20_000
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 EXPANSION_WEIGHT = 0.5
-GRAPH_KINDS = ("wet", "artikel", "voorziening", "organisatie", "levensgebied")
+# The kinds the graph signal compares: what a case links to (knelpunttypen are not found in a question).
+GRAPH_KINDS = frozenset(k.kind for k in CASE_LINKS)
 
 
 @dataclass(frozen=True)
@@ -55,18 +57,15 @@ MODES = {
 
 @dataclass
 class Filters:
-    levensgebied: list[str] = field(default_factory=list)  # concept IRIs
-    law: list[str] = field(default_factory=list)
-    organisation: list[str] = field(default_factory=list)
-    voorziening: list[str] = field(default_factory=list)
-    knelpunttype: list[str] = field(default_factory=list)
+    """What a search may return: concept IRIs per filter parameter (any of them), statuses, a year range."""
+    concepts: dict[str, list[str]] = field(default_factory=dict)  # filter param (law, …) -> concept IRIs
     status: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
 
     def empty(self) -> bool:
-        return not any((self.levensgebied, self.law, self.organisation, self.voorziening,
-                        self.knelpunttype, self.status)) and self.year_from is None and self.year_to is None
+        return (not any(self.concepts.values()) and not self.status
+                and self.year_from is None and self.year_to is None)
 
 
 @dataclass
@@ -128,7 +127,7 @@ class Ranker:
         if filters.empty():
             return mask
         postings = self.index.postings()
-        for group in (filters.levensgebied, filters.law, filters.organisation, filters.voorziening, filters.knelpunttype):
+        for group in filters.concepts.values():
             if group:
                 in_group = np.zeros_like(mask)
                 for concept in group:

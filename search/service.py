@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 import pyoxigraph as ox
 
-from graph.cases import CaseDoc, case_details, case_docs, case_iri, case_stamps
+from graph.case import case_details, case_iri
+from graph.cases import CaseDoc, case_docs, case_stamps
 from graph.concepts import Concept, ConceptIndex
+from graph.errors import InvalidInput, NotFound
 from ontology import term
+from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, YEAR_PARAMS
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import SearchIndex, lexical_text, passage_texts
@@ -24,16 +27,21 @@ from search.text import analyse
 
 SUGGESTIONS = 5
 _ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
-_FILTER_KINDS = {"levensgebied": "levensgebied", "law": "wet", "organisation": "organisatie",
-                 "voorziening": "voorziening", "knelpunttype": "knelpunttype"}
+# What answers suggest next to the cases: the kinds a person acts on (levensgebieden are context).
+SUGGESTED_KINDS = ("wet", "artikel", "voorziening", "organisatie")
+_CASE_LINK_FIELDS = tuple(BY_FIELD)
 
 
-class UnknownCase(KeyError):
-    pass
+class UnknownCase(NotFound):
+    """No case with this id in the index (404, exit 2)."""
+
+    def __init__(self, case_id: str):
+        super().__init__(f"Onbekende casus: {case_id}", exit_code=2)
+        self.case_id = case_id
 
 
-class BadFilter(ValueError):
-    pass
+class BadFilter(InvalidInput):
+    """A filter that names no known concept, status or year (422, exit 2)."""
 
 
 @dataclass
@@ -153,17 +161,14 @@ class SearchService:
         for key, value in (raw or {}).items():
             if value in (None, "", []):
                 continue
-            if key in _FILTER_KINDS:
-                setattr(filters, key, [self._concept(_FILTER_KINDS[key], v).iri for v in _as_list(value)])
+            if key in BY_PARAM:
+                filters.concepts[key] = [self._concept(BY_PARAM[key].kind, v).iri for v in _as_list(value)]
             elif key == "status":
                 filters.status = [str(v).lower() for v in _as_list(value)]
-            elif key in ("year_from", "year_to"):
-                try:
-                    setattr(filters, key, int(value))
-                except (TypeError, ValueError) as exc:
-                    raise BadFilter(f"{key} moet een jaartal zijn, niet {value!r}") from exc
+            elif key in YEAR_PARAMS:
+                setattr(filters, key, _year(key, value))
             else:
-                raise BadFilter(f"Onbekend filter '{key}'; gebruik {', '.join([*_FILTER_KINDS, 'status', 'year_from', 'year_to'])}")
+                raise BadFilter(f"Onbekend filter '{key}'; gebruik {', '.join(FILTER_PARAMS)}")
         return filters
 
     def _concept(self, kind: str, label: str) -> Concept:
@@ -196,8 +201,7 @@ class SearchService:
         return {
             **{key: case[key] for key in ("id", "uri", "title")},
             "score": round(hit.score, 4),
-            **{key: case[key] for key in ("situation", "solution", "status", "year", "laws", "articles",
-                                            "voorzieningen", "organisations", "levensgebieden", "derived")},
+            **{key: case[key] for key in ("situation", "solution", "status", "year", *_CASE_LINK_FIELDS, "derived")},
             "explanation": {
                 "shared_concepts": [_concept_json(c) for c in hit.shared],
                 "best_passage": ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
@@ -211,21 +215,21 @@ class SearchService:
 
     def _suggested(self, results: list[dict], query_concepts: list[Concept]) -> dict[str, list[dict]]:
         """Laws/articles, voorzieningen and organisations weighted by the scores of the cases that use them."""
+        groups = {link.kind: name for name, link in BY_FIELD.items() if link.kind in SUGGESTED_KINDS}
         weight: dict[str, float] = {}
         label: dict[str, dict] = {}
         for result in results:
-            for key in ("laws", "articles", "voorzieningen", "organisations"):
+            for key in groups.values():
                 for link in result[key]:
                     weight[link["uri"]] = weight.get(link["uri"], 0.0) + result["score"]
                     label[link["uri"]] = {**link, "group": key}
         top = max((r["score"] for r in results), default=1.0)
-        group_of_kind = {"wet": "laws", "artikel": "articles", "voorziening": "voorzieningen", "organisatie": "organisations"}
         for concept in query_concepts:
-            if concept.kind in group_of_kind:
+            if concept.kind in groups:
                 weight[concept.iri] = weight.get(concept.iri, 0.0) + top
                 label.setdefault(concept.iri, {**_concept_json(concept), "bwb_id": concept.bwb_id,
-                                               "group": group_of_kind[concept.kind]})
-        suggested: dict[str, list[dict]] = {g: [] for g in ("laws", "articles", "voorzieningen", "organisations")}
+                                               "group": groups[concept.kind]})
+        suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
         for uri in sorted(weight, key=lambda u: -weight[u]):
             item = label[uri]
             group = suggested[item["group"]]
@@ -244,6 +248,13 @@ class SearchService:
 
 def _concept_json(concept: Concept) -> dict[str, Any]:
     return {"id": concept.slug, "uri": concept.iri, "label": concept.label, "kind": concept.kind}
+
+
+def _year(key: str, value: Any) -> int:
+    try:  # int() alone: its ValueError can only mean "not a year"
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadFilter(f"{key} moet een jaartal zijn, niet {value!r}") from exc
 
 
 def _as_list(value: Any) -> list:

@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from api.core import Maatwerk  # noqa: E402
-from graph import Settings  # noqa: E402
+from api.settings import Settings  # noqa: E402
 
 TESTS = Path(__file__).parent
 SMALL_CASES = TESTS / "data" / "cases_small.jsonl"

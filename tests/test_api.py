@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.core import Maatwerk
-from graph import Settings
+from api.settings import Settings
 from ontology import GRAPH_REFERENCE, ID, MW
 
 KEY = "test-sleutel-7f3a"
@@ -193,7 +193,10 @@ def test_case_detail(client):
     assert body["title"] == "Rolstoel past niet op de werkplek" and body["status"] == "opgelost" and body["year"] == 2022
     assert {law["id"] for law in body["laws"]} >= {"wmo-2015", "wia"}
     assert [k["type"] for k in body["knelpunten"]] == ["samenwerking"]
-    assert body["leerpunten"][0]["type"] == "2e orde"
+    # The same field names as the import format: learning_points, with their order as imported.
+    assert "leerpunten" not in body
+    assert body["learning_points"] == [{"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2,
+                                        "type": "2e orde"}]
     assert body["interventions"] == ["Keukentafelgesprek met gemeente en UWV samen."]
 
 

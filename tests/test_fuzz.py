@@ -26,10 +26,13 @@ from stdnum import iban as stdnum_iban
 from stdnum.be import iban as be_iban
 
 from api.app import create_app
-from graph import Settings
+from api.settings import Settings
 from graph.concepts import KINDS, LINKABLE_KINDS, label_key, tokens
 from ingest.anonymise import Finding, find_personal_data
-from ingest.cases import KNOWN_FIELDS, ImportRejected, RecordChecker, parse_stream
+from graph.case import FIELDS as KNOWN_FIELDS
+from ingest.checker import RecordChecker
+from ingest.problems import ImportRejected
+from ingest.readers import parse_stream
 
 KEY = "fuzz-sleutel-3c9d"
 AUTH = {"Authorization": f"Bearer {KEY}"}

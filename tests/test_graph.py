@@ -134,7 +134,8 @@ def _n(name: str) -> ox.NamedNode:
 def broken_demo_kg():
     """In memory: reference data, the illustrative cases, and a few cases and a resource broken on purpose."""
     from graph.concepts import ConceptIndex
-    from ingest.cases import import_cases, read_records
+    from ingest.cases import import_cases
+    from ingest.readers import read_records
     from ontology import DEMO_CASES_FILE, iri
 
     kg = KnowledgeGraph(None)
@@ -188,7 +189,8 @@ def test_batched_validation_finds_the_same_violations_as_the_whole_store(broken_
 def test_batched_validation_of_a_conforming_graph():
     from graph.concepts import ConceptIndex
     from graph.validate import validate_store
-    from ingest.cases import import_cases, read_records
+    from ingest.cases import import_cases
+    from ingest.readers import read_records
     from tests.conftest import SMALL_CASES
 
     kg = KnowledgeGraph(None)

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from ingest.cases import ImportRejected, read_records
+from ingest.problems import ImportRejected
+from ingest.readers import read_records
 from tests.conftest import SMALL_CASES, open_core
 
 MAATWERK = [sys.executable, "-m", "api.cli"]
@@ -152,13 +153,13 @@ def test_csv_with_bom_and_wrong_encoding(empty_core, tmp_path):
 def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
     """False positives on the shipped corpus must be zero: every finding here would be a wrong refusal."""
     from ingest.anonymise import find_personal_data
-    from ingest.cases import _text_fields
+    from graph.case import gated_texts
     from ontology import DEMO_CASES_FILE
 
     findings, fields = [], 0
     for line in DEMO_CASES_FILE.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        for name, text in _text_fields(record):
+        for name, text in gated_texts(record):
             fields += 1
             findings += [(record["id"], name, f.kind, f.text) for f in find_personal_data(text)]
     assert fields > 1000
@@ -176,7 +177,7 @@ def test_import_reports_progress_per_phase_with_a_known_total(empty_core):
 
 def test_an_imported_record_gives_the_search_doc_the_graph_gives(small_dir):
     from graph.cases import case_docs
-    from ingest.cases import RecordChecker
+    from ingest.checker import RecordChecker
 
     core = open_core(small_dir)
     try:
@@ -263,7 +264,7 @@ def test_ids_up_to_200_characters_and_numbers_are_accepted(empty_core):
 
 
 def test_year_that_overflows_is_a_problem_not_a_crash(empty_core):
-    from ingest.cases import RecordChecker
+    from ingest.checker import RecordChecker
 
     checker = RecordChecker(empty_core.concepts)
     for year in (float("inf"), float("-inf"), float("nan"), 2023.5, "9" * 5000):
@@ -277,7 +278,7 @@ def test_year_that_overflows_is_a_problem_not_a_crash(empty_core):
     ("laws", ["Wmo " * 500_000]), ("laws", [{"a": ["b" * 1_000_000]}]), ("status", "open" * 300_000),
     ("year", "jaar" * 300_000), ("organisations", "UWV" * 300_000), ("kleur" * 300_000, "blauw")])
 def test_values_in_messages_are_cut_short(empty_core, field, value):
-    from ingest.cases import RecordChecker
+    from ingest.checker import RecordChecker
 
     checker = RecordChecker(empty_core.concepts)
     assert checker.check("r", {"id": "lang" * 300_000, "situation": SITUATION, field: value}) is None
@@ -301,7 +302,7 @@ def shape_min_length(path_term: str) -> int:
 
 
 def test_checker_limits_are_the_shapes_limits():
-    from ingest.cases import MIN_SITUATION, MIN_TITLE
+    from graph.case import MIN_SITUATION, MIN_TITLE
 
     assert (MIN_TITLE, MIN_SITUATION) == (shape_min_length("dcterms:title"), shape_min_length("mw:situatie"))
 
@@ -314,10 +315,10 @@ def test_checker_limits_are_the_shapes_limits():
     ({"situation": [SITUATION, SITUATION]}, "situation", "Moet tekst zijn"),
 ])
 def test_shape_rules_are_checked_without_shacl(empty_core, monkeypatch, record, field, phrase):
-    """Above api.core.SHACL_IMPORT_LIMIT cases SHACL is skipped: the checker alone must refuse these."""
-    import api.core
+    """Above the shacl_import_limit setting SHACL is skipped: the checker alone must refuse these."""
+    from dataclasses import replace
 
-    monkeypatch.setattr(api.core, "SHACL_IMPORT_LIMIT", 0)
+    monkeypatch.setattr(empty_core, "settings", replace(empty_core.settings, shacl_import_limit=0))
     with pytest.raises(ImportRejected) as rejected:
         empty_core.import_records([("r", {"id": "vorm", **record})])
     assert any(p.field == field and phrase in p.message for p in rejected.value.problems), rejected.value.problems
@@ -329,7 +330,8 @@ def test_shape_rules_are_checked_without_shacl(empty_core, monkeypatch, record, 
 def test_checker_and_shacl_agree(empty_core, title, situation):
     from datetime import datetime, timezone
 
-    from ingest.cases import CaseRecord, RecordChecker, _title_from, case_quads
+    from graph.case import CaseRecord, case_quads
+    from ingest.checker import RecordChecker, _title_from
 
     raw = {"id": "grens", "situation": situation, **({"title": title} if title is not None else {})}
     accepted = RecordChecker(empty_core.concepts).check("r", raw) is not None
@@ -347,7 +349,7 @@ def test_a_title_made_from_a_short_first_sentence_is_long_enough(empty_core):
 def test_shape_messages_name_the_length(empty_core):
     from datetime import datetime, timezone
 
-    from ingest.cases import CaseRecord, case_quads
+    from graph.case import CaseRecord, case_quads
 
     short = CaseRecord("titel", "ab", SITUATION)
     [(case, message)] = empty_core._shacl_check(case_quads(short, datetime.now(timezone.utc)))

@@ -24,9 +24,11 @@ from fastapi.testclient import TestClient
 import api.routes.cases
 from api.app import create_app
 from api.core import Maatwerk
-from graph import KnowledgeGraph, Settings
+from api.settings import Settings
+from graph import KnowledgeGraph
 from ingest.bwb import BwbError
-from ingest.cases import MAX_LINE_CHARS, ImportRejected
+from ingest.problems import ImportRejected
+from ingest.readers import MAX_LINE_CHARS
 from tests.conftest import MAATWERK, running_server
 
 KEY = "limiet-sleutel-51e8a7"
@@ -505,7 +507,7 @@ def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
     def api_error():
         raise ApiError(422, "Ongeldig '\udc00'", detail=["\ud800"])
     def rejected():
-        from ingest.cases import Problem
+        from ingest.problems import Problem
         raise ImportRejected([Problem("case-\udc80", "id", "invalid", "Het id '\udc80' is ongeldig")])
     app.add_api_route("/test-http-fout", http_error)
     app.add_api_route("/test-api-fout", api_error)

@@ -17,7 +17,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 
 from api.core import Maatwerk
-from graph import Settings
+from api.settings import Settings
 from ontology import ID, MW
 from tests.conftest import running_server
 

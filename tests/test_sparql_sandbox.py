@@ -23,7 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from graph import KnowledgeGraph, Settings
+from api.settings import Settings
+from graph import KnowledgeGraph
 from graph.sparql import SparqlError, run_query
 from graph.sparql_worker import POOL_SIZE, SNAPSHOTS, close_pool, pool_for
 from ontology import GRAPH_REFERENCE

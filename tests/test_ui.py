@@ -17,7 +17,7 @@ from api.app import create_app
 from api.ui.case import neighbourhood
 from api.ui.pages import highlight, local_url
 from api.ui.sparql import QUERY_DIR, example_queries
-from graph import Settings
+from api.settings import Settings
 from graph.charts import CHARTS, chart_data, draw, with_year_filter
 from graph.limited import Limits
 from graph.sparql import run_query

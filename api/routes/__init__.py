@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from api.http import maatwerk
 from api.models import Health
 from api.routes import cases, concepts, reference
-# The app documents the import format (CASES_BODY_SCHEMA) and answers refused imports (rejected_response).
-from api.routes.cases import CASES_BODY_SCHEMA, rejected_response
+# The app documents the import format (CASES_BODY_SCHEMA).
+from api.routes.cases import CASES_BODY_SCHEMA
 
 router = APIRouter()
 
@@ -26,4 +26,4 @@ router.include_router(cases.router)
 router.include_router(reference.router)
 router.include_router(concepts.router)
 
-__all__ = ["CASES_BODY_SCHEMA", "rejected_response", "router"]
+__all__ = ["CASES_BODY_SCHEMA", "router"]

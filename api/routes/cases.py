@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import Field, TypeAdapter
 
 from api.http import ApiError, check_k, check_text, maatwerk
@@ -26,15 +25,15 @@ from api.models import (
     SimilarCasesResponse,
     SimilarToCaseResponse,
 )
-from graph import Settings
-from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
-from ingest.cases import BadInput, ImportRejected, checked, load_json
+from api.settings import default
+from graph.case import case_details, case_iri, read_case
+from ingest.readers import BadInput, checked, load_json
 
 router = APIRouter()
 
 MAX_LISTED_MATCHES = 1000  # /api/cases?q= ranks at most this many cases
 # check_k enforces this range with a clear message; the OpenAPI document states it.
-K_RANGE = {"minimum": 1, "maximum": Settings.max_k}
+K_RANGE = {"minimum": 1, "maximum": default("max_k")}
 
 # The import format, documented on POST /api/cases although the route reads the body
 # itself (authentication comes before parsing, and the importer reports problems its own way).
@@ -141,14 +140,10 @@ def _summary(case: dict, score: float | None = None) -> dict:
 @router.get("/api/cases/{case_id}", response_model=CaseDetail, responses=NOT_FOUND, tags=["casussen"],
             summary="Eén casus met al zijn koppelingen")
 def get_case(request: Request, case_id: str):
-    kg = maatwerk(request).kg
-    iri = case_iri(case_id)
-    details = case_details(kg, [iri], maatwerk(request).concepts).get(iri)
-    if details is None:
+    case = read_case(maatwerk(request).kg, case_iri(case_id), maatwerk(request).concepts)
+    if case is None:
         raise ApiError(404, f"Onbekende casus: {case_id}")
-    extra = knelpunten_and_leerpunten(kg, iri)
-    return {**details, "knelpunten": extra.get("knelpunten", []), "leerpunten": extra.get("leerpunten", []),
-            "interventions": [i["text"] for i in extra.get("interventions", [])]}
+    return case
 
 
 @router.post(
@@ -210,10 +205,3 @@ def _bad_body(error: str, detail: str | None = None) -> ApiError:
     # Shaped like an import refusal (with findings), as the OpenAPI document promises for 422 here.
     finding = {"case": "body", "field": "body", "kind": "invalid", "message": detail or error, "span": None}
     return ApiError(422, error, detail, findings=[finding])
-
-
-def rejected_response(exc: ImportRejected) -> JSONResponse:
-    findings = [{"case": p.case, "field": p.field, "kind": p.kind, "message": p.message, "span": p.span}
-                for p in exc.problems]
-    return JSONResponse({"error": "Import geweigerd; er is niets opgeslagen", "detail": str(exc),
-                         "findings": findings}, status_code=422)

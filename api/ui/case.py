@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.http import maatwerk
 from api.ui.pages import local_url, not_found, page
 from graph import reference
-from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
+from graph.case import case_iri, read_case
 from graph.limited import over_limit
 from graph.sparql import SparqlError
 from ontology.vocabulary import CASE_LINKS
@@ -28,7 +28,7 @@ GRAPH_GROUPS = tuple((k.field, k.kind) for k in CASE_LINKS
 def casus(request: Request, case_id: str):
     core = maatwerk(request)
     uri = case_iri(case_id)
-    case = case_details(core.kg, [uri], core.concepts).get(uri)
+    case = read_case(core.kg, uri, core.concepts)
     if case is None:
         return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
     similar = _similar(core, uri)
@@ -39,7 +39,8 @@ def casus(request: Request, case_id: str):
             raise
         leerordes = {}  # only the tooltips on the leerorde labels go missing
     return page(request, "casus.html", {
-        "nav": "", "case": case, **knelpunten_and_leerpunten(core.kg, uri),
+        "nav": "", "case": case, "knelpunten": case["knelpunten"], "learning_points": case["learning_points"],
+        "interventions": case["interventions"],
         "leerordes": leerordes, "similar": similar, "graph": neighbourhood(case, similar),
     })
 

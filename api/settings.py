@@ -1,0 +1,139 @@
+"""The settings registry: every tunable of the product, with its environment variable, default, type and help.
+
+`Settings()` reads the environment and checks each value, so a bad value stops the start
+with one clear line (`BadSetting`, exit 2) instead of a traceback later on. `maatwerk settings`
+lists the registry. Settings live in the application layer because they hold API keys and
+CORS origins; graph, search and ingest get plain parameters from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from graph.errors import MaatwerkError
+
+
+class BadSetting(MaatwerkError):
+    """An environment value that cannot be used (exit 2)."""
+
+
+class _Unusable(Exception):
+    """Raised by a parser below: why a value cannot be used, in Dutch."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    secret: bool = False
+
+    def from_env(self, environ: Mapping[str, str]) -> Any:
+        raw = environ.get(self.env)
+        if raw is None or raw.strip() == "":
+            return self.default
+        try:
+            return self.parse(raw)
+        except _Unusable as exc:
+            raise BadSetting(f"Ongeldige waarde voor {self.env}: {exc}") from None
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in raw.split(",") if v.strip())
+
+
+def _number(kind: type, minimum: float) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        try:  # int() or float() alone: their ValueError can only mean "not a number"
+            value = kind(raw.strip())
+        except ValueError:
+            raise _Unusable(f"{raw.strip()!r} is geen {'geheel ' if kind is int else ''}getal") from None
+        if not minimum <= value < float("inf"):  # also refuses nan
+            raise _Unusable(f"{raw.strip()} moet minstens {minimum:g} zijn (en eindig)")
+        return value
+    return parse
+
+
+REGISTRY: tuple[Setting, ...] = (
+    Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data-map: de store en de zoekindex"),
+    Setting("encoder", "MAATWERK_ENCODER", "use-multilingual", str.strip,
+            "`use-multilingual` (USE multilingual v3, kan Nederlands, alleen numpy) of `st:<naam-of-pad>` voor een "
+            "sentence-transformers-model op schijf; bij een andere encoder wordt de index opnieuw gebouwd"),
+    Setting("api_keys", "MAATWERK_API_KEYS", (), _items,
+            "sleutels voor `POST /api/cases`, gescheiden door komma's; geen sleutels = schrijven uit", secret=True),
+    Setting("cors_origins", "MAATWERK_CORS_ORIGINS", (), _items,
+            "origins die CORS toestaat, gescheiden door komma's; standaard geen (CORS uit)"),
+    Setting("sparql_timeout_s", "MAATWERK_SPARQL_TIMEOUT", 10.0, _number(float, 0.1), "seconden per SPARQL-query"),
+    Setting("sparql_result_limit", "MAATWERK_SPARQL_LIMIT", 10_000, _number(int, 1),
+            "hoogstens zoveel rijen of triples per SPARQL-antwoord"),
+    Setting("sparql_workers", "MAATWERK_SPARQL_WORKERS", 2, _number(int, 1),
+            "SPARQL-werkprocessen; een op hol geslagen query bezet er één tot zijn tijdslimiet"),
+    Setting("sparql_worker_memory_mb", "MAATWERK_SPARQL_WORKER_MEMORY_MB", 4096, _number(int, 64),
+            "geheugen per SPARQL-werkproces (MiB): een enorme ORDER BY faalt in plaats van de server te verstikken"),
+    Setting("shacl_import_limit", "MAATWERK_SHACL_IMPORT_LIMIT", 2_000, _number(int, 0),
+            "imports van hoogstens zoveel casussen worden ook met SHACL gecontroleerd (pySHACL is traag bij grote)"),
+    Setting("max_text_chars", "MAATWERK_MAX_TEXT_CHARS", 20_000, _number(int, 1),
+            "hoogstens zoveel tekens in een zoektekst en in elk tekstveld van een geïmporteerde casus"),
+    Setting("max_body_bytes", "MAATWERK_MAX_BODY_BYTES", 5_000_000, _number(int, 1),
+            "hoogstens zoveel bytes in de body van een HTTP-verzoek"),
+    Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "hoogstens zoveel resultaten per zoekvraag"),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in REGISTRY}
+
+
+def default(name: str) -> Any:
+    """A setting's default, for documents that are fixed at import time (the OpenAPI schema)."""
+    return BY_NAME[name].default
+
+
+def _from_env(name: str) -> Any:
+    return field(default_factory=lambda: BY_NAME[name].from_env(os.environ))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values in force: the environment's, else the defaults; `replace()` them for tests."""
+
+    data_dir: Path = _from_env("data_dir")
+    encoder: str = _from_env("encoder")
+    api_keys: tuple[str, ...] = _from_env("api_keys")
+    cors_origins: tuple[str, ...] = _from_env("cors_origins")
+    sparql_timeout_s: float = _from_env("sparql_timeout_s")
+    sparql_result_limit: int = _from_env("sparql_result_limit")
+    sparql_workers: int = _from_env("sparql_workers")
+    sparql_worker_memory_mb: int = _from_env("sparql_worker_memory_mb")
+    shacl_import_limit: int = _from_env("shacl_import_limit")
+    max_text_chars: int = _from_env("max_text_chars")
+    max_body_bytes: int = _from_env("max_body_bytes")
+    max_k: int = _from_env("max_k")
+
+    def with_data_dir(self, data_dir: Path | str | None) -> "Settings":
+        return self if data_dir is None else replace(self, data_dir=Path(data_dir))
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def described(self) -> list[dict[str, str]]:
+        """Each setting with its current value (secrets masked), for `maatwerk settings`."""
+        return [{"name": s.name, "env": s.env, "value": _shown(s, getattr(self, s.name)),
+                 "default": _shown(s, s.default), "help": s.help} for s in REGISTRY]
+
+
+def _shown(setting: Setting, value: Any) -> str:
+    if isinstance(value, tuple):
+        if setting.secret and value:
+            return f"{len(value)} ingesteld (verborgen)"
+        return ", ".join(value) or "(geen)"
+    return str(value)
+
