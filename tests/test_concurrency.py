@@ -145,14 +145,14 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
                     start = time.monotonic()
                     response = client.post("/api/similar-cases", json=SEARCH)
                     run.searches.append((start, time.monotonic() - start, response.status_code))
-                    time.sleep(0.02)
+                    stop.wait(0.02)
 
         def health_loop():
             with httpx.Client(base_url=base, timeout=120) as client:
                 while not stop.is_set():
                     response = client.get("/health")
                     run.counts.append(response.json()["cases"] if response.status_code == 200 else -1)
-                    time.sleep(0.05)
+                    stop.wait(0.05)
 
         def post(name: str, records: list[dict]):
             with httpx.Client(base_url=base, timeout=900) as client:
@@ -168,12 +168,14 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
                      threading.Thread(target=post, args=("second", second))]
         for thread in pollers:
             thread.start()
-        time.sleep(0.5)
+        _wait_until(lambda: run.searches and run.counts)  # both clients see the server before the imports
         for thread in importers:
             thread.start()
         for thread in importers:
             thread.join(timeout=900)
-        time.sleep(0.5)
+        ended, polls = time.monotonic(), len(run.counts)
+        # a search started after the imports, and a /health poll that surely did (the one in flight may not)
+        _wait_until(lambda: run.searches[-1][0] > ended and len(run.counts) >= polls + 2)
         stop.set()
         for thread in pollers:
             thread.join(timeout=300)
@@ -195,6 +197,13 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
           f"{len(latencies)} searches during them: p50 {_ms(latencies, 0.5)}, max {_ms(latencies, 1.0)} "
           f"(outside: p50 {_ms(others, 0.5)}, max {_ms(others, 1.0)}); /health counts seen {sorted(set(run.counts))}")
     return run
+
+
+def _wait_until(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the polling clients stopped answering"
+        time.sleep(0.01)
 
 
 def _ms(values: list[float], q: float) -> str:
