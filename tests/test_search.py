@@ -60,8 +60,28 @@ def test_sentence_transformers_encoder_from_the_minilm_package():
     assert encoder.id.startswith("st:")
 
 
+def test_hashing_encoder_is_deterministic_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    texts = ["Rolstoel past niet op de werkplek", "rolstoel op het werk", "huurtoeslag terugbetalen", ""]
+    encoder = get_encoder("hash:256")
+    vectors = encoder.encode(texts)
+    assert encoder.id == "hash:256" and vectors.shape == (4, 256) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1) and not vectors[3].any()
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # shared words and word parts count
+    script = (f"import numpy as np; from search.encoders import get_encoder; "
+              f"np.save({str(tmp_path / 'v.npy')!r}, get_encoder('hash:256').encode({texts!r}))")
+    subprocess.run([sys.executable, "-c", script], check=True)  # another process: another str hash seed
+    assert np.array_equal(np.load(tmp_path / "v.npy"), vectors)
+    for bad in ("hash:", "hash:4", "hash:abc", "hash:100000"):
+        with pytest.raises(ValueError, match="Onbekende encoder"):
+            get_encoder(bad)
+
+
 def test_hybrid_graph_finds_the_precedent_in_other_words(real_small):
-    response = real_small.search().search("Mijn rolstoel kan niet bij mijn bureau op kantoor, gemeente en UWV schuiven het door")
+    text = "Mijn rolstoel kan niet bij mijn bureau op kantoor, gemeente en UWV schuiven het door"
+    response = real_small.search().search(text)
     assert ids(response)[0] == "t-rolstoel-werk"
     top = response["results"][0]
     assert {c["id"] for c in top["explanation"]["shared_concepts"]} >= {"uwv", "gemeente"}
