@@ -34,10 +34,13 @@ lock:
 	@# The CPU torch wheel needs no CUDA libraries: any in the lock means a CUDA build was resolved.
 	@! grep -iE '^(nvidia-|triton)' requirements.lock || (echo "requirements.lock pulls CUDA packages" >&2; exit 1)
 
+# All three run, so one report shows every finding; any of them failing fails the target.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 run: install
 	@if [ ! -d "$(DATA_DIR)/store" ]; then $(BIN)/maatwerk init --demo --data-dir $(DATA_DIR); fi
