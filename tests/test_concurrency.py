@@ -22,10 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import running_server
+from tests.conftest import REAL_ENCODER, running_server
 
 MAATWERK = Path(sys.executable).with_name("maatwerk")
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+# The real encoder, not the tests' hashing one: these tests need imports that take long enough
+# (encoding the new cases) for a second writer and the searches to overlap them.
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "MAATWERK_ENCODER": REAL_ENCODER}
 API_KEY = "test-sleutel-concurrency"
 # Bound on one similar-cases answer while an import runs on this 2-core machine (shared with
 # other work); quiet, an answer takes ~10-30 ms. See the measured numbers printed with -s.
@@ -136,6 +138,7 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MAATWERK_API_KEYS", API_KEY)
+        patch.setenv("MAATWERK_ENCODER", REAL_ENCODER)
         server = running_server(data_dir, tmp_path / "serve.log")
         base = server.__enter__()
     try:
