@@ -9,16 +9,38 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
 .PHONY: install run test test-long bench browser-deps clean
+.PHONY: lint lock
 
 install: $(STAMP)
 
-# torch first, pinned, so that nothing later pulls a CUDA build from the index.
-$(STAMP): pyproject.toml
+# torch first, pinned, so that nothing later pulls a CUDA build from the index. Then the exact
+# versions of requirements.lock, and the project itself without letting pip add anything unlocked.
+$(STAMP): pyproject.toml requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+# Re-resolve requirements.lock after a change to the dependencies in pyproject.toml (keeps the
+# other pins); `make lock UPGRADE=1` moves every pin to the newest allowed version.
+lock:
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile --quiet --extra test --strip-extras --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links $(if $(UPGRADE),--upgrade) -o requirements.lock pyproject.toml
+	@# The CPU torch wheel needs no CUDA libraries: any in the lock means a CUDA build was resolved.
+	@! grep -iE '^(nvidia-|triton)' requirements.lock || (echo "requirements.lock pulls CUDA packages" >&2; exit 1)
+
+# All three run, so one report shows every finding; any of them failing fails the target.
+lint: install
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 run: install
 	@if [ ! -d "$(DATA_DIR)/store" ]; then $(BIN)/maatwerk init --demo --data-dir $(DATA_DIR); fi

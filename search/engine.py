@@ -160,6 +160,7 @@ class Ranker:
             top = _top_rows(sims, min(k, n_ok))
             return _best_per_row(index.passage_row, sims[top], ids[top])
         bitmap = np.packbits(passage_ok, bitorder="little")
+        # faiss.swig_ptr is SWIG plumbing, not documented API: tested with faiss-cpu 1.9-1.15 (pyproject caps <1.16).
         selector = faiss.IDSelectorBitmap(len(passage_ok), faiss.swig_ptr(bitmap))
         if isinstance(index.dense, faiss.IndexIVF):
             params = faiss.SearchParametersIVF(sel=selector, nprobe=index.dense.nprobe)
@@ -170,7 +171,7 @@ class Ranker:
 
     def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
         index = self.index
-        vocab = index.bm25.vocab_dict
+        vocab = index.bm25.vocab_dict  # bm25s internals, not documented API: tested with 0.2.6-0.3 (capped <0.4)
         terms = [t for t in dict.fromkeys(analyse(text)) if t in vocab]
         expansion = [t for t in dict.fromkeys(self._expansion_terms(concepts)) if t in vocab and t not in terms]
         if not terms and not expansion:

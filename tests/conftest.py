@@ -1,4 +1,9 @@
-"""Shared fixtures: data dirs built once per session, because loading the encoder and indexing cost seconds."""
+"""Shared fixtures: data dirs built once per session, because indexing costs seconds.
+
+Tests run with the `hash:256` encoder (no model to load, deterministic; set before the package
+reads its settings, and inherited by the servers and CLIs the tests start). Tests about what
+the real model finds ask for `REAL_ENCODER` themselves (`real_small_dir`, `real_demo_core`).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,28 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MAATWERK_ENCODER", "hash:256")
 
-from api.core import Maatwerk  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from api.core import Maatwerk
+from api.settings import Settings
+from search.encoders import DEFAULT_ENCODER
 
 TESTS = Path(__file__).parent
 SMALL_CASES = TESTS / "data" / "cases_small.jsonl"
 MAATWERK = Path(sys.executable).with_name("maatwerk")
+REAL_ENCODER = DEFAULT_ENCODER
 
 
-def open_core(data_dir: Path) -> Maatwerk:
-    return Maatwerk(Settings().with_data_dir(data_dir))
+def open_core(data_dir: Path, encoder: str | None = None) -> Maatwerk:
+    """A core on `data_dir`, with the session's test encoder unless `encoder` names another."""
+    settings = Settings().with_data_dir(data_dir)
+    return Maatwerk(replace(settings, encoder=encoder) if encoder else settings)
 
 
 @pytest.fixture
@@ -49,9 +60,30 @@ def small_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_small_dir(tmp_path_factory) -> Path:
+    """The small test corpus indexed with the real default encoder: for tests about what search finds."""
+    data_dir = tmp_path_factory.mktemp("small-real") / "data"
+    core = open_core(data_dir, REAL_ENCODER)
+    core.init(demo=False)
+    core.import_file(SMALL_CASES)
+    core.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
 def demo_core(tmp_path_factory):
     """The illustrative corpus, opened for the whole session (read-only use)."""
     core = open_core(tmp_path_factory.mktemp("demo") / "data")
+    core.init(demo=True)
+    core.search()
+    yield core
+    core.close()
+
+
+@pytest.fixture(scope="session")
+def real_demo_core(tmp_path_factory):
+    """The illustrative corpus with the real default encoder (read-only use): for ranking quality checks."""
+    core = open_core(tmp_path_factory.mktemp("demo-real") / "data", REAL_ENCODER)
     core.init(demo=True)
     core.search()
     yield core
@@ -63,8 +95,12 @@ def running_server(data_dir: Path, log: Path) -> Iterator[str]:
     """`maatwerk serve` on a free loopback port, output to `log`; yields its base URL, stops it after."""
     port = _free_port()
     with log.open("w") as out:
-        process = subprocess.Popen([str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            [str(MAATWERK), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base, process, log)

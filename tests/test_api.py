@@ -209,7 +209,8 @@ def test_similar_to_case_never_includes_itself(client):
     body = client.get("/api/cases/api-3/similar", params={"k": 10}).json()
     assert body["case"]["id"] == "api-3"
     ids = [r["id"] for r in body["results"]]
-    assert "api-3" not in ids and ids and ids[0] == "api-4"  # the other money case
+    # which case comes first is the real model's business: test_search checks that ranking with it
+    assert "api-3" not in ids and "api-4" in ids
     assert_error(client.get("/api/cases/api-3/similar", params={"k": 0}), 422)
 
 

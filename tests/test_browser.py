@@ -287,8 +287,8 @@ def test_narrow_screen_has_no_sideways_scrolling(visit):
                        ("/casus/ui-anorexia", "casus-390"), ("/sparql", "sparql-390"),
                        ("/systeemleren", "systeemleren-390")):
         page = v.goto(path)
-        page.wait_for_load_state("load")
-        page.wait_for_timeout(300)
+        page.wait_for_load_state("networkidle")  # scripts and data of the charts are in
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # laid out
         v.shot(name, full=False)
         assert _no_horizontal_scroll(page), f"{path} schuift zijwaarts op een smal scherm"
     v.check_clean()

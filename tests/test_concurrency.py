@@ -22,10 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import running_server
+from tests.conftest import REAL_ENCODER, running_server
 
 MAATWERK = Path(sys.executable).with_name("maatwerk")
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+# The real encoder, not the tests' hashing one: these tests need imports that take long enough
+# (encoding the new cases) for a second writer and the searches to overlap them.
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "MAATWERK_ENCODER": REAL_ENCODER}
 API_KEY = "test-sleutel-concurrency"
 # Bound on one similar-cases answer while an import runs on this 2-core machine (shared with
 # other work); quiet, an answer takes ~10-30 ms. See the measured numbers printed with -s.
@@ -136,6 +138,7 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MAATWERK_API_KEYS", API_KEY)
+        patch.setenv("MAATWERK_ENCODER", REAL_ENCODER)
         server = running_server(data_dir, tmp_path / "serve.log")
         base = server.__enter__()
     try:
@@ -145,14 +148,14 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
                     start = time.monotonic()
                     response = client.post("/api/similar-cases", json=SEARCH)
                     run.searches.append((start, time.monotonic() - start, response.status_code))
-                    time.sleep(0.02)
+                    stop.wait(0.02)
 
         def health_loop():
             with httpx.Client(base_url=base, timeout=120) as client:
                 while not stop.is_set():
                     response = client.get("/health")
                     run.counts.append(response.json()["cases"] if response.status_code == 200 else -1)
-                    time.sleep(0.05)
+                    stop.wait(0.05)
 
         def post(name: str, records: list[dict]):
             with httpx.Client(base_url=base, timeout=900) as client:
@@ -168,12 +171,14 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
                      threading.Thread(target=post, args=("second", second))]
         for thread in pollers:
             thread.start()
-        time.sleep(0.5)
+        _wait_until(lambda: run.searches and run.counts)  # both clients see the server before the imports
         for thread in importers:
             thread.start()
         for thread in importers:
             thread.join(timeout=900)
-        time.sleep(0.5)
+        ended, polls = time.monotonic(), len(run.counts)
+        # a search started after the imports, and a /health poll that surely did (the one in flight may not)
+        _wait_until(lambda: run.searches[-1][0] > ended and len(run.counts) >= polls + 2)
         stop.set()
         for thread in pollers:
             thread.join(timeout=300)
@@ -195,6 +200,13 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
           f"{len(latencies)} searches during them: p50 {_ms(latencies, 0.5)}, max {_ms(latencies, 1.0)} "
           f"(outside: p50 {_ms(others, 0.5)}, max {_ms(others, 1.0)}); /health counts seen {sorted(set(run.counts))}")
     return run
+
+
+def _wait_until(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the polling clients stopped answering"
+        time.sleep(0.01)
 
 
 def _ms(values: list[float], q: float) -> str:

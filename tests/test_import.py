@@ -243,7 +243,9 @@ def test_stored_case_lookup_is_cheap(small_dir, tmp_path):
         start = time.perf_counter()
         for i in range(2_000):
             lookup(iri("casus", "t-zorgtoeslag" if i % 2 else f"nieuw-{i}"))
-        assert (time.perf_counter() - start) / 2_000 < 0.0005
+        # ~25-55 µs each here; the bound has 40x slack for a loaded CI machine, so it only catches
+        # a query or scan per case creeping into the import path (measured figures: stored_case_id docstring)
+        assert (time.perf_counter() - start) / 2_000 < 0.002
     finally:
         core.close()
 

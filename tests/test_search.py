@@ -12,7 +12,7 @@ import pytest
 from search.encoders import get_encoder
 from search.engine import Filters
 from search.evaluate import evaluate, load_gold
-from tests.conftest import open_core
+from tests.conftest import REAL_ENCODER, open_core
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,16 @@ def small(small_dir, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("search") / "d"
     shutil.copytree(small_dir, data_dir)
     core = open_core(data_dir)
+    yield core
+    core.close()
+
+
+@pytest.fixture(scope="module")
+def real_small(real_small_dir, tmp_path_factory):
+    """The small corpus with the real encoder: for tests about what the ranking finds."""
+    data_dir = tmp_path_factory.mktemp("search-real") / "d"
+    shutil.copytree(real_small_dir, data_dir)
+    core = open_core(data_dir, REAL_ENCODER)
     yield core
     core.close()
 
@@ -36,7 +46,8 @@ def test_use_encoder_answers_a_query_in_milliseconds():
         vector = encoder.encode(["Mijn huursubsidie wordt teruggevorderd en ik kan de huur niet betalen"])
     per_query_ms = (time.perf_counter() - start) / 20 * 1000
     assert vector.shape == (1, 512) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
-    # threads=4 (the package default) costs ~220 ms per call on 2 cores; threads=None ~3 ms
+    # threads=4 (the package default) costs ~220 ms per call on 2 cores; threads=None ~3 ms. The bound
+    # sits between the two with 20x slack for a loaded machine: it catches the threadpool regression only.
     assert per_query_ms < 60, per_query_ms
 
 
@@ -49,8 +60,28 @@ def test_sentence_transformers_encoder_from_the_minilm_package():
     assert encoder.id.startswith("st:")
 
 
-def test_hybrid_graph_finds_the_precedent_in_other_words(small):
-    response = small.search().search("Mijn rolstoel kan niet bij mijn bureau op kantoor, gemeente en UWV schuiven het door")
+def test_hashing_encoder_is_deterministic_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    texts = ["Rolstoel past niet op de werkplek", "rolstoel op het werk", "huurtoeslag terugbetalen", ""]
+    encoder = get_encoder("hash:256")
+    vectors = encoder.encode(texts)
+    assert encoder.id == "hash:256" and vectors.shape == (4, 256) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1) and not vectors[3].any()
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # shared words and word parts count
+    script = (f"import numpy as np; from search.encoders import get_encoder; "
+              f"np.save({str(tmp_path / 'v.npy')!r}, get_encoder('hash:256').encode({texts!r}))")
+    subprocess.run([sys.executable, "-c", script], check=True)  # another process: another str hash seed
+    assert np.array_equal(np.load(tmp_path / "v.npy"), vectors)
+    for bad in ("hash:", "hash:4", "hash:abc", "hash:100000"):
+        with pytest.raises(ValueError, match="Onbekende encoder"):
+            get_encoder(bad)
+
+
+def test_hybrid_graph_finds_the_precedent_in_other_words(real_small):
+    text = "Mijn rolstoel kan niet bij mijn bureau op kantoor, gemeente en UWV schuiven het door"
+    response = real_small.search().search(text)
     assert ids(response)[0] == "t-rolstoel-werk"
     top = response["results"][0]
     assert {c["id"] for c in top["explanation"]["shared_concepts"]} >= {"uwv", "gemeente"}
@@ -58,14 +89,14 @@ def test_hybrid_graph_finds_the_precedent_in_other_words(small):
     assert set(top["explanation"]["contributions"]) == {"dense", "lexical", "graph"}
 
 
-def test_graph_signal_changes_the_ranking(small):
-    ranker = small.search().ranker
+def test_graph_signal_changes_the_ranking(real_small):
+    ranker = real_small.search().ranker
     query = "UWV en de gemeente wijzen naar elkaar"
     from search.engine import MODES
 
     boosted = ranker.rank(query, k=6, mode="hybrid+graph")
     assert MODES["hybrid"].graph == 0 < MODES["hybrid+graph"].graph
-    assert boosted.hits[0].graph > 0 and small.search().index.facets.ids[boosted.hits[0].row] == "t-rolstoel-werk"
+    assert boosted.hits[0].graph > 0 and real_small.search().index.facets.ids[boosted.hits[0].row] == "t-rolstoel-werk"
 
 
 def test_synonyms_expand_the_lexical_side(small):
@@ -96,14 +127,16 @@ def test_unknown_filter_value_is_an_error(small):
 def test_nonsense_query_answers_fast_with_low_scores(small):
     start = time.perf_counter()
     response = small.search().search("qwzx vbnm plork")
-    assert time.perf_counter() - start < 1.0
+    # milliseconds normally: the bound only catches a search that scans or re-encodes the corpus,
+    # with room for a loaded 2-core CI machine
+    assert time.perf_counter() - start < 5.0
     assert all(r["score"] < 0.35 for r in response["results"])
     for result in response["results"]:
         assert result["explanation"]["best_passage"]
 
 
-def test_similar_never_returns_the_case_itself(small):
-    response = small.search().similar("t-rolstoel-werk", k=5)
+def test_similar_never_returns_the_case_itself(real_small):
+    response = real_small.search().similar("t-rolstoel-werk", k=5)
     assert "t-rolstoel-werk" not in ids(response)
     assert ids(response)[0] == "t-rolstoel-huis"
 
@@ -131,7 +164,7 @@ def test_index_is_rebuilt_when_the_encoder_changes(small_dir, tmp_path):
     core = open_core(tmp_path / "d")
     core.search()
     assert core.last_sync.action == "rebuilt" and core.last_sync.added == 6
-    assert json.loads(meta_file.read_text())["encoder"] == "use-multilingual"
+    assert json.loads(meta_file.read_text())["encoder"] == core.settings.encoder
     core.close()
 
 
@@ -150,8 +183,8 @@ def test_empty_filters_object_means_no_filter():
     assert Filters().empty()
 
 
-def test_hybrid_graph_beats_single_retrievers_on_the_labelled_set(demo_core):
-    metrics = evaluate(demo_core.search().ranker, load_gold())
+def test_hybrid_graph_beats_single_retrievers_on_the_labelled_set(real_demo_core):
+    metrics = evaluate(real_demo_core.search().ranker, load_gold())
     best = metrics["hybrid+graph"]
     assert best.mrr > metrics["lexical"].mrr and best.mrr > metrics["dense"].mrr
     assert best.recall5 >= metrics["lexical"].recall5 and best.recall5 >= metrics["dense"].recall5
