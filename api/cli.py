@@ -263,6 +263,25 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def publish(endpoint: Optional[str] = typer.Option(None, "--endpoint", help="SPARQL 1.1 Update-adres van de doelstore"),
+            graph_store: Optional[str] = typer.Option(None, "--graph-store",
+                                                      help="Graph Store Protocol-adres (heeft voorrang op --endpoint)"),
+            full: bool = typer.Option(False, "--full", help="Alles opnieuw sturen, niet alleen wat veranderde"),
+            data_dir: Optional[Path] = DataDir):
+    """Zet de graaf in een andere SPARQL-store: één named graph per casus, alleen wat sinds de vorige keer veranderde.
+
+    Inloggegevens komen uit $MAATWERK_PUBLISH_AUTH (`gebruiker:wachtwoord` of `Bearer <token>`).
+    """
+    from graph.publish import Target
+
+    with _app(data_dir) as core, _progress("publiceren") as progress:
+        report = core.publish(Target(update=endpoint, graph_store=graph_store, auth=core.settings.publish_auth or None),
+                              full=full, progress=lambda done, total: progress(done, total, "publiceren"))
+    out.print(f"{len(report.sent)} graphs verstuurd ({report.triples} triples), {len(report.deleted)} verwijderd, "
+              f"{report.unchanged} ongewijzigd.")
+
+
 @app.command("settings")
 def show_settings(as_json: bool = typer.Option(False, "--json")):
     """De instellingen: naam, omgevingsvariabele, huidige waarde, standaardwaarde en uitleg (sleutels verborgen)."""

@@ -29,6 +29,7 @@ from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
 
 if TYPE_CHECKING:
+    from graph.publish import PublishReport, Target
     from graph.validate import Report
 
 Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phase)
@@ -167,6 +168,13 @@ class Maatwerk:
         else:
             with self._search_lock:
                 self.last_sync = self._search.sync(_phase(progress, "indexeren"), known)
+
+    def publish(self, target: "Target", full: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> "PublishReport":
+        """Push the named graphs that changed since the last publish to `target` (see graph.publish)."""
+        from graph.publish import publish
+
+        return publish(self.kg, target, self.settings.publish_dir, full=full, progress=progress)
 
     # --- checks ----------------------------------------------------------------
 

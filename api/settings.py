@@ -83,6 +83,9 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("max_body_bytes", "MAATWERK_MAX_BODY_BYTES", 5_000_000, _number(int, 1),
             "hoogstens zoveel bytes in de body van een HTTP-verzoek"),
     Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "hoogstens zoveel resultaten per zoekvraag"),
+    Setting("publish_auth", "MAATWERK_PUBLISH_AUTH", "", str.strip,
+            "inloggegevens voor `maatwerk publish`: `gebruiker:wachtwoord` (Basic) of `Bearer <token>`; "
+            "hier in plaats van op de opdrachtregel, waar elk proces ze kan lezen", secret=True),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in REGISTRY}
 
@@ -112,6 +115,7 @@ class Settings:
     max_text_chars: int = _from_env("max_text_chars")
     max_body_bytes: int = _from_env("max_body_bytes")
     max_k: int = _from_env("max_k")
+    publish_auth: str = _from_env("publish_auth")
 
     def with_data_dir(self, data_dir: Path | str | None) -> "Settings":
         return self if data_dir is None else replace(self, data_dir=Path(data_dir))
@@ -124,6 +128,11 @@ class Settings:
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
+    @property
+    def publish_dir(self) -> Path:
+        """What was last published to each target, so a publish sends only what changed."""
+        return self.data_dir / "publish"
+
     def described(self) -> list[dict[str, str]]:
         """Each setting with its current value (secrets masked), for `maatwerk settings`."""
         return [{"name": s.name, "env": s.env, "value": _shown(s, getattr(self, s.name)),
@@ -131,6 +140,8 @@ class Settings:
 
 
 def _shown(setting: Setting, value: Any) -> str:
+    if setting.secret and isinstance(value, str):
+        return "ingesteld (verborgen)" if value else "(geen)"
     if isinstance(value, tuple):
         if setting.secret and value:
             return f"{len(value)} ingesteld (verborgen)"

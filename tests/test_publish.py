@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -135,3 +136,24 @@ def test_digest_ignores_store_bookkeeping(core):
     graphs = dict(graph_digests(core.kg))
     assert not any(g.endswith("/graph/meta") for g in graphs)
     assert all(isinstance(ox.NamedNode(g), ox.NamedNode) for g in graphs)
+
+
+def test_cli_publish(small_dir, server, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    command = [sys.executable, "-m", "api.cli", "publish", "--graph-store", f"{server}/store", "--data-dir", str(data)]
+    env = {**os.environ, "MAATWERK_PUBLISH_AUTH": "lezer:geheim"}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "0 ongewijzigd" in first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0 and second.stdout.startswith("0 graphs verstuurd")
+    assert any(g.endswith("/casus/t-rolstoel-werk") for g in remote_graphs(server))
+
+
+def test_cli_publish_needs_a_target(small_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    result = subprocess.run([sys.executable, "-m", "api.cli", "publish", "--data-dir", str(data)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "--graph-store" in result.stderr
