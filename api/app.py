@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import linked_data, routes, sparql_protocol
 from api.routes import ApiError
 from graph import Settings
-from graph.sparql import SparqlError
-from graph.sparql_worker import close_pool
+from graph.sparql import QueryQueue, SparqlError
+from graph.sparql_worker import close_pool, pool_for
 from ingest.cases import ImportRejected
 from search.service import BadFilter, UnknownCase
 
@@ -98,11 +98,17 @@ def _lifespan(settings: Settings):
             raise
         try:
             core.search()  # load the index now, so the first request is not the slow one
+            if core.kg.path is not None:
+                pool_for(core.kg, size=settings.sparql_workers)
+            app.state.sparql_queue = QueryQueue(settings.sparql_workers, settings.sparql_queue,
+                                                retry_after_s=settings.sparql_timeout_s)
             app.state.maatwerk = core
             app.state.write_lock = threading.Lock()
             app.state.reference_cache = {}
             yield
         finally:
+            if hasattr(app.state, "sparql_queue"):
+                app.state.sparql_queue.close()
             close_pool(core.kg)  # SPARQL worker processes and their store checkpoints
             core.close()
     return lifespan
@@ -202,7 +208,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SparqlError)
     async def sparql_error(request: Request, exc: SparqlError):
-        return error_response(exc.status, str(exc))
+        return error_response(exc.status, str(exc), headers=exc.headers)
 
     @app.exception_handler(BadFilter)
     async def bad_filter(request: Request, exc: BadFilter):

@@ -7,6 +7,7 @@ from, which dataset it runs over and in which format the answer goes back.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import inspect
 
@@ -157,11 +158,17 @@ async def _answer(request: Request, text: str, default_graphs: list, named_graph
     settings = request.app.state.settings
     kg = maatwerk(request).kg
     default_graphs, named_graphs = _dataset(kg, [str(g) for g in default_graphs], [str(g) for g in named_graphs])
-    # The form is known before evaluation, so the sandbox can serialise the answer and send only bytes back.
-    media = _result_media(request, check_query(text, kg.has_graph) in ("construct", "describe"))
-    # run_query waits for its worker process; the threadpool keeps that wait off the event loop.
-    result = await run_in_threadpool(run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
-                                     default_graphs=default_graphs, named_graphs=named_graphs, media_type=media)
+
+    def run():
+        # The form is known before evaluation, so the sandbox can serialise the answer and send only bytes back.
+        media = _result_media(request, check_query(text, kg.has_graph) in ("construct", "describe"))
+        return media, run_query(kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
+                                max_bytes=settings.sparql_max_bytes, default_graphs=default_graphs,
+                                named_graphs=named_graphs, media_type=media)
+
+    # Checked and run on the SPARQL queue's own threads (429 when it is full): a waiting query
+    # never holds a thread of the shared pool that health, search and the UI use.
+    media, result = await asyncio.wrap_future(request.app.state.sparql_queue.submit(run))
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"

@@ -19,6 +19,11 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("MAATWERK_CORS_ORIGINS"))
     sparql_timeout_s: float = field(default_factory=lambda: float(os.environ.get("MAATWERK_SPARQL_TIMEOUT", "10")))
     sparql_result_limit: int = field(default_factory=lambda: int(os.environ.get("MAATWERK_SPARQL_LIMIT", "10000")))
+    # SPARQL admission: this many worker processes evaluate, this many more queries wait; beyond that 429.
+    sparql_workers: int = field(default_factory=lambda: int(os.environ.get("MAATWERK_SPARQL_WORKERS", "2")))
+    sparql_queue: int = field(default_factory=lambda: int(os.environ.get("MAATWERK_SPARQL_QUEUE", "8")))
+    sparql_max_bytes: int = field(default_factory=lambda: int(os.environ.get("MAATWERK_SPARQL_MAX_BYTES",
+                                                                              "50000000")))
     max_text_chars: int = 20_000
     max_body_bytes: int = 5_000_000
     max_k: int = 100

@@ -7,12 +7,21 @@ links, cheap) instead of the live store, because RocksDB's read-only mode beside
 a writing process is undefined behaviour: reopening fails on .sst files that a
 compaction removed. A new checkpoint is taken when the graph's revision changes.
 
+Workers cannot reach the network where the platform allows it: at start each one moves
+into a network namespace of its own (`unshare(CLONE_NEWNET)`, as root, or with a user
+namespace where unprivileged ones are enabled), which has no interface up, not even
+loopback. So a SERVICE that got past the parser check (graph.sparql) still connects to
+nothing. Where neither works (not Linux, or namespaces forbidden) the pool logs one
+warning and the parser check is the only wall.
+
 Parent side: `pool_for(kg).run(...)`. Child side: `python -m graph.sparql_worker FD`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import logging
 import os
 import resource
 import shutil
@@ -28,9 +37,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.sparql import QueryResult, SparqlError, evaluate
+from graph.sparql_eval import QueryResult, SparqlError, evaluate
 
-POOL_SIZE = 2  # a runaway query leaves a worker for the next one; two cannot take more than this machine's cores
+log = logging.getLogger(__name__)
+POOL_SIZE = 2  # default; a runaway query leaves a worker for the next one
 GRACE_S = 1.0  # the worker ends itself this long after its deadline, should the parent fail to kill it
 MEMORY_LIMIT = 4 << 30  # heap per worker (RLIMIT_DATA): a huge ORDER BY fails instead of starving the server
 SNAPSHOTS = "sparql-snapshots"
@@ -47,6 +57,8 @@ class _Worker:
         child_end.close()
         self.conn: Connection = parent_end
         self.snapshot: Path | None = None  # the checkpoint it has (or will have) open
+        self.network_wall: str | None = None  # set from the worker's greeting
+        self.greeted = False
         self._closing = threading.Lock()
 
     def kill(self, close_pipe: bool = True) -> None:
@@ -72,6 +84,7 @@ class WorkerPool:
         self._checkpoint_lock = threading.Lock()
         self._serial = 0
         self._closed = False
+        self.network_wall: str | None = None  # how the last greeted worker is cut off from the network
         if root.parent.is_dir():  # left behind by a killed process (the store lock allows only one live one)
             for stale in root.parent.iterdir():
                 if not stale.name.startswith(f"{os.getpid()}-"):
@@ -120,6 +133,8 @@ class WorkerPool:
     def _ask(self, worker: _Worker, snapshot: Path, request: tuple, timeout_s: float, deadline: float):
         worker.snapshot = snapshot
         try:
+            if not worker.greeted:
+                self._greet(worker, timeout_s, deadline)
             worker.conn.send((str(snapshot), request, timeout_s))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise SparqlError(f"De query duurde langer dan {timeout_s:g} s en is afgebroken", 503)
@@ -127,6 +142,16 @@ class WorkerPool:
         except (EOFError, OSError) as exc:
             raise SparqlError("De query is afgebroken: de verwerker stopte onverwacht, "
                               "waarschijnlijk omdat de query te veel geheugen gebruikte", 503) from exc
+
+    def _greet(self, worker: _Worker, timeout_s: float, deadline: float) -> None:
+        """Read the worker's first message: whether it is cut off from the network."""
+        if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise SparqlError(f"De query duurde langer dan {timeout_s:g} s en is afgebroken", 503)
+        _, worker.network_wall = worker.conn.recv()
+        worker.greeted = True
+        self.network_wall = worker.network_wall
+        if worker.network_wall is None:
+            _warn_no_network_wall()
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._lock:
@@ -189,30 +214,20 @@ class WorkerPool:
                 return path
 
     def _checkpoint(self, kg, deadline: float) -> None:
-        # Under the commit lock, so no checkpoint holds half a commit. During a long import
-        # queries keep the previous checkpoint (the graph as before the import); only the
-        # first checkpoint waits, at most until the query's deadline.
-        if self._snapshot is None:
-            locked = kg.write_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-        else:
-            locked = kg.write_lock.acquire(blocking=False)
-        if not locked:
+        # During a long import queries keep the previous checkpoint (the graph as before the
+        # import); only the first checkpoint waits for the commit, at most until the deadline.
+        self._serial += 1
+        wait_s = max(0.001, deadline - time.monotonic()) if self._snapshot is None else 0.0
+        try:
+            taken = kg.checkpoint(self.root / str(self._serial), wait_s=wait_s)
+        except OSError as exc:  # e.g. a full disk: the endpoint is down, not the query wrong
+            raise SparqlError(f"De gegevens voor SPARQL konden niet worden klaargezet: {exc}", 503) from exc
+        if taken is None:
             if self._snapshot is None:
                 raise SparqlError("De graaf wordt bijgewerkt; probeer het zo opnieuw", 503)
             return
-        try:
-            revision = kg.revision()
-            self._serial += 1
-            path = self.root / str(self._serial)
-            self.root.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(path, ignore_errors=True)
-            kg.store.backup(str(path))
-        except OSError as exc:  # e.g. a full disk: the endpoint is down, not the query wrong
-            raise SparqlError(f"De gegevens voor SPARQL konden niet worden klaargezet: {exc}", 503) from exc
-        finally:
-            kg.write_lock.release()
         with self._lock:
-            self._snapshot = (revision, path)
+            self._snapshot = taken
 
     def _prune(self) -> None:
         """Remove checkpoints no worker has open and no request is about to use (caller holds the lock)."""
@@ -231,12 +246,12 @@ _pools_lock = threading.Lock()
 _pool_serial = itertools.count(1)
 
 
-def pool_for(kg) -> WorkerPool:
-    """The pool of this on-disk graph, started on first use; closed with `close_pool`, or at exit."""
+def pool_for(kg, size: int = POOL_SIZE) -> WorkerPool:
+    """The pool of this on-disk graph, started on first use with `size` workers; closed with `close_pool`, or at exit."""
     with _pools_lock:
         pool = _pools.get(kg)
         if pool is None:
-            pool = _pools[kg] = WorkerPool(Path(kg.path) / SNAPSHOTS / f"{os.getpid()}-{next(_pool_serial)}")
+            pool = _pools[kg] = WorkerPool(Path(kg.path) / SNAPSHOTS / f"{os.getpid()}-{next(_pool_serial)}", size)
             weakref.finalize(kg, pool.close)  # also runs at interpreter exit: no orphan workers
         return pool
 
@@ -251,8 +266,37 @@ def close_pool(kg) -> None:
 # --- the worker process ----------------------------------------------------------------
 
 
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+_warned = threading.Lock()
+
+
+def isolate_network() -> str | None:
+    """Move this process into a network namespace of its own; how it was done, or None if it could not be.
+
+    Call it before any thread starts (a user namespace requires a single-threaded process).
+    """
+    try:
+        unshare = ctypes.CDLL(None, use_errno=True).unshare
+    except (OSError, AttributeError):
+        return None  # not Linux
+    if unshare(_CLONE_NEWNET) == 0:
+        return "netns"
+    if unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+        return "userns+netns"
+    return None
+
+
+def _warn_no_network_wall() -> None:
+    if _warned.acquire(blocking=False):  # once per process; never released
+        log.warning("SPARQL-verwerkers kunnen hier niet van het netwerk worden afgesloten (geen network "
+                    "namespace beschikbaar); SERVICE wordt alleen door de querycontrole geweigerd")
+
+
 def main(fd: int) -> None:
+    wall = isolate_network()  # first, while this process has one thread
     conn = Connection(fd)
+    conn.send(("hello", wall))
     os.nice(5)  # on a small machine, searches come before analytic queries
     try:
         resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_LIMIT, MEMORY_LIMIT))
