@@ -36,6 +36,7 @@ __all__ = ["GRAPH_TYPES", "RESULT_TYPES", "QueryQueue", "QueryResult", "SparqlEr
 MAX_QUERY_CHARS = 100_000
 MAX_ANSWER_BYTES = 50_000_000
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_PARSER_LOCK = threading.Lock()  # rdflib's pyparsing grammar fails when two threads parse at once
 _FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
 
 
@@ -120,7 +121,8 @@ def _checked(text: str, is_known_graph: Callable[[str], bool]) -> _Parsed:
 def _parse(text: str) -> _Parsed:
     text = _canonical(text)
     try:
-        tree = parseQuery(text)
+        with _PARSER_LOCK:
+            tree = parseQuery(text)
     except ParseBaseException as exc:
         if _is_update(text):
             raise SparqlError("Dit endpoint is alleen-lezen: updates worden geweigerd", 403) from None
@@ -163,7 +165,8 @@ def _canonical(text: str) -> str:
 
 def _is_update(text: str) -> bool:
     try:
-        parseUpdate(text)
+        with _PARSER_LOCK:
+            parseUpdate(text)
         return True
     except Exception:
         return False

@@ -275,3 +275,159 @@ def test_what_rdflib_cannot_parse_is_refused_with_a_clear_message(client):
     deep = "SELECT * WHERE " + "{ " * 3000 + "?s ?p ?o" + " }" * 3000
     response = client.get("/sparql", params={"query": deep})
     assert response.status_code == 400 and "te diep genest" in response.json()["error"]
+
+
+# --- admission control: runaway SPARQL cannot starve the rest ------------------------------------------
+
+CROSS_JOIN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def _flood(base: str, runaway: int) -> dict:
+    """`runaway` concurrent cross joins; meanwhile time /health and a similar-cases search."""
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def ask():
+        response = httpx.get(f"{base}/sparql", params={"query": CROSS_JOIN}, timeout=60)
+        with lock:
+            answers.append(response)
+
+    threads = [threading.Thread(target=ask) for _ in range(runaway)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # every query is admitted, queued or refused by now
+    start = time.monotonic()
+    health = httpx.get(f"{base}/health", timeout=10)
+    health_s = time.monotonic() - start
+    start = time.monotonic()
+    similar = httpx.post(f"{base}/api/similar-cases", json={"text": "schulden bij de gemeente", "k": 3}, timeout=10)
+    similar_s = time.monotonic() - start
+    with lock:
+        refused_early = [r for r in answers if r.status_code == 429]
+    for thread in threads:
+        thread.join(90)
+    return {"health": health, "health_s": health_s, "similar": similar, "similar_s": similar_s,
+            "answers": answers, "refused_early": refused_early}
+
+
+def _assert_served_and_bounded(outcome: dict, runaway: int, capacity: int) -> None:
+    # Generous bounds for a busy 2-core machine; unloaded both take milliseconds.
+    assert outcome["health"].status_code == 200 and outcome["health_s"] < 1.0, outcome["health_s"]
+    assert outcome["similar"].status_code == 200 and outcome["similar_s"] < 2.0, outcome["similar_s"]
+    answers = outcome["answers"]
+    assert len(answers) == runaway
+    refused = [r for r in answers if r.status_code == 429]
+    assert len(refused) == runaway - capacity and refused == outcome["refused_early"]  # at once, not after waiting
+    for response in refused:
+        assert int(response.headers["Retry-After"]) >= 1 and response.json()["error"]
+    assert all(r.status_code == 503 for r in answers if r.status_code != 429)  # the admitted ones time out
+
+
+@pytest.fixture
+def flood_env(monkeypatch):
+    monkeypatch.setenv("MAATWERK_SPARQL_TIMEOUT", "4")
+    monkeypatch.setenv("MAATWERK_SPARQL_WORKERS", "2")
+    monkeypatch.setenv("MAATWERK_SPARQL_QUEUE", "3")
+    return 5  # workers + queue
+
+
+def test_ten_runaway_queries_leave_health_and_search_answering(small_dir, tmp_path, flood_env):
+    with running_server(_copy(small_dir, tmp_path / "data"), tmp_path / "serve.log") as base:
+        _assert_served_and_bounded(_flood(base, 10), 10, flood_env)
+
+
+@pytest.mark.slow
+def test_forty_five_runaway_queries_leave_health_and_search_answering(small_dir, tmp_path, flood_env):
+    with running_server(_copy(small_dir, tmp_path / "data"), tmp_path / "serve.log") as base:
+        _assert_served_and_bounded(_flood(base, 45), 45, flood_env)
+
+
+def test_a_full_queue_is_429_with_retry_after_in_process(client):
+    queue = client.app.state.sparql_queue
+    release = threading.Event()
+    held = []
+    try:
+        while True:  # fill every slot with a call that waits
+            try:
+                held.append(queue.submit(release.wait, 10))
+            except SparqlError as exc:
+                assert exc.status == 429 and exc.headers["Retry-After"]
+                break
+        response = client.get("/sparql", params={"query": "ASK {}"})
+        assert response.status_code == 429 and response.headers["retry-after"]
+        assert client.get("/health").status_code == 200
+    finally:
+        release.set()
+    for future in held:
+        future.result(5)
+    assert client.get("/sparql", params={"query": "ASK {}"}).status_code == 200
+
+
+# --- byte limit -----------------------------------------------------------------------------------------------
+
+
+def doubling_query(times: int) -> str:
+    """One row whose value doubles `times` times: 16 * 2**times characters from a ~1.5 KB query."""
+    binds = " ".join(f"BIND(CONCAT(?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(times))
+    return f'SELECT ?x{times} WHERE {{ BIND("abcdefghijklmnop" AS ?x0) {binds} }}'
+
+
+def test_answers_over_the_byte_limit_are_refused_in_process(kg):
+    with pytest.raises(SparqlError) as refused:
+        run_query(kg, doubling_query(16), max_bytes=100_000, media_type="application/sparql-results+json")
+    assert refused.value.status == 413 and "100000 bytes" in str(refused.value)
+    many = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    with pytest.raises(SparqlError):  # many small rows add up as well
+        run_query(kg, many, max_bytes=5_000, media_type="text/csv")
+    small = run_query(kg, doubling_query(4), max_bytes=100_000, media_type="text/csv")
+    assert small.body.count(b"abcdefghijklmnop") == 16
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _server_pid(port: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline and str(port).encode() in cmdline:
+                return int(entry.name)
+    raise AssertionError("server not found")
+
+
+def test_concat_doubling_is_refused_and_the_server_memory_stays_flat(small_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAATWERK_SPARQL_MAX_BYTES", "1000000")
+    with running_server(_copy(small_dir, tmp_path / "data"), tmp_path / "serve.log") as base:
+        server = _server_pid(int(base.rsplit(":", 1)[1]))
+        assert httpx.get(f"{base}/sparql", params={"query": "ASK {}"}, timeout=30).status_code == 200
+        before = _rss_kb(server)
+        for _ in range(3):  # 16 MB in one value, 16 times the limit
+            response = httpx.get(f"{base}/sparql", params={"query": doubling_query(20), "format": "json"},
+                                 timeout=30)
+            assert response.status_code == 413, response.text
+            assert "1000000 bytes" in response.json()["error"]
+        assert _rss_kb(server) - before < 30_000  # KB: the 16 MB value never reached the server
+
+
+def test_queries_checked_from_many_threads_at_once_are_all_understood():
+    """rdflib's parser is not thread-safe: the check serialises it (a failure here would refuse good queries)."""
+    results: list = []
+
+    def check(n: int) -> None:
+        try:
+            results.append(check_query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c{n} . ?d ?e ?f }}", bool))
+        except SparqlError as exc:
+            results.append(exc)
+    threads = [threading.Thread(target=check, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["select"] * 20
