@@ -23,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import linked_data, routes, sparql_protocol
+from api import docs, linked_data, routes, sparql_protocol
+from api.security import SecurityHeaders
 from api.routes import ApiError
 from graph import Settings
 from graph.sparql import QueryQueue, SparqlError
@@ -57,16 +58,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Vergelijkbare casussen, casussen en referentiedata (wetten, organisaties, voorzieningen), "
                     "SPARQL 1.1 Protocol op /sparql en linked data op /id/{type}/{slug}.",
         lifespan=_lifespan(settings),
+        docs_url=None,  # api/docs.py serves both from vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "Accept"])
     app.include_router(routes.router)
     app.include_router(sparql_protocol.router)
     app.include_router(linked_data.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_ui(app)
     _document_case_input(app)
