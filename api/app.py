@@ -24,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, linked_data, routes, sparql_protocol
-from api.security import SecurityHeaders
+from api.logging_config import hide_query_strings_in_access_log
+from api.security import OptionsAllow, SecurityHeaders
 from api.routes import ApiError
 from graph import Settings
 from graph.sparql import QueryQueue, SparqlError
@@ -64,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(OptionsAllow)
     app.add_middleware(SecurityHeaders)
+    hide_query_strings_in_access_log()  # however uvicorn is started: keys and query text stay out of the log
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "Accept"])

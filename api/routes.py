@@ -39,6 +39,7 @@ from graph import Settings
 from graph.cases import case_details, case_iri, knelpunten_and_leerpunten
 from graph.concepts import KINDS, fold
 from ingest.cases import BadInput, ImportRejected, checked, load_json
+from search.text import is_blank
 
 router = APIRouter()
 
@@ -70,7 +71,7 @@ def check_text(request: Request, text: str, what: str = "tekst") -> str:
     limit = request.app.state.settings.max_text_chars
     if len(text) > limit:
         raise ApiError(413, f"De {what} is te lang", f"{len(text)} tekens; hoogstens {limit} toegestaan")
-    if not text.strip():
+    if is_blank(text):
         raise ApiError(422, f"De {what} is leeg", "Beschrijf de situatie in een paar zinnen")
     return text
 

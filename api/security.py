@@ -10,6 +10,8 @@ them from script: YASGUI/CodeMirror, Swagger UI and ReDoc (styled-components) in
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -60,3 +62,27 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class OptionsAllow:
+    """OPTIONS on any route answers 204 with `Allow:` its methods (CORS preflights stay CORSMiddleware's)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        # Ask the router which methods it would serve here (included routers answer `matches` too).
+        routes = [r for r in scope["app"].router.routes if not isinstance(r, Mount)]
+        methods = [m for m in _METHOD_ORDER
+                   if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+        if not methods:  # no such route, or static files: as before
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join([*methods, "OPTIONS"])
+        await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)

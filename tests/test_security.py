@@ -431,3 +431,109 @@ def test_queries_checked_from_many_threads_at_once_are_all_understood():
     for thread in threads:
         thread.join()
     assert results == ["select"] * 20
+
+
+# --- headers on every response ----------------------------------------------------------------------------
+
+HEADER_PATHS = ["/health", "/api/cases", "/openapi.json", "/docs", "/redoc", "/sparql?query=ASK%20%7B%7D",
+                "/static/css/maatwerk.css", "/static/vendor/yasgui/yasgui.min.js", "/bestaat-niet",
+                "/api/cases/bestaat-niet", "/", "/casus/t-zorgtoeslag", "/systeemleren"]
+
+
+@pytest.mark.parametrize("path", HEADER_PATHS)
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_security_headers_on_errors_before_routing(client):
+    response = client.post("/api/similar-cases", content=b" " * (Settings().max_body_bytes + 1),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.headers["x-frame-options"] == "DENY"
+
+
+def test_vendored_files_are_cached_long_and_our_own_revalidated(client):
+    vendor = client.get("/static/vendor/chartjs/chart.umd.min.js")
+    assert "max-age=604800" in vendor.headers["cache-control"]
+    own = client.get("/static/js/sparql.js")
+    assert own.headers["cache-control"] == "no-cache" and own.headers.get("etag")
+    assert client.get("/static/js/sparql.js", headers={"If-None-Match": own.headers["etag"]}).status_code == 304
+
+
+def test_templates_have_no_inline_scripts():
+    """Only data blocks (type=application/json) may stand inline; every script is a file."""
+    import re
+    templates = Path(__file__).resolve().parents[1] / "api" / "templates"
+    for template in templates.glob("*.html"):
+        for tag in re.findall(r"<script\b[^>]*>", template.read_text()):
+            assert "src=" in tag or 'type="application/json"' in tag, (template.name, tag)
+        assert not re.search(r"\son[a-z]+\s*=", template.read_text()), template.name  # no onclick= etc.
+
+
+# --- API docs offline -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_api_docs_load_only_local_files(client, path):
+    response = client.get(path)
+    assert response.status_code == 200 and '<html lang="nl">' in response.text
+    assert "<h1" in response.text and 'href="/"' in response.text
+    assert "http://" not in response.text and "https://" not in response.text and "//cdn" not in response.text
+    import re
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_vendored_docs_assets_have_their_licence():
+    vendor = Path(__file__).resolve().parents[1] / "api" / "static" / "vendor"
+    for folder in ("swagger-ui", "redoc"):
+        assert (vendor / folder / "LICENSE").is_file()
+    versions = (vendor / "VERSIONS.md").read_text()
+    assert "swagger-ui-dist" in versions and "redoc" in versions
+
+
+# --- smaller items ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, allow", [("/api/cases", "GET, POST, OPTIONS"), ("/sparql", "GET, POST, OPTIONS"),
+                                         ("/health", "GET, OPTIONS"), ("/api/similar-cases", "POST, OPTIONS")])
+def test_options_answers_with_the_allowed_methods(client, path, allow):
+    response = client.options(path)
+    assert response.status_code == 204 and response.headers["allow"] == allow
+
+
+def test_options_on_an_unknown_path_is_still_404(client):
+    assert client.options("/bestaat-niet").status_code == 404
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b\u200b", "\u200d\u200c\ufeff", "\u0301\u0308\u0323", " \u2060\u00a0 ",
+                                  "\u200e\u200f\u034f"])
+def test_invisible_search_text_is_empty(client, text):
+    response = client.post("/api/similar-cases", json={"text": text})
+    assert response.status_code == 422 and response.json()["error"] == "De tekst is leeg"
+    listed = client.get("/api/cases", params={"q": text})
+    assert listed.status_code == 422 and listed.json()["error"] == "De zoektekst is leeg"
+
+
+def test_text_with_a_letter_and_combining_marks_is_not_empty(client):
+    assert client.post("/api/similar-cases", json={"text": "sch\u0301uld\u200b", "k": 1}).status_code == 200
+
+
+def test_keys_and_query_text_never_reach_the_access_log(small_dir, tmp_path):
+    secret, sparql_secret, search_secret = "sleutel-in-url-8f3a1c", "geheimetekst41", "mevrouwjansen77"
+    log = tmp_path / "serve.log"
+    with running_server(_copy(small_dir, tmp_path / "data"), log) as base:
+        httpx.get(f"{base}/api/cases", params={"api_key": secret, "q": search_secret})
+        httpx.get(f"{base}/sparql", params={"query": f'ASK {{ ?s ?p "{sparql_secret}" }}', "api_key": secret})
+        httpx.post(f"{base}/api/cases", params={"api_key": secret}, json={"situation": "x"},
+                   headers={"Authorization": f"Bearer {secret}"})
+        time.sleep(0.3)
+    text = log.read_text()
+    assert '"GET /api/cases HTTP/1.1" 200' in text and '"GET /sparql HTTP/1.1" 200' in text  # logged, bare
+    for value in (secret, sparql_secret, search_secret, "api_key", "query="):
+        assert value not in text, value
