@@ -341,3 +341,29 @@ def _server_pid(data_dir: Path) -> int:
             if b"serve" in cmdline and str(data_dir).encode() in cmdline:
                 return int(entry.name)
     raise AssertionError("server niet gevonden")
+
+
+# --- the store's checkpoint and the module layout -----------------------------------------------------
+
+
+def test_checkpoint_waits_for_a_commit_and_copies_a_whole_revision(kg, tmp_path):
+    revision, path = kg.checkpoint(tmp_path / "cp1")
+    assert revision == kg.revision()
+    copy = ox.Store.read_only(str(path))
+    assert len(copy) == kg.triple_count()
+    del copy
+    with kg.write_lock:  # a commit in progress: no waiting means no checkpoint
+        start = time.monotonic()
+        assert kg.checkpoint(tmp_path / "cp2") is None
+        assert kg.checkpoint(tmp_path / "cp3", wait_s=0.3) is None
+        assert 0.25 < time.monotonic() - start < 0.3 + MARGIN_S
+    assert kg.checkpoint(tmp_path / "cp4", wait_s=0.3) is not None
+
+
+def test_the_worker_imports_neither_the_checks_nor_rdflib():
+    """graph.sparql -> graph.sparql_worker -> graph.sparql_eval, one way: no import cycle, and a lean worker."""
+    code = ("import sys, graph.sparql_worker; "
+            "print(sorted(m for m in ('graph.sparql', 'rdflib', 'pyparsing') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
