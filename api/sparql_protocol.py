@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.routes import ApiError, maatwerk
-from graph.sparql import GRAPH_TYPES, RESULT_TYPES, check_query, run_query
+from graph.sparql import GRAPH_TYPES, RESULT_TYPES, run_query
+from graph.sparql_check import FORMS
 from ontology import PREFIXES
 
 router = APIRouter(tags=["sparql"])
@@ -37,6 +38,7 @@ FORMAT_NAMES = {
     "ntriples": (None, "application/n-triples"), "n-triples": (None, "application/n-triples"),
     "rdfxml": (None, "application/rdf+xml"),
 }
+QUERY_FORMS = tuple(FORMS.values())
 _TEXTUAL = ("text/", "application/sparql-results", "application/json", "application/ld+json",
             "application/n-triples", "application/rdf+xml", "application/xml")
 _QUERY_DOC = {
@@ -159,20 +161,19 @@ async def _answer(request: Request, text: str, default_graphs: list, named_graph
     kg = maatwerk(request).kg
     default_graphs, named_graphs = _dataset(kg, [str(g) for g in default_graphs], [str(g) for g in named_graphs])
 
-    def run():
-        # The form is known before evaluation, so the sandbox can serialise the answer and send only bytes back.
-        media = _result_media(request, check_query(text, kg.has_graph) in ("construct", "describe"))
-        return media, run_query(kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
-                                max_bytes=settings.sparql_max_bytes, default_graphs=default_graphs,
-                                named_graphs=named_graphs, media_type=media)
-
-    # Checked and run on the SPARQL queue's own threads (429 when it is full): a waiting query
-    # never holds a thread of the shared pool that health, search and the UI use.
-    media, result = await asyncio.wrap_future(request.app.state.sparql_queue.submit(run))
+    # The form is known only once the query is parsed (in the worker), so each form gets its type here
+    # and the sandbox serialises the answer and sends only bytes back.
+    media = {form: _result_media(request, form in ("construct", "describe")) for form in QUERY_FORMS}
+    # Run on the SPARQL queue's own threads (429 when it is full): a waiting query never holds
+    # a thread of the shared pool that health, search and the UI use.
+    result = await asyncio.wrap_future(request.app.state.sparql_queue.submit(
+        run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
+        max_bytes=settings.sparql_max_bytes, default_graphs=default_graphs, named_graphs=named_graphs,
+        media_type=media))
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"
-    return Response(result.serialize(media), media_type=content_type(media), headers=headers)
+    return Response(result.body, media_type=content_type(result.media_type), headers=headers)
 
 
 def _result_media(request: Request, graph: bool) -> str:

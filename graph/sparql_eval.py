@@ -1,7 +1,9 @@
-"""Evaluating a checked SPARQL query on a store: collection under row and byte limits, serialisation.
+"""Evaluating a SPARQL query on a store, after the check: row and byte limits, serialisation.
 
-The checks (graph.sparql) come first and the process that runs this (graph.sparql_worker)
-around it; this module only evaluates, so both can import it without importing each other.
+`check_and_evaluate` is what runs where the query runs (a worker process of
+graph.sparql_worker, or a thread for in-memory graphs): first graph.sparql_check, then
+Oxigraph on the checked text. Imports go one way: sparql -> sparql_worker -> sparql_eval
+-> sparql_check.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from graph.errors import MaatwerkError
+from graph.errors import SparqlError
+from graph.sparql_check import checked
 from ontology import PREFIXES
 
 RESULT_TYPES = {
@@ -31,13 +35,6 @@ GRAPH_TYPES = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
-
-
-class SparqlError(MaatwerkError):
-    """A query refused or failed; `status` is the HTTP status it maps to."""
-
-    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
-        super().__init__(message, status=status, headers=headers, exit_code=3 if status in (429, 503) else 2)
 
 
 @dataclass
@@ -108,6 +105,14 @@ class QueryResult:
         return ("\n".join(lines) + "\n").encode()
 
 
+def check_and_evaluate(store: ox.Store, text: str, options: dict, limit: int,
+                       media_type: str | Mapping[str, str] | None, max_bytes: int) -> QueryResult:
+    """Check `text` (graph.sparql_check), then evaluate what was checked; `media_type` may map form -> type."""
+    query = checked(text, lambda graph: _has_graph(store, graph))
+    media = media_type.get(query.form) if isinstance(media_type, Mapping) else media_type
+    return evaluate(store, query.text, options, limit, media, max_bytes)
+
+
 def evaluate(store: ox.Store, text: str, options: dict, limit: int, media_type: str | None,
              max_bytes: int) -> QueryResult:
     """Run a checked query on `store`; every failure is a SparqlError (the query's fault, not the server's).
@@ -129,6 +134,13 @@ def evaluate(store: ox.Store, text: str, options: dict, limit: int, media_type: 
         raise SparqlError("De query gebruikte te veel geheugen en is afgebroken", 503) from None
     except Exception as exc:
         raise SparqlError(f"De query kon niet worden uitgevoerd: {exc}") from None
+
+
+def _has_graph(store: ox.Store, iri: str) -> bool:
+    try:
+        return store.contains_named_graph(ox.NamedNode(iri))
+    except ValueError:  # not an IRI, so certainly not one of our graphs
+        return False
 
 
 def _check_size(size: int, max_bytes: int) -> None:

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.sparql_eval import QueryResult, SparqlError, evaluate
+from graph.errors import SparqlError
+from graph.sparql_eval import QueryResult, check_and_evaluate
 
 log = logging.getLogger(__name__)
 POOL_SIZE = 2  # default; a runaway query leaves a worker for the next one
@@ -91,7 +92,7 @@ class WorkerPool:
                     shutil.rmtree(stale, ignore_errors=True)
 
     def run(self, kg, request: tuple, timeout_s: float) -> QueryResult:
-        """Evaluate `request` (see graph.sparql.evaluate) within `timeout_s`, counted from now."""
+        """Check and evaluate `request` (see graph.sparql_eval.check_and_evaluate) within `timeout_s`, from now."""
         deadline = time.monotonic() + timeout_s
         snapshot = self._current_snapshot(kg, deadline)
         try:
@@ -322,7 +323,7 @@ def main(fd: int) -> None:
             continue
         deadline[0] = time.monotonic() + timeout_s + GRACE_S
         try:
-            reply = ("ok", evaluate(store, *request))
+            reply = ("ok", check_and_evaluate(store, *request))
         except SparqlError as exc:
             reply = ("error", str(exc), exc.status)
         deadline[0] = None
@@ -335,7 +336,8 @@ def main(fd: int) -> None:
 
 
 def _watch(parent: int, deadline: list) -> None:
-    # pyoxigraph releases the GIL while it evaluates, so this thread runs during a query.
+    # pyoxigraph releases the GIL while it evaluates, and the parser check yields it every few ms,
+    # so this thread runs during a query.
     while True:
         time.sleep(0.2)
         if os.getppid() != parent or (deadline[0] is not None and time.monotonic() > deadline[0]):

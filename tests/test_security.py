@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from graph import KnowledgeGraph, Settings
-from graph.sparql import SparqlError, _options, check_query, run_query
+from graph.sparql import SparqlError, check_query, run_query
 from graph.sparql_worker import close_pool, pool_for
 from tests.conftest import MAATWERK, running_server
 
@@ -217,20 +217,34 @@ def test_service_is_refused_by_the_cli(small_dir, tmp_path, listener, name):
     assert listener.connections == before
 
 
-def test_workers_have_no_network_even_when_the_check_is_skipped(kg, listener):
-    """The second wall: a SERVICE handed straight to a worker (as if the check were bypassed) reaches nothing."""
-    if sys.platform != "linux":
-        pytest.skip("network namespaces are Linux-only")
-    run_query(kg, "ASK {}")  # a worker has greeted the pool
-    pool = pool_for(kg)
-    if pool.network_wall is None:
-        pytest.skip("no network namespace available here: the parser check is the only wall (logged)")
+NETWORK_PROBE = """
+import socket, sys
+import pyoxigraph as ox
+from graph.sparql_worker import isolate_network
+print(isolate_network(), flush=True)
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close()
+    print("connect: ok")
+except OSError as exc:
+    print("connect:", type(exc).__name__)
+try:  # what a SERVICE that got past the check would do, unchecked, in this process
+    list(ox.Store().query(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{sys.argv[1]}/> {{ ?s ?p ?o }} }}"))
+    print("service: ok")
+except OSError as exc:
+    print("service:", type(exc).__name__)
+"""
+
+
+def test_after_isolation_a_process_reaches_no_listener(listener):
+    """The second wall: what every worker does first (isolate_network), then a connect and an unchecked SERVICE."""
     before = listener.connections
-    for url in (listener.url, f"http://localhost:{listener.port}/"):
-        request = (f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", _options((), ()), 10, None, 10_000)
-        with pytest.raises(SparqlError) as failed:
-            pool.run(kg, request, 5.0)
-        assert failed.value.status == 400
+    done = subprocess.run([sys.executable, "-c", NETWORK_PROBE, str(listener.port)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    wall, connect, service = done.stdout.split("\n")[:3]
+    if wall == "None":
+        pytest.skip("no network namespace available here: the parser check is the only wall (logged)")
+    assert connect != "connect: ok" and service != "service: ok", done.stdout
     time.sleep(0.05)
     assert listener.connections == before
 
@@ -537,3 +551,13 @@ def test_keys_and_query_text_never_reach_the_access_log(small_dir, tmp_path):
     assert '"GET /api/cases HTTP/1.1" 200' in text and '"GET /sparql HTTP/1.1" 200' in text  # logged, bare
     for value in (secret, sparql_secret, search_secret, "api_key", "query="):
         assert value not in text, value
+
+
+def test_a_query_slow_to_check_is_stopped_at_the_time_limit(kg):
+    """rdflib needs tens of seconds for some long expressions; the check runs in the worker, under the limit."""
+    slow = "SELECT * WHERE { ?s ?p ?o FILTER(" + "+".join("1" for _ in range(30_000)) + ") }"
+    start = time.monotonic()
+    with pytest.raises(SparqlError) as stopped:
+        run_query(kg, slow, timeout_s=1.5)
+    assert stopped.value.status == 503 and time.monotonic() - start < 1.5 + 1.5
+    assert run_query(kg, "ASK {}").boolean is not None  # a fresh worker took over
