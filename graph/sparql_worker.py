@@ -10,7 +10,7 @@ compaction removed. A new checkpoint is taken when the graph's revision changes.
 Workers cannot reach the network where the platform allows it: at start each one moves
 into a network namespace of its own (`unshare(CLONE_NEWNET)`, as root, or with a user
 namespace where unprivileged ones are enabled), which has no interface up, not even
-loopback. So a SERVICE that got past the parser check (graph.sparql) still connects to
+loopback. So a SERVICE that got past the parser check (graph.sparql_check) still connects to
 nothing. Where neither works (not Linux, or namespaces forbidden) the pool logs one
 warning and the parser check is the only wall.
 
