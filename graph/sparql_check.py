@@ -9,6 +9,9 @@ refused (fail closed), even when Oxigraph would accept it.
 
 Parsing is pure Python and can take seconds on a hostile query, so the endpoint runs it in
 the worker process, under the query's time limit (graph.sparql_worker).
+
+This reads rdflib's parse tree (node names such as "ServiceGraphPattern"; tested with rdflib
+7.6, pyproject keeps it below 8): tests/test_security.py fails if a new rdflib changes them.
 """
 
 from __future__ import annotations
