@@ -18,13 +18,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import linked_data, routes, sparql_protocol, ui
+from api import docs, linked_data, routes, sparql_protocol, ui
 from api.core import Maatwerk
 from api.http import ErrorJSONResponse, error_response
+from api.logging_config import hide_query_strings_in_access_log
+from api.security import OptionsAllow, SecurityHeaders
 from api.settings import Settings
 from graph import StoreLocked
 from graph.errors import MaatwerkError
-from graph.sparql import SparqlError
+from graph.sparql import QueryQueue
 from graph.sparql_worker import close_pool
 
 log = logging.getLogger("maatwerk.api")
@@ -53,10 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Vergelijkbare casussen, casussen en referentiedata (wetten, organisaties, voorzieningen), "
                     "SPARQL 1.1 Protocol op /sparql en linked data op /id/{type}/{slug}.",
         lifespan=_lifespan(settings),
+        docs_url=None,  # api/docs.py serves both from vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(OptionsAllow)
+    app.add_middleware(SecurityHeaders)
+    hide_query_strings_in_access_log()  # however uvicorn is started: keys and query text stay out of the log
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "Accept"])
@@ -64,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sparql_protocol.router)
     app.include_router(linked_data.router)
     app.include_router(ui.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _document_case_input(app)
     return app
@@ -91,9 +99,13 @@ def _lifespan(settings: Settings):
             raise
         try:
             core.search()  # load the index now, so the first request is not the slow one
+            app.state.sparql_queue = QueryQueue(settings.sparql_workers, settings.sparql_queue,
+                                                retry_after_s=settings.sparql_timeout_s)
             app.state.maatwerk = core
             yield
         finally:
+            if hasattr(app.state, "sparql_queue"):
+                app.state.sparql_queue.close()
             close_pool(core.kg)  # SPARQL worker processes and their store checkpoints
             core.close()
     return lifespan
@@ -123,10 +135,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MaatwerkError)
     async def product_error(request: Request, exc: MaatwerkError):
         return ErrorJSONResponse(exc.to_json(), status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(SparqlError)  # the same answer; goes once SparqlError is a MaatwerkError
-    async def sparql_error(request: Request, exc: SparqlError):
-        return error_response(exc.status, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -149,15 +149,12 @@ def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq")
            fmt: str = typer.Option("table", "--format", help="table, json of csv"),
            data_dir: Optional[Path] = DataDir):
     """Voer een alleen-lezen SPARQL-query uit."""
-    from graph.sparql import SparqlError, run_query
+    from graph.sparql import run_query
 
     text = Path(query[1:]).read_text() if query.startswith("@") else query
     with _app(data_dir) as core:
-        try:
-            result = run_query(core.kg, text, timeout_s=core.settings.sparql_timeout_s,
-                               limit=core.settings.sparql_result_limit)
-        except SparqlError as exc:  # the same mapping as a MaatwerkError; goes once SparqlError is one
-            _fail(MaatwerkError(str(exc)))
+        result = run_query(core.kg, text, timeout_s=core.settings.sparql_timeout_s,
+                           limit=core.settings.sparql_result_limit, max_bytes=core.settings.sparql_max_bytes)
     if fmt == "json":
         sys.stdout.write(result.serialize("application/sparql-results+json").decode() + "\n")
     elif fmt == "csv":

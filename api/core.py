@@ -21,6 +21,7 @@ from graph import KnowledgeGraph
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from graph.limited import Limits
+from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
 from ingest.cases import ImportResult, import_cases
 from ingest.readers import read_records
@@ -49,6 +50,8 @@ class Maatwerk:
         self._search_lock = threading.Lock()
         self.last_sync: SyncReport | None = None
         self.limits = Limits.of(settings)  # the public SPARQL endpoint's limits, for reads that grow with the data
+        if self.kg.path is not None:  # the SPARQL sandbox's workers, sized by the settings (started on first use)
+            pool_for(self.kg, size=settings.sparql_workers, memory_limit=settings.sparql_worker_memory_mb << 20)
         self._import_lock = threading.Lock()
         self._cache: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()

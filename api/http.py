@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from graph.errors import MaatwerkError
 from ontology import PREFIXES
+from search.text import is_blank
 
 if TYPE_CHECKING:
     from api.core import Maatwerk
@@ -78,7 +79,7 @@ def check_text(request: Request, text: str, what: str = "tekst") -> str:
     limit = request.app.state.settings.max_text_chars
     if len(text) > limit:
         raise ApiError(413, f"De {what} is te lang", f"{len(text)} tekens; hoogstens {limit} toegestaan")
-    if not text.strip():
+    if is_blank(text):  # zero-width and combining characters alone are nothing to search for
         raise ApiError(422, f"De {what} is leeg", "Beschrijf de situatie in een paar zinnen")
     return text
 

@@ -72,8 +72,13 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("sparql_timeout_s", "MAATWERK_SPARQL_TIMEOUT", 10.0, _number(float, 0.1), "seconden per SPARQL-query"),
     Setting("sparql_result_limit", "MAATWERK_SPARQL_LIMIT", 10_000, _number(int, 1),
             "hoogstens zoveel rijen of triples per SPARQL-antwoord"),
+    Setting("sparql_max_bytes", "MAATWERK_SPARQL_MAX_BYTES", 50_000_000, _number(int, 1),
+            "hoogstens zoveel bytes per SPARQL-antwoord; een groter antwoord wordt geweigerd (413)"),
     Setting("sparql_workers", "MAATWERK_SPARQL_WORKERS", 2, _number(int, 1),
-            "SPARQL-werkprocessen; een op hol geslagen query bezet er één tot zijn tijdslimiet"),
+            "SPARQL-werkprocessen (zoveel queries tegelijk); een op hol geslagen query bezet er één tot zijn "
+            "tijdslimiet"),
+    Setting("sparql_queue", "MAATWERK_SPARQL_QUEUE", 8, _number(int, 0),
+            "zoveel SPARQL-queries mogen op een werkproces wachten; meer krijgen meteen 429 met Retry-After"),
     Setting("sparql_worker_memory_mb", "MAATWERK_SPARQL_WORKER_MEMORY_MB", 4096, _number(int, 64),
             "geheugen per SPARQL-werkproces (MiB): een enorme ORDER BY faalt in plaats van de server te verstikken"),
     Setting("shacl_import_limit", "MAATWERK_SHACL_IMPORT_LIMIT", 2_000, _number(int, 0),
@@ -109,7 +114,9 @@ class Settings:
     cors_origins: tuple[str, ...] = _from_env("cors_origins")
     sparql_timeout_s: float = _from_env("sparql_timeout_s")
     sparql_result_limit: int = _from_env("sparql_result_limit")
+    sparql_max_bytes: int = _from_env("sparql_max_bytes")
     sparql_workers: int = _from_env("sparql_workers")
+    sparql_queue: int = _from_env("sparql_queue")
     sparql_worker_memory_mb: int = _from_env("sparql_worker_memory_mb")
     shacl_import_limit: int = _from_env("shacl_import_limit")
     max_text_chars: int = _from_env("max_text_chars")

@@ -7,6 +7,8 @@ from, which dataset it runs over and in which format the answer goes back.
 
 from __future__ import annotations
 
+import asyncio
+
 import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -24,11 +26,13 @@ from api.http import (
 )
 from api.ui.sparql import sparql_page
 from graph.resources import reference_graphs
-from graph.sparql import GRAPH_TYPES, RESULT_TYPES, check_query, run_query
+from graph.sparql import GRAPH_TYPES, RESULT_TYPES, run_query
+from graph.sparql_check import FORMS
 
 router = APIRouter(tags=["sparql"])
 
 RDFLIB_DEFAULT_GRAPH = "urn:x-rdflib:default"
+QUERY_FORMS = tuple(FORMS.values())
 _QUERY_DOC = {
     "parameters": [
         {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
@@ -104,15 +108,20 @@ async def _answer(request: Request, text: str, default_graphs: list, named_graph
     settings = request.app.state.settings
     kg = maatwerk(request).kg
     default_graphs, named_graphs = _dataset(kg, [str(g) for g in default_graphs], [str(g) for g in named_graphs])
-    # The form is known before evaluation, so the sandbox can serialise the answer and send only bytes back.
-    media = _result_media(request, check_query(text, kg.has_graph) in ("construct", "describe"))
-    # run_query waits for its worker process; the threadpool keeps that wait off the event loop.
-    result = await run_in_threadpool(run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
-                                     default_graphs=default_graphs, named_graphs=named_graphs, media_type=media)
+
+    # The form is known only once the query is parsed (in the worker), so each form gets its type here
+    # and the sandbox serialises the answer and sends only bytes back.
+    media = {form: _result_media(request, form in ("construct", "describe")) for form in QUERY_FORMS}
+    # Run on the SPARQL queue's own threads (429 when it is full): a waiting query never holds
+    # a thread of the shared pool that health, search and the UI use.
+    result = await asyncio.wrap_future(request.app.state.sparql_queue.submit(
+        run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
+        max_bytes=settings.sparql_max_bytes, default_graphs=default_graphs, named_graphs=named_graphs,
+        media_type=media))
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"
-    return Response(result.serialize(media), media_type=content_type(media), headers=headers)
+    return Response(result.body, media_type=content_type(result.media_type), headers=headers)
 
 
 def _result_media(request: Request, graph: bool) -> str:

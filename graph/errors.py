@@ -62,3 +62,10 @@ class Busy(MaatwerkError):
 
     status = 503
     exit_code = 3
+
+
+class SparqlError(MaatwerkError):
+    """A SPARQL query refused or failed; `status` is the HTTP status it maps to (exit 3 when busy)."""
+
+    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
+        super().__init__(message, status=status, headers=headers, exit_code=3 if status in (429, 503) else 2)

@@ -7,12 +7,21 @@ links, cheap) instead of the live store, because RocksDB's read-only mode beside
 a writing process is undefined behaviour: reopening fails on .sst files that a
 compaction removed. A new checkpoint is taken when the graph's revision changes.
 
-Parent side: `pool_for(kg).run(...)`. Child side: `python -m graph.sparql_worker FD`.
+Workers cannot reach the network where the platform allows it: at start each one moves
+into a network namespace of its own (`unshare(CLONE_NEWNET)`, as root, or with a user
+namespace where unprivileged ones are enabled), which has no interface up, not even
+loopback. So a SERVICE that got past the parser check (graph.sparql_check) still connects to
+nothing. Where neither works (not Linux, or namespaces forbidden) the pool logs one
+warning and the parser check is the only wall.
+
+Parent side: `pool_for(kg).run(...)`. Child side: `python -m graph.sparql_worker FD MEMORY_LIMIT`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import logging
 import os
 import resource
 import shutil
@@ -28,9 +37,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.sparql import QueryResult, SparqlError, evaluate
+from graph.errors import SparqlError
+from graph.sparql_eval import QueryResult, check_and_evaluate
 
-POOL_SIZE = 2  # a runaway query leaves a worker for the next one; two cannot take more than this machine's cores
+log = logging.getLogger(__name__)
+POOL_SIZE = 2  # default; a runaway query leaves a worker for the next one
 GRACE_S = 1.0  # the worker ends itself this long after its deadline, should the parent fail to kill it
 MEMORY_LIMIT = 4 << 30  # heap per worker (RLIMIT_DATA): a huge ORDER BY fails instead of starving the server
 SNAPSHOTS = "sparql-snapshots"
@@ -38,15 +49,18 @@ _PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int) -> None:
         parent_end, child_end = Pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT_ROOT, os.environ.get("PYTHONPATH")])),
                "RUST_BACKTRACE": "0"}  # with backtraces on, a failed allocation hangs instead of aborting
-        self.process = subprocess.Popen([sys.executable, "-m", "graph.sparql_worker", str(child_end.fileno())],
+        self.process = subprocess.Popen([sys.executable, "-m", "graph.sparql_worker", str(child_end.fileno()),
+                                         str(memory_limit)],
                                         pass_fds=[child_end.fileno()], stdin=subprocess.DEVNULL, env=env)
         child_end.close()
         self.conn: Connection = parent_end
         self.snapshot: Path | None = None  # the checkpoint it has (or will have) open
+        self.network_wall: str | None = None  # set from the worker's greeting
+        self.greeted = False
         self._closing = threading.Lock()
 
     def kill(self, close_pipe: bool = True) -> None:
@@ -61,9 +75,10 @@ class _Worker:
 class WorkerPool:
     """Up to `size` workers for one store; its checkpoints live in `root`, each removed once nothing uses it."""
 
-    def __init__(self, root: Path, size: int = POOL_SIZE):
+    def __init__(self, root: Path, size: int = POOL_SIZE, memory_limit: int = MEMORY_LIMIT):
         self.root = root  # <store>/sparql-snapshots/<pid>-<n>: another pool's close never touches ours
         self.size = size
+        self.memory_limit = memory_limit
         self._lock = threading.Condition()
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
@@ -72,13 +87,14 @@ class WorkerPool:
         self._checkpoint_lock = threading.Lock()
         self._serial = 0
         self._closed = False
+        self.network_wall: str | None = None  # how the last greeted worker is cut off from the network
         if root.parent.is_dir():  # left behind by a killed process (the store lock allows only one live one)
             for stale in root.parent.iterdir():
                 if not stale.name.startswith(f"{os.getpid()}-"):
                     shutil.rmtree(stale, ignore_errors=True)
 
     def run(self, kg, request: tuple, timeout_s: float) -> QueryResult:
-        """Evaluate `request` (see graph.sparql.evaluate) within `timeout_s`, counted from now."""
+        """Check and evaluate `request` (see graph.sparql_eval.check_and_evaluate) within `timeout_s`, from now."""
         deadline = time.monotonic() + timeout_s
         snapshot = self._current_snapshot(kg, deadline)
         try:
@@ -120,6 +136,8 @@ class WorkerPool:
     def _ask(self, worker: _Worker, snapshot: Path, request: tuple, timeout_s: float, deadline: float):
         worker.snapshot = snapshot
         try:
+            if not worker.greeted:
+                self._greet(worker, timeout_s, deadline)
             worker.conn.send((str(snapshot), request, timeout_s))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise SparqlError(f"De query duurde langer dan {timeout_s:g} s en is afgebroken", 503)
@@ -127,6 +145,16 @@ class WorkerPool:
         except (EOFError, OSError) as exc:
             raise SparqlError("De query is afgebroken: de verwerker stopte onverwacht, "
                               "waarschijnlijk omdat de query te veel geheugen gebruikte", 503) from exc
+
+    def _greet(self, worker: _Worker, timeout_s: float, deadline: float) -> None:
+        """Read the worker's first message: whether it is cut off from the network."""
+        if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise SparqlError(f"De query duurde langer dan {timeout_s:g} s en is afgebroken", 503)
+        _, worker.network_wall = worker.conn.recv()
+        worker.greeted = True
+        self.network_wall = worker.network_wall
+        if worker.network_wall is None:
+            _warn_no_network_wall()
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._lock:
@@ -151,7 +179,7 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         """A new worker (caller holds the lock); it boots and opens the current checkpoint in the background."""
-        worker = _Worker()
+        worker = _Worker(self.memory_limit)
         self._workers.append(worker)
         if self._snapshot is not None:
             worker.snapshot = self._snapshot[1]
@@ -189,30 +217,20 @@ class WorkerPool:
                 return path
 
     def _checkpoint(self, kg, deadline: float) -> None:
-        # Under the commit lock, so no checkpoint holds half a commit. During a long import
-        # queries keep the previous checkpoint (the graph as before the import); only the
-        # first checkpoint waits, at most until the query's deadline.
-        if self._snapshot is None:
-            locked = kg.write_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-        else:
-            locked = kg.write_lock.acquire(blocking=False)
-        if not locked:
+        # During a long import queries keep the previous checkpoint (the graph as before the
+        # import); only the first checkpoint waits for the commit, at most until the deadline.
+        self._serial += 1
+        wait_s = max(0.001, deadline - time.monotonic()) if self._snapshot is None else 0.0
+        try:
+            taken = kg.checkpoint(self.root / str(self._serial), wait_s=wait_s)
+        except OSError as exc:  # e.g. a full disk: the endpoint is down, not the query wrong
+            raise SparqlError(f"De gegevens voor SPARQL konden niet worden klaargezet: {exc}", 503) from exc
+        if taken is None:
             if self._snapshot is None:
                 raise SparqlError("De graaf wordt bijgewerkt; probeer het zo opnieuw", 503)
             return
-        try:
-            revision = kg.revision()
-            self._serial += 1
-            path = self.root / str(self._serial)
-            self.root.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(path, ignore_errors=True)
-            kg.store.backup(str(path))
-        except OSError as exc:  # e.g. a full disk: the endpoint is down, not the query wrong
-            raise SparqlError(f"De gegevens voor SPARQL konden niet worden klaargezet: {exc}", 503) from exc
-        finally:
-            kg.write_lock.release()
         with self._lock:
-            self._snapshot = (revision, path)
+            self._snapshot = taken
 
     def _prune(self) -> None:
         """Remove checkpoints no worker has open and no request is about to use (caller holds the lock)."""
@@ -231,12 +249,14 @@ _pools_lock = threading.Lock()
 _pool_serial = itertools.count(1)
 
 
-def pool_for(kg) -> WorkerPool:
-    """The pool of this on-disk graph, started on first use; closed with `close_pool`, or at exit."""
+def pool_for(kg, size: int = POOL_SIZE, memory_limit: int = MEMORY_LIMIT) -> WorkerPool:
+    """The pool of this on-disk graph, started on first use with `size` workers of at most `memory_limit` bytes of
+    heap each; closed with `close_pool`, or at exit."""
     with _pools_lock:
         pool = _pools.get(kg)
         if pool is None:
-            pool = _pools[kg] = WorkerPool(Path(kg.path) / SNAPSHOTS / f"{os.getpid()}-{next(_pool_serial)}")
+            root = Path(kg.path) / SNAPSHOTS / f"{os.getpid()}-{next(_pool_serial)}"
+            pool = _pools[kg] = WorkerPool(root, size, memory_limit)
             weakref.finalize(kg, pool.close)  # also runs at interpreter exit: no orphan workers
         return pool
 
@@ -251,11 +271,40 @@ def close_pool(kg) -> None:
 # --- the worker process ----------------------------------------------------------------
 
 
-def main(fd: int) -> None:
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+_warned = threading.Lock()
+
+
+def isolate_network() -> str | None:
+    """Move this process into a network namespace of its own; how it was done, or None if it could not be.
+
+    Call it before any thread starts (a user namespace requires a single-threaded process).
+    """
+    try:
+        unshare = ctypes.CDLL(None, use_errno=True).unshare
+    except (OSError, AttributeError):
+        return None  # not Linux
+    if unshare(_CLONE_NEWNET) == 0:
+        return "netns"
+    if unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+        return "userns+netns"
+    return None
+
+
+def _warn_no_network_wall() -> None:
+    if _warned.acquire(blocking=False):  # once per process; never released
+        log.warning("SPARQL-verwerkers kunnen hier niet van het netwerk worden afgesloten (geen network "
+                    "namespace beschikbaar); SERVICE wordt alleen door de querycontrole geweigerd")
+
+
+def main(fd: int, memory_limit: int) -> None:
+    wall = isolate_network()  # first, while this process has one thread
     conn = Connection(fd)
+    conn.send(("hello", wall))
     os.nice(5)  # on a small machine, searches come before analytic queries
     try:
-        resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
     except (ValueError, OSError):
         pass  # a lower hard limit is already in place
     deadline: list[float | None] = [None]
@@ -278,7 +327,7 @@ def main(fd: int) -> None:
             continue
         deadline[0] = time.monotonic() + timeout_s + GRACE_S
         try:
-            reply = ("ok", evaluate(store, *request))
+            reply = ("ok", check_and_evaluate(store, *request))
         except SparqlError as exc:
             reply = ("error", str(exc), exc.status)
         deadline[0] = None
@@ -291,7 +340,8 @@ def main(fd: int) -> None:
 
 
 def _watch(parent: int, deadline: list) -> None:
-    # pyoxigraph releases the GIL while it evaluates, so this thread runs during a query.
+    # pyoxigraph releases the GIL while it evaluates, and the parser check yields it every few ms,
+    # so this thread runs during a query.
     while True:
         time.sleep(0.2)
         if os.getppid() != parent or (deadline[0] is not None and time.monotonic() > deadline[0]):
@@ -299,4 +349,4 @@ def _watch(parent: int, deadline: list) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

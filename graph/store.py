@@ -135,6 +135,25 @@ class KnowledgeGraph:
             self._apply_journal(journal)
         return revision
 
+    def checkpoint(self, target: Path, wait_s: float = 0.0) -> tuple[str | None, Path] | None:
+        """Copy the store to `target` (a RocksDB checkpoint: hard links, cheap) between two commits.
+
+        Returns (revision copied, target), or None when a commit held the lock for longer than
+        `wait_s` (0: do not wait). Raises OSError when the copy fails (e.g. a full disk).
+        """
+        assert self.path is not None, "an in-memory store has nothing to copy"
+        locked = self.write_lock.acquire(timeout=wait_s) if wait_s > 0 else self.write_lock.acquire(blocking=False)
+        if not locked:
+            return None
+        try:  # under the commit lock, so no checkpoint holds half a commit
+            revision = self.revision()
+            shutil.rmtree(target, ignore_errors=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.store.backup(str(target))
+            return revision, target
+        finally:
+            self.write_lock.release()
+
     def load_ontology_and_reference(self) -> None:
         """(Re)load the shipped Turtle; idempotent because each source has its own graph."""
         quads = list(turtle_quads(ONTOLOGY_FILES, GRAPH_ONTOLOGY))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9À-ſ\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset((Path(__file__).parent / "stopwords_nl.txt").read_text().split())
 _stemmer = Stemmer.Stemmer("dutch")
+
+# Characters that show nothing on their own: separators, controls, format characters (zero-width
+# space and joiners, BOM, bidi marks) and combining marks without a base letter.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Mc", "Me"})
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` has nothing a person could read: only whitespace, zero-width or combining characters."""
+    return all(char.isspace() or unicodedata.category(char) in _INVISIBLE for char in text)
+
 
 # USE encodes in time linear to the number of tokens and does best on sentence-sized
 # input, so long texts are cut into a few sentence windows of about this many words.

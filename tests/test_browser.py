@@ -80,6 +80,10 @@ CASES = [
      "status": "niet opgelost", "year": 2023, "laws": ["Jeugdwet", "Wmo 2015"],
      "organisations": ["gemeente", "wijkteam"], "levensgebieden": ["huisvesting"],
      "knelpunten": ["samenwerking"], "fictional": True},
+    # One unbroken 5,004-character word: the page must wrap it, not grow sideways.
+    {"id": "ui-lang-woord", "title": "Aanvraag met een heel lang woord",
+     "situation": "Een inwoner plakte dit in het formulier: " + "schuld" * 834 + " en wacht op antwoord.",
+     "status": "lopend", "year": 2024, "laws": ["Wmo 2015"], "fictional": True},
 ]
 
 
@@ -125,6 +129,9 @@ class Visit:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        # Every Content-Security-Policy violation, also those a library catches and hides from the console.
+        self.context.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                                     "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
 
     def goto(self, path: str):
         self.page.goto(self.base + path)
@@ -138,6 +145,8 @@ class Visit:
         outside = [u for u in self.requests if not _local(u)]
         assert not outside, f"verzoeken buiten 127.0.0.1: {outside}"
         assert not self.errors, f"fouten in de browser: {self.errors}"
+        violations = self.page.evaluate("window.__csp || []")
+        assert not violations, f"Content-Security-Policy-overtredingen: {violations}"
 
 
 def _local(url: str) -> bool:
@@ -307,3 +316,41 @@ def test_keyboard_only_search(visit):
     page.wait_for_selector("article.result")
     assert "Thuiszorg niet genoeg" in page.locator("article.result h3").first.inner_text()
     v.check_clean()
+
+
+def test_api_docs_work_offline_under_the_csp(visit):
+    v = visit()
+    page = v.goto("/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    assert "API-documentatie" in page.locator("h1").first.inner_text()
+    assert page.locator("a[href='/']").count() >= 1  # the way back to the application
+    assert "/api/similar-cases" in page.content()
+    v.shot("docs")
+    v.check_clean()
+    page = v.goto("/redoc")
+    page.wait_for_selector("redoc .api-content, redoc [role=main], redoc h1", timeout=15_000)
+    assert "similar-cases" in page.content()
+    v.check_clean()
+
+
+def test_a_five_thousand_character_word_does_not_widen_the_page(visit):
+    v = visit(NARROW)
+    word = "schuld" * 834  # 5,004 characters without a break opportunity
+    for path in (f"/?q={word}", "/casus/ui-lang-woord"):
+        page = v.goto(path)
+        page.wait_for_load_state("load")
+        assert word[:200] in page.content(), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"] + 1, path
+    v.check_clean()
+
+
+def test_the_csp_blocks_an_injected_inline_script_and_the_check_sees_it(visit):
+    """The policy is enforced, and check_clean would notice a violation (so its silence above means something)."""
+    v = visit()
+    page = v.goto("/")
+    page.evaluate("""() => { const s = document.createElement('script');
+                             s.textContent = 'window.__ran = true'; document.body.appendChild(s); }""")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.__ran === undefined")
+    assert any("script-src" in violation for violation in page.evaluate("window.__csp"))

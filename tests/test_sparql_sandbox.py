@@ -350,3 +350,47 @@ def _server_pid(data_dir: Path) -> int:
             if b"serve" in cmdline and str(data_dir).encode() in cmdline:
                 return int(entry.name)
     raise AssertionError("server niet gevonden")
+
+
+# --- the store's checkpoint and the module layout -----------------------------------------------------
+
+
+def test_checkpoint_waits_for_a_commit_and_copies_a_whole_revision(kg, tmp_path):
+    revision, path = kg.checkpoint(tmp_path / "cp1")
+    assert revision == kg.revision()
+    copy = ox.Store.read_only(str(path))
+    assert len(copy) == kg.triple_count()
+    del copy
+    with kg.write_lock:  # a commit in progress: no waiting means no checkpoint
+        start = time.monotonic()
+        assert kg.checkpoint(tmp_path / "cp2") is None
+        assert kg.checkpoint(tmp_path / "cp3", wait_s=0.3) is None
+        assert 0.25 < time.monotonic() - start < 0.3 + MARGIN_S
+    assert kg.checkpoint(tmp_path / "cp4", wait_s=0.3) is not None
+
+
+def test_sparql_modules_import_one_way():
+    """graph.sparql -> sparql_worker -> sparql_eval -> sparql_check: the worker side never imports the entry point."""
+    code = ("import sys, graph.sparql_worker; "
+            "print(sorted(m for m in ('graph.sparql', 'api') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_worker_pool_size_and_memory_cap_come_from_the_settings(small_dir, tmp_path):
+    from api.core import Maatwerk
+
+    data = copy_data(small_dir, tmp_path / "data")
+    settings = replace(Settings(), data_dir=data, sparql_workers=1, sparql_worker_memory_mb=321)
+    core = Maatwerk(settings)
+    try:
+        run_query(core.kg, "ASK { ?s ?p ?o }")
+        (pid,) = pool_for(core.kg).pids()
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        data_line = next(line for line in limits.splitlines() if line.startswith("Max data size"))
+        assert data_line.split()[3] == str(321 << 20)
+        assert pool_for(core.kg).size == 1
+    finally:
+        close_pool(core.kg)
+        core.close()
