@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Kennisgraaf en zoeken in casussen uit het sociaal domein",
         description="Vergelijkbare casussen, casussen en referentiedata (wetten, organisaties, voorzieningen), "
-                    "SPARQL 1.1 Protocol op /sparql en linked data op /id/{type}/{slug}.",
+        "SPARQL 1.1 Protocol op /sparql en linked data op /id/{type}/{slug}.",
         lifespan=_lifespan(settings),
         docs_url=None,  # api/docs.py serves both from vendored files
         redoc_url=None,
@@ -65,8 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     hide_query_strings_in_access_log()  # however uvicorn is started: keys and query text stay out of the log
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "Accept"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
     app.include_router(routes.router)
     app.include_router(sparql_protocol.router)
     app.include_router(linked_data.router)
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _document_case_input(app: FastAPI) -> None:
     """POST /api/cases reads its body itself; put the import-format models in the OpenAPI components."""
+
     def openapi():
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
@@ -86,6 +91,7 @@ def _document_case_input(app: FastAPI) -> None:
             for name, model in routes.CASES_BODY_SCHEMA.get("$defs", {}).items():
                 components.setdefault(name, model)
         return app.openapi_schema
+
     app.openapi = openapi
 
 
@@ -99,8 +105,9 @@ def _lifespan(settings: Settings):
             raise
         try:
             core.search()  # load the index now, so the first request is not the slow one
-            app.state.sparql_queue = QueryQueue(settings.sparql_workers, settings.sparql_queue,
-                                                retry_after_s=settings.sparql_timeout_s)
+            app.state.sparql_queue = QueryQueue(
+                settings.sparql_workers, settings.sparql_queue, retry_after_s=settings.sparql_timeout_s
+            )
             app.state.maatwerk = core
             yield
         finally:
@@ -108,6 +115,7 @@ def _lifespan(settings: Settings):
                 app.state.sparql_queue.close()
             close_pool(core.kg)  # SPARQL worker processes and their store checkpoints
             core.close()
+
     return lifespan
 
 
@@ -205,4 +213,5 @@ class BodySizeLimit:
                     # Raised inside the app, so the HTTP error handler turns it into JSON.
                     raise HTTPException(413, self._message())
             return message
+
         return counted

@@ -29,20 +29,23 @@ class _Cli(typer.Typer):
             _fail(exc)
 
 
-app = _Cli(help="maatwerk-kg: kennisgraaf en zoeken in casussen uit het sociaal domein.",
-           no_args_is_help=True, add_completion=False)
+app = _Cli(
+    help="maatwerk-kg: kennisgraaf en zoeken in casussen uit het sociaal domein.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 out = Console()
 err = Console(stderr=True)
 
 DataDir = typer.Option(None, "--data-dir", help="Data-map (standaard $MAATWERK_DATA_DIR of ./.maatwerk)")
 
 
-def _settings(data_dir: Optional[Path]) -> Settings:
+def _settings(data_dir: Path | None) -> Settings:
     return Settings().with_data_dir(data_dir)
 
 
 @contextmanager
-def _app(data_dir: Optional[Path]):
+def _app(data_dir: Path | None):
     from api.core import Maatwerk
 
     core = Maatwerk(_settings(data_dir))
@@ -55,9 +58,16 @@ def _app(data_dir: Optional[Path]):
 @contextmanager
 def _progress(description: str):
     """A rich progress bar fed by (done, total, phase) callbacks; total 0 means unknown; a new phase restarts it."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(description, total=None, rate="")
         current = ""
 
@@ -68,12 +78,15 @@ def _progress(description: str):
                 bar.reset(task, description=f"{description}: {phase}")
             elapsed = bar.tasks[0].elapsed or 1e-9
             bar.update(task, completed=done, total=total or None, rate=f"{done / elapsed:,.0f}/s")
+
         yield update
 
 
 @app.command()
-def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illustratieve voorbeeldcasussen laden"),
-         data_dir: Optional[Path] = DataDir):
+def init(
+    demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illustratieve voorbeeldcasussen laden"),
+    data_dir: Path | None = DataDir,
+):
     """Maak de store, laad ontologie en referentiedata (en voorbeeldcasussen), valideer, bouw de indexen."""
     with _app(data_dir) as core, _progress("casussen") as progress:
         core.init(demo=demo, progress=progress)
@@ -86,10 +99,16 @@ def init(demo: bool = typer.Option(True, "--demo/--no-demo", help="Ook de illust
 
 
 @app.command("import-cases")
-def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl, .json of .csv"),
-                 redact: bool = typer.Option(False, "--redact", help="Persoonsgegevens vervangen door [BSN], [NAAM], … "
-                                             "in plaats van weigeren (een id met persoonsgegevens blijft geweigerd)"),
-                 data_dir: Optional[Path] = DataDir):
+def import_cases(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl, .json of .csv"),
+    redact: bool = typer.Option(
+        False,
+        "--redact",
+        help="Persoonsgegevens vervangen door [BSN], [NAAM], … "
+        "in plaats van weigeren (een id met persoonsgegevens blijft geweigerd)",
+    ),
+    data_dir: Path | None = DataDir,
+):
     """Importeer casussen (alles of niets per bestand). Exit 2 bij geweigerde invoer."""
     with _app(data_dir) as core, _progress(f"import {file.name}") as progress:
         result = core.import_file(file, redact=redact, progress=progress)
@@ -99,17 +118,24 @@ def import_cases(file: Path = typer.Argument(..., exists=True, dir_okay=False, h
 
 
 @app.command("import-law")
-def import_law(source: str = typer.Argument(..., help="BWB toestand-XML-bestand of een BWB-id (BWBR…)"),
-               data_dir: Optional[Path] = DataDir):
+def import_law(
+    source: str = typer.Argument(..., help="BWB toestand-XML-bestand of een BWB-id (BWBR…)"),
+    data_dir: Path | None = DataDir,
+):
     """Importeer een wet met zijn artikelen uit BWB-XML (bestand of officiële repository)."""
     with _app(data_dir) as core:
         summary = core.import_law(source)
     out.print(f"{summary['title']} ({summary['bwb_id']}): {summary['articles']} artikelen, {summary['leden']} leden.")
 
 
-def search(text: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
-           mode: str = typer.Option("hybrid+graph", help="lexical, dense, hybrid of hybrid+graph"),
-           data_dir: Optional[Path] = DataDir, **filters: Any):
+def search(
+    text: str,
+    k: int = typer.Option(10, "-k"),
+    as_json: bool = typer.Option(False, "--json"),
+    mode: str = typer.Option("hybrid+graph", help="lexical, dense, hybrid of hybrid+graph"),
+    data_dir: Path | None = DataDir,
+    **filters: Any,
+):
     """Zoek vergelijkbare casussen bij een beschreven situatie."""
     with _app(data_dir) as core:
         response = core.search().search(text, k, filters, mode)
@@ -118,15 +144,22 @@ def search(text: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Opt
 
 def _with_filter_options(command):
     """The search filters as options, named like the API's parameters (`--law`, `--year-from`, …)."""
-    options = [(param, list[str], typer.Option([], f"--{param}", help=f"Filter op {kind.label.lower()}: label, "
-                                                                        "slug of IRI (herhaalbaar)"))
-               for param, kind in BY_PARAM.items()]
+    options = [
+        (
+            param,
+            list[str],
+            typer.Option([], f"--{param}", help=f"Filter op {kind.label.lower()}: label, slug of IRI (herhaalbaar)"),
+        )
+        for param, kind in BY_PARAM.items()
+    ]
     options.append(("status", list[str], typer.Option([], "--status", help=", ".join(STATUSES) + " (herhaalbaar)")))
     options += [(param, Optional[int], typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
     signature = inspect.signature(command, eval_str=True)
     fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-             for name, kind, option in options]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, kind, option in options
+    ]
     command.__signature__ = signature.replace(parameters=[*fixed, *added])
     command.__annotations__ = {**{p.name: p.annotation for p in fixed}, **{n: t for n, t, _ in options}}
     return command
@@ -136,8 +169,12 @@ app.command()(_with_filter_options(search))
 
 
 @app.command()
-def similar(case_id: str, k: int = typer.Option(10, "-k"), as_json: bool = typer.Option(False, "--json"),
-            data_dir: Optional[Path] = DataDir):
+def similar(
+    case_id: str,
+    k: int = typer.Option(10, "-k"),
+    as_json: bool = typer.Option(False, "--json"),
+    data_dir: Path | None = DataDir,
+):
     """Casussen die lijken op een opgeslagen casus."""
     with _app(data_dir) as core:
         response = core.search().similar(case_id, k)
@@ -145,16 +182,23 @@ def similar(case_id: str, k: int = typer.Option(10, "-k"), as_json: bool = typer
 
 
 @app.command()
-def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq"),
-           fmt: str = typer.Option("table", "--format", help="table, json of csv"),
-           data_dir: Optional[Path] = DataDir):
+def sparql(
+    query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq"),
+    fmt: str = typer.Option("table", "--format", help="table, json of csv"),
+    data_dir: Path | None = DataDir,
+):
     """Voer een alleen-lezen SPARQL-query uit."""
     from graph.sparql import run_query
 
     text = Path(query[1:]).read_text() if query.startswith("@") else query
     with _app(data_dir) as core:
-        result = run_query(core.kg, text, timeout_s=core.settings.sparql_timeout_s,
-                           limit=core.settings.sparql_result_limit, max_bytes=core.settings.sparql_max_bytes)
+        result = run_query(
+            core.kg,
+            text,
+            timeout_s=core.settings.sparql_timeout_s,
+            limit=core.settings.sparql_result_limit,
+            max_bytes=core.settings.sparql_max_bytes,
+        )
     if fmt == "json":
         sys.stdout.write(result.serialize("application/sparql-results+json").decode() + "\n")
     elif fmt == "csv":
@@ -167,7 +211,7 @@ def sparql(query: str = typer.Argument(..., help="SPARQL-query, of @bestand.rq")
 
 
 @app.command()
-def validate(data_dir: Optional[Path] = DataDir):
+def validate(data_dir: Path | None = DataDir):
     """SHACL-validatie van de hele graaf; exit 1 als die niet voldoet."""
     from graph.validate import validate_store
 
@@ -181,13 +225,18 @@ def validate(data_dir: Optional[Path] = DataDir):
 
 
 @app.command()
-def export(fmt: str = typer.Option("turtle", "--format", help="turtle, nt, nq of jsonld"),
-           data_dir: Optional[Path] = DataDir):
+def export(
+    fmt: str = typer.Option("turtle", "--format", help="turtle, nt, nq of jsonld"), data_dir: Path | None = DataDir
+):
     """Schrijf de hele graaf naar stdout."""
     import pyoxigraph as ox
 
-    formats = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
-               "jsonld": ox.RdfFormat.JSON_LD}
+    formats = {
+        "turtle": ox.RdfFormat.TURTLE,
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "nq": ox.RdfFormat.N_QUADS,
+        "jsonld": ox.RdfFormat.JSON_LD,
+    }
     if fmt not in formats:
         err.print(f"[red]Onbekend formaat {fmt}; kies uit {', '.join(formats)}[/red]")
         raise typer.Exit(2)
@@ -196,10 +245,14 @@ def export(fmt: str = typer.Option("turtle", "--format", help="turtle, nt, nq of
 
 
 @app.command("eval")
-def evaluate(gold: Optional[Path] = typer.Option(None, "--gold", help="JSONL met query, relevant, partial"),
-             encoder: Optional[str] = typer.Option(None, "--encoder", help="Andere encoder dan de index (bouwt een tijdelijke index)"),
-             as_json: bool = typer.Option(False, "--json"),
-             data_dir: Optional[Path] = DataDir):
+def evaluate(
+    gold: Path | None = typer.Option(None, "--gold", help="JSONL met query, relevant, partial"),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="Andere encoder dan de index (bouwt een tijdelijke index)"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+    data_dir: Path | None = DataDir,
+):
     """MRR, nDCG@10 en recall@1/5/10 voor lexical, dense, hybrid en hybrid+graph."""
     from graph.cases import case_docs
     from search.encoders import get_encoder
@@ -218,22 +271,34 @@ def evaluate(gold: Optional[Path] = typer.Option(None, "--gold", help="JSONL met
             ranker = Ranker(index, core.concepts)
         missing = unknown_ids(gold_queries, set(ranker.index.facets.ids))
         if missing:
-            err.print(f"[yellow]Let op: {len(missing)} case-id's uit de gold set staan niet in de graaf: "
-                      f"{', '.join(sorted(missing)[:10])}[/yellow]")
+            err.print(
+                f"[yellow]Let op: {len(missing)} case-id's uit de gold set staan niet in de graaf: "
+                f"{', '.join(sorted(missing)[:10])}[/yellow]"
+            )
         metrics = run_eval(ranker, gold_queries)
     if as_json:
         sys.stdout.write(json.dumps({m: v.__dict__ for m, v in metrics.items()}, indent=2) + "\n")
         return
-    table = Table("modus", "MRR", "nDCG@10", "recall@1", "recall@5", "recall@10",
-                  title=f"{len(gold_queries)} queries, encoder {ranker.index.encoder.id}")
+    table = Table(
+        "modus",
+        "MRR",
+        "nDCG@10",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        title=f"{len(gold_queries)} queries, encoder {ranker.index.encoder.id}",
+    )
     for mode, m in metrics.items():
         table.add_row(mode, *(f"{v:.3f}" for v in (m.mrr, m.ndcg10, m.recall1, m.recall5, m.recall10)))
     out.print(table)
 
 
 @app.command()
-def generate(n: int = typer.Option(..., "--n", help="Aantal casussen"), out_file: Path = typer.Option(..., "--out"),
-             seed: int = typer.Option(1, "--seed")):
+def generate(
+    n: int = typer.Option(..., "--n", help="Aantal casussen"),
+    out_file: Path = typer.Option(..., "--out"),
+    seed: int = typer.Option(1, "--seed"),
+):
     """Synthetische casussen in het importformaat, alleen voor schaaltests."""
     from ingest.generate import write
 
@@ -242,7 +307,7 @@ def generate(n: int = typer.Option(..., "--n", help="Aantal casussen"), out_file
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000), data_dir: Optional[Path] = DataDir):
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000), data_dir: Path | None = DataDir):
     """Start de webinterface en de API."""
     import threading
 
@@ -261,11 +326,14 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 
 
 @app.command()
-def publish(endpoint: Optional[str] = typer.Option(None, "--endpoint", help="SPARQL 1.1 Update-adres van de doelstore"),
-            graph_store: Optional[str] = typer.Option(None, "--graph-store",
-                                                      help="Graph Store Protocol-adres (heeft voorrang op --endpoint)"),
-            full: bool = typer.Option(False, "--full", help="Alles opnieuw sturen, niet alleen wat veranderde"),
-            data_dir: Optional[Path] = DataDir):
+def publish(
+    endpoint: str | None = typer.Option(None, "--endpoint", help="SPARQL 1.1 Update-adres van de doelstore"),
+    graph_store: str | None = typer.Option(
+        None, "--graph-store", help="Graph Store Protocol-adres (heeft voorrang op --endpoint)"
+    ),
+    full: bool = typer.Option(False, "--full", help="Alles opnieuw sturen, niet alleen wat veranderde"),
+    data_dir: Path | None = DataDir,
+):
     """Zet de graaf in een andere SPARQL-store: één named graph per casus, alleen wat sinds de vorige keer veranderde.
 
     Inloggegevens komen uit $MAATWERK_PUBLISH_AUTH (`gebruiker:wachtwoord` of `Bearer <token>`).
@@ -273,10 +341,15 @@ def publish(endpoint: Optional[str] = typer.Option(None, "--endpoint", help="SPA
     from graph.publish import Target
 
     with _app(data_dir) as core, _progress("publiceren") as progress:
-        report = core.publish(Target(update=endpoint, graph_store=graph_store, auth=core.settings.publish_auth or None),
-                              full=full, progress=lambda done, total: progress(done, total, "publiceren"))
-    out.print(f"{len(report.sent)} graphs verstuurd ({report.triples} triples), {len(report.deleted)} verwijderd, "
-              f"{report.unchanged} ongewijzigd.")
+        report = core.publish(
+            Target(update=endpoint, graph_store=graph_store, auth=core.settings.publish_auth or None),
+            full=full,
+            progress=lambda done, total: progress(done, total, "publiceren"),
+        )
+    out.print(
+        f"{len(report.sent)} graphs verstuurd ({report.triples} triples), {len(report.deleted)} verwijderd, "
+        f"{report.unchanged} ongewijzigd."
+    )
 
 
 @app.command("settings")
@@ -287,8 +360,10 @@ def show_settings(as_json: bool = typer.Option(False, "--json")):
         sys.stdout.write(json.dumps(described, ensure_ascii=False, indent=2) + "\n")
         return
     for row in described:
-        out.print(f"[bold]{row['name']}[/bold] ({row['env']}) = {row['value']}  [dim]standaard: {row['default']}[/dim]",
-                  highlight=False)
+        out.print(
+            f"[bold]{row['name']}[/bold] ({row['env']}) = {row['value']}  [dim]standaard: {row['default']}[/dim]",
+            highlight=False,
+        )
         out.print(f"    {row['help']}", markup=False, highlight=False)
 
 

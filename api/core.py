@@ -77,7 +77,8 @@ class Maatwerk:
             if self._search is None:
                 encoder = get_encoder(self.settings.encoder)
                 self._search, self.last_sync = SearchService.open(
-                    self.kg, self.concepts, self.settings.index_dir, encoder, _phase(progress, "indexeren"), known)
+                    self.kg, self.concepts, self.settings.index_dir, encoder, _phase(progress, "indexeren"), known
+                )
             return self._search
 
     def close(self) -> None:
@@ -88,8 +89,13 @@ class Maatwerk:
     def import_file(self, path: Path, redact: bool = False, progress: Progress | None = None) -> ImportResult:
         return self.import_records(read_records(path), redact, progress, expected=_line_count(path))
 
-    def import_records(self, records: Iterable[tuple[str, Any]], redact: bool = False,
-                       progress: Progress | None = None, expected: int = 0) -> ImportResult:
+    def import_records(
+        self,
+        records: Iterable[tuple[str, Any]],
+        redact: bool = False,
+        progress: Progress | None = None,
+        expected: int = 0,
+    ) -> ImportResult:
         """Gate, link and commit all cases or none; then bring the indexes up to date.
 
         One import at a time: each is all-or-nothing, and its index sync must not interleave with another's.
@@ -97,8 +103,9 @@ class Maatwerk:
         with self._import_lock:
             return self._import(records, redact, progress, expected)
 
-    def _import(self, records: Iterable[tuple[str, Any]], redact: bool, progress: Progress | None,
-                expected: int) -> ImportResult:
+    def _import(
+        self, records: Iterable[tuple[str, Any]], redact: bool, progress: Progress | None, expected: int
+    ) -> ImportResult:
         counted = 0
 
         def step(n: int) -> None:
@@ -106,14 +113,16 @@ class Maatwerk:
             counted += n
             if progress:
                 progress(counted, max(expected, counted), "controleren")
+
         # pySHACL runs on what an import adds; past the limit the check would cost more than the
         # rest of the import, and the cases are built from resolved concepts anyway.
         limit = self.settings.shacl_import_limit
         records = iter(records)
         head = list(islice(records, limit + 1))  # the rest streams from the file
         validate = self._shacl_check if len(head) <= limit else None
-        result = import_cases(self.kg, chain(head, records), self.concepts, redact, step, validate,
-                              max_text=self.settings.max_text_chars)
+        result = import_cases(
+            self.kg, chain(head, records), self.concepts, redact, step, validate, max_text=self.settings.max_text_chars
+        )
         self._after_write(progress, {r.iri: r.search_doc() for r in result.cases})
         return result
 
@@ -140,8 +149,9 @@ class Maatwerk:
             if path.exists() and not path.is_file():
                 raise BwbError(f"{source} is geen gewoon bestand; geef een BWB toestand-XML-bestand.")
             if path.is_file() and path.stat().st_size > MAX_BYTES:
-                raise BwbError(f"{source} is groter dan {MAX_BYTES // (1024 * 1024)} MB; "
-                               "zo groot is geen BWB-toestand.")
+                raise BwbError(
+                    f"{source} is groter dan {MAX_BYTES // (1024 * 1024)} MB; zo groot is geen BWB-toestand."
+                )
             data = path.read_bytes() if path.is_file() else None
         except BwbError:
             raise
@@ -149,9 +159,12 @@ class Maatwerk:
             raise BwbError(f"Kan {source} niet lezen: {exc.strerror or exc}.") from exc
         if data is None:
             if not BWBR_RE.match(source.strip().upper()):
-                raise BwbError(f"Bestand {source} bestaat niet." if path.suffix or "/" in source else
-                               f"{source} is geen bestand en geen geldig BWB-id: geef een BWB toestand-XML-bestand "
-                               "of BWBR gevolgd door 7 cijfers, bijv. BWBR0035362.")
+                raise BwbError(
+                    f"Bestand {source} bestaat niet."
+                    if path.suffix or "/" in source
+                    else f"{source} is geen bestand en geen geldig BWB-id: geef een BWB toestand-XML-bestand "
+                    "of BWBR gevolgd door 7 cijfers, bijv. BWBR0035362."
+                )
             data = fetch_toestand(source)
         law = parse_toestand(data)
         existing = self.concepts.resolve("wet", law.bwb_id)
@@ -162,8 +175,13 @@ class Maatwerk:
         self.concepts = ConceptIndex.from_graph(self.kg)
         if self._search is not None:
             self._search.refresh_concepts(self.concepts)
-        return {"bwb_id": law.bwb_id, "title": law.citeertitel, "uri": law_iri or iri("wet", law.bwb_id),
-                "articles": len(law.articles), "leden": sum(len(a.leden) for a in law.articles)}
+        return {
+            "bwb_id": law.bwb_id,
+            "title": law.citeertitel,
+            "uri": law_iri or iri("wet", law.bwb_id),
+            "articles": len(law.articles),
+            "leden": sum(len(a.leden) for a in law.articles),
+        }
 
     def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
         if self._search is None:
@@ -172,8 +190,9 @@ class Maatwerk:
             with self._search_lock:
                 self.last_sync = self._search.sync(_phase(progress, "indexeren"), known)
 
-    def publish(self, target: "Target", full: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> "PublishReport":
+    def publish(
+        self, target: Target, full: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> PublishReport:
         """Push the named graphs that changed since the last publish to `target` (see graph.publish)."""
         from graph.publish import publish
 
@@ -181,15 +200,16 @@ class Maatwerk:
 
     # --- checks ----------------------------------------------------------------
 
-    def validate(self) -> "Report":
+    def validate(self) -> Report:
         from graph.validate import validate_store
 
         return validate_store(self.kg)
 
     def health(self) -> dict[str, Any]:
         # Counting scans the store: recount only when the graph changed.
-        counts = self.cached("health", lambda: MappingProxyType({"cases": self.kg.case_count(),
-                                                                 "triples": self.kg.triple_count()}))
+        counts = self.cached(
+            "health", lambda: MappingProxyType({"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
+        )
         return {"status": "ok", **counts, "encoder": self.settings.encoder}
 
     # --- derived values --------------------------------------------------------
@@ -209,8 +229,11 @@ class Maatwerk:
             version = self.kg.revision()
         with self._cache_lock:
             entry = self._cache.get(name)
-            if entry is not None and version is not None and (entry[0] is version or
-                                                               (graph_keyed and entry[0] == version)):
+            if (
+                entry is not None
+                and version is not None
+                and (entry[0] is version or (graph_keyed and entry[0] == version))
+            ):
                 self._cache.move_to_end(name)
                 return entry[1]
         settled = not graph_keyed or self._graph_settled()

@@ -41,8 +41,9 @@ _PAGE = """<!doctype html>
 
 
 def _page(title: str, head: str, body: str, other_href: str, other_text: str) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), head=head, body=body,
-                                     other_href=other_href, other_text=other_text))
+    return HTMLResponse(
+        _PAGE.format(title=html.escape(title), head=head, body=body, other_href=other_href, other_text=other_text)
+    )
 
 
 @router.get("/docs")
@@ -53,7 +54,9 @@ def swagger_ui() -> HTMLResponse:
         '<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js" defer></script>'
         '<script src="/static/js/docs.js" defer></script>',
         '<div id="swagger-ui" data-openapi-url="/openapi.json"></div>',
-        "/redoc", "Dezelfde documentatie in ReDoc")
+        "/redoc",
+        "Dezelfde documentatie in ReDoc",
+    )
 
 
 @router.get("/redoc")
@@ -63,4 +66,6 @@ def redoc() -> HTMLResponse:
         '<script src="/static/vendor/redoc/redoc.standalone.js" defer></script>',
         # ReDoc's bundle starts itself on this element when the page has loaded.
         '<redoc spec-url="/openapi.json" hide-loading></redoc>',
-        "/docs", "Dezelfde documentatie in Swagger UI (met uitproberen)")
+        "/docs",
+        "Dezelfde documentatie in Swagger UI (met uitproberen)",
+    )

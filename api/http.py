@@ -51,8 +51,9 @@ class ErrorJSONResponse(JSONResponse):
         try:
             return super().render(content)
         except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
-            return json.dumps(_json_safe(content), ensure_ascii=True, allow_nan=False,
-                              separators=(",", ":")).encode("ascii")
+            return json.dumps(_json_safe(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode(
+                "ascii"
+            )
 
 
 def _json_safe(value):
@@ -101,14 +102,26 @@ RDF_TYPES = [TURTLE, "application/ld+json", "application/n-triples", "applicatio
 FORMAT_NAMES = {
     "json": ("application/sparql-results+json", "application/ld+json"),
     "xml": ("application/sparql-results+xml", "application/rdf+xml"),
-    "csv": ("text/csv", None), "tsv": ("text/tab-separated-values", None),
-    "turtle": (None, TURTLE), "ttl": (None, TURTLE), "jsonld": (None, "application/ld+json"),
-    "json-ld": (None, "application/ld+json"), "nt": (None, "application/n-triples"),
-    "ntriples": (None, "application/n-triples"), "n-triples": (None, "application/n-triples"),
+    "csv": ("text/csv", None),
+    "tsv": ("text/tab-separated-values", None),
+    "turtle": (None, TURTLE),
+    "ttl": (None, TURTLE),
+    "jsonld": (None, "application/ld+json"),
+    "json-ld": (None, "application/ld+json"),
+    "nt": (None, "application/n-triples"),
+    "ntriples": (None, "application/n-triples"),
+    "n-triples": (None, "application/n-triples"),
     "rdfxml": (None, "application/rdf+xml"),
 }
-_TEXTUAL = ("text/", "application/sparql-results", "application/json", "application/ld+json",
-            "application/n-triples", "application/rdf+xml", "application/xml")
+_TEXTUAL = (
+    "text/",
+    "application/sparql-results",
+    "application/json",
+    "application/ld+json",
+    "application/n-triples",
+    "application/rdf+xml",
+    "application/xml",
+)
 
 
 def parse_accept(header: str | None) -> list[str]:

@@ -33,10 +33,18 @@ from ontology.vocabulary import RESOURCE_LABELS
 router = APIRouter(tags=["linked data"])
 
 
-@router.get("/id/{kind}/{slug:path}", response_class=Response, summary="Een resource als linked data",
-            responses={200: {"content": {t: {} for t in [*RDF_TYPES, "text/html"]},
-                             "description": "Turtle, JSON-LD, N-Triples, RDF/XML of HTML, naar Accept"},
-                       404: {"description": "Onbekende resource"}})
+@router.get(
+    "/id/{kind}/{slug:path}",
+    response_class=Response,
+    summary="Een resource als linked data",
+    responses={
+        200: {
+            "content": {t: {} for t in [*RDF_TYPES, "text/html"]},
+            "description": "Turtle, JSON-LD, N-Triples, RDF/XML of HTML, naar Accept",
+        },
+        404: {"description": "Onbekende resource"},
+    },
+)
 async def resource(request: Request, kind: str, slug: str):
     uri = f"{ID}{kind}/{slug}"
     described = await run_in_threadpool(describe, maatwerk(request).kg, uri)

@@ -32,6 +32,7 @@ SearchMode = Literal["lexical", "dense", "hybrid", "hybrid+graph"]
 
 class ErrorResponse(BaseModel):
     """Every error: a clear message, plus details where they help."""
+
     error: str = Field(description="Wat er mis is, in gewone taal")
     detail: Any = Field(None, description="Details: ongeldige velden, de parserfout, …")
 
@@ -68,13 +69,17 @@ class Explanation(BaseModel):
 
 class _Filters(BaseModel):
     """Labels, slugs or IRIs; several values within one filter mean 'any of'."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 SearchFilters = create_model(  # type: ignore[call-overload]
-    "SearchFilters", __base__=_Filters,
-    **{param: (list[str] | str | None, Field(None, description=f"{kind.label}: label, slug of IRI"))
-       for param, kind in BY_PARAM.items()},
+    "SearchFilters",
+    __base__=_Filters,
+    **{
+        param: (list[str] | str | None, Field(None, description=f"{kind.label}: label, slug of IRI"))
+        for param, kind in BY_PARAM.items()
+    },
     status=(list[str] | str | None, Field(None, description=", ".join(STATUSES))),
     year_from=(int | None, None),
     year_to=(int | None, None),
@@ -82,11 +87,22 @@ SearchFilters = create_model(  # type: ignore[call-overload]
 
 
 class SimilarCasesRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
-        "k": 5, "filters": {"levensgebied": ["werk & opleiding"]}}]})
-    text: str = Field(description="De situatie in gewone taal (Nederlands)",
-                      json_schema_extra={"minLength": 1, "maxLength": default("max_text_chars")})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
+                    "k": 5,
+                    "filters": {"levensgebied": ["werk & opleiding"]},
+                }
+            ]
+        },
+    )
+    text: str = Field(
+        description="De situatie in gewone taal (Nederlands)",
+        json_schema_extra={"minLength": 1, "maxLength": default("max_text_chars")},
+    )
     # The upper bound is checked by the route (with a clearer message); here it is documented.
     k: int = Field(10, ge=1, description="Aantal casussen", json_schema_extra={"maximum": default("max_k")})
     filters: SearchFilters = Field(default_factory=SearchFilters)  # type: ignore[valid-type]
@@ -99,8 +115,9 @@ class SimilarCasesRequest(BaseModel):
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("De invoer bevat een ongeldig teken (een losse surrogaat, \\ud800-\\udfff); "
-                             "stuur geldige Unicode-tekst") from None
+            raise ValueError(
+                "De invoer bevat een ongeldig teken (een losse surrogaat, \\ud800-\\udfff); stuur geldige Unicode-tekst"
+            ) from None
         except (TypeError, ValueError):
             pass  # not plain JSON data: the field validators say what is wrong
         return data
@@ -159,6 +176,7 @@ class CaseList(BaseModel):
 
 class PersonalDataFinding(BaseModel):
     """Why a case was refused: personal data (the message names BSN, IBAN, NAAM, …; span is the text) or another problem."""
+
     case: str = Field(description="Id van de casus, of de plaats in de body (body[0])")
     field: str
     kind: str = Field(description="personal-data, invalid, unknown-label of ambiguous-label")

@@ -14,19 +14,21 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "worker-src 'self' blob:",  # ReDoc runs its search index in a worker built from a blob
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",  # ReDoc runs its search index in a worker built from a blob
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -79,8 +81,7 @@ class OptionsAllow:
             return
         # Ask the router which methods it would serve here (included routers answer `matches` too).
         routes = [r for r in scope["app"].router.routes if not isinstance(r, Mount)]
-        methods = [m for m in _METHOD_ORDER
-                   if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+        methods = [m for m in _METHOD_ORDER if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
         if not methods:  # no such route, or static files: as before
             await self.app(scope, receive, send)
             return

@@ -57,40 +57,102 @@ def _number(kind: type, minimum: float) -> Callable[[str], Any]:
         if not minimum <= value < float("inf"):  # also refuses nan
             raise _Unusable(f"{raw.strip()} moet minstens {minimum:g} zijn (en eindig)")
         return value
+
     return parse
 
 
 REGISTRY: tuple[Setting, ...] = (
     Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data-map: de store en de zoekindex"),
-    Setting("encoder", "MAATWERK_ENCODER", "use-multilingual", str.strip,
-            "`use-multilingual` (USE multilingual v3, kan Nederlands, alleen numpy) of `st:<naam-of-pad>` voor een "
-            "sentence-transformers-model op schijf; bij een andere encoder wordt de index opnieuw gebouwd"),
-    Setting("api_keys", "MAATWERK_API_KEYS", (), _items,
-            "sleutels voor `POST /api/cases`, gescheiden door komma's; geen sleutels = schrijven uit", secret=True),
-    Setting("cors_origins", "MAATWERK_CORS_ORIGINS", (), _items,
-            "origins die CORS toestaat, gescheiden door komma's; standaard geen (CORS uit)"),
+    Setting(
+        "encoder",
+        "MAATWERK_ENCODER",
+        "use-multilingual",
+        str.strip,
+        "`use-multilingual` (USE multilingual v3, kan Nederlands, alleen numpy) of `st:<naam-of-pad>` voor een "
+        "sentence-transformers-model op schijf; bij een andere encoder wordt de index opnieuw gebouwd",
+    ),
+    Setting(
+        "api_keys",
+        "MAATWERK_API_KEYS",
+        (),
+        _items,
+        "sleutels voor `POST /api/cases`, gescheiden door komma's; geen sleutels = schrijven uit",
+        secret=True,
+    ),
+    Setting(
+        "cors_origins",
+        "MAATWERK_CORS_ORIGINS",
+        (),
+        _items,
+        "origins die CORS toestaat, gescheiden door komma's; standaard geen (CORS uit)",
+    ),
     Setting("sparql_timeout_s", "MAATWERK_SPARQL_TIMEOUT", 10.0, _number(float, 0.1), "seconden per SPARQL-query"),
-    Setting("sparql_result_limit", "MAATWERK_SPARQL_LIMIT", 10_000, _number(int, 1),
-            "hoogstens zoveel rijen of triples per SPARQL-antwoord"),
-    Setting("sparql_max_bytes", "MAATWERK_SPARQL_MAX_BYTES", 50_000_000, _number(int, 1),
-            "hoogstens zoveel bytes per SPARQL-antwoord; een groter antwoord wordt geweigerd (413)"),
-    Setting("sparql_workers", "MAATWERK_SPARQL_WORKERS", 2, _number(int, 1),
-            "SPARQL-werkprocessen (zoveel queries tegelijk); een op hol geslagen query bezet er één tot zijn "
-            "tijdslimiet"),
-    Setting("sparql_queue", "MAATWERK_SPARQL_QUEUE", 8, _number(int, 0),
-            "zoveel SPARQL-queries mogen op een werkproces wachten; meer krijgen meteen 429 met Retry-After"),
-    Setting("sparql_worker_memory_mb", "MAATWERK_SPARQL_WORKER_MEMORY_MB", 4096, _number(int, 64),
-            "geheugen per SPARQL-werkproces (MiB): een enorme ORDER BY faalt in plaats van de server te verstikken"),
-    Setting("shacl_import_limit", "MAATWERK_SHACL_IMPORT_LIMIT", 2_000, _number(int, 0),
-            "imports van hoogstens zoveel casussen worden ook met SHACL gecontroleerd (pySHACL is traag bij grote)"),
-    Setting("max_text_chars", "MAATWERK_MAX_TEXT_CHARS", 20_000, _number(int, 1),
-            "hoogstens zoveel tekens in een zoektekst en in elk tekstveld van een geïmporteerde casus"),
-    Setting("max_body_bytes", "MAATWERK_MAX_BODY_BYTES", 5_000_000, _number(int, 1),
-            "hoogstens zoveel bytes in de body van een HTTP-verzoek"),
+    Setting(
+        "sparql_result_limit",
+        "MAATWERK_SPARQL_LIMIT",
+        10_000,
+        _number(int, 1),
+        "hoogstens zoveel rijen of triples per SPARQL-antwoord",
+    ),
+    Setting(
+        "sparql_max_bytes",
+        "MAATWERK_SPARQL_MAX_BYTES",
+        50_000_000,
+        _number(int, 1),
+        "hoogstens zoveel bytes per SPARQL-antwoord; een groter antwoord wordt geweigerd (413)",
+    ),
+    Setting(
+        "sparql_workers",
+        "MAATWERK_SPARQL_WORKERS",
+        2,
+        _number(int, 1),
+        "SPARQL-werkprocessen (zoveel queries tegelijk); een op hol geslagen query bezet er één tot zijn tijdslimiet",
+    ),
+    Setting(
+        "sparql_queue",
+        "MAATWERK_SPARQL_QUEUE",
+        8,
+        _number(int, 0),
+        "zoveel SPARQL-queries mogen op een werkproces wachten; meer krijgen meteen 429 met Retry-After",
+    ),
+    Setting(
+        "sparql_worker_memory_mb",
+        "MAATWERK_SPARQL_WORKER_MEMORY_MB",
+        4096,
+        _number(int, 64),
+        "geheugen per SPARQL-werkproces (MiB): een enorme ORDER BY faalt in plaats van de server te verstikken",
+    ),
+    Setting(
+        "shacl_import_limit",
+        "MAATWERK_SHACL_IMPORT_LIMIT",
+        2_000,
+        _number(int, 0),
+        "imports van hoogstens zoveel casussen worden ook met SHACL gecontroleerd (pySHACL is traag bij grote)",
+    ),
+    Setting(
+        "max_text_chars",
+        "MAATWERK_MAX_TEXT_CHARS",
+        20_000,
+        _number(int, 1),
+        "hoogstens zoveel tekens in een zoektekst en in elk tekstveld van een geïmporteerde casus",
+    ),
+    Setting(
+        "max_body_bytes",
+        "MAATWERK_MAX_BODY_BYTES",
+        5_000_000,
+        _number(int, 1),
+        "hoogstens zoveel bytes in de body van een HTTP-verzoek",
+    ),
     Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "hoogstens zoveel resultaten per zoekvraag"),
-    Setting("publish_auth", "MAATWERK_PUBLISH_AUTH", "", str.strip,
-            "inloggegevens voor `maatwerk publish`: `gebruiker:wachtwoord` (Basic) of `Bearer <token>`; "
-            "hier in plaats van op de opdrachtregel, waar elk proces ze kan lezen", secret=True),
+    Setting(
+        "publish_auth",
+        "MAATWERK_PUBLISH_AUTH",
+        "",
+        str.strip,
+        "inloggegevens voor `maatwerk publish`: `gebruiker:wachtwoord` (Basic) of `Bearer <token>`; "
+        "hier in plaats van op de opdrachtregel, waar elk proces ze kan lezen",
+        secret=True,
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in REGISTRY}
 
@@ -124,7 +186,7 @@ class Settings:
     max_k: int = _from_env("max_k")
     publish_auth: str = _from_env("publish_auth")
 
-    def with_data_dir(self, data_dir: Path | str | None) -> "Settings":
+    def with_data_dir(self, data_dir: Path | str | None) -> Settings:
         return self if data_dir is None else replace(self, data_dir=Path(data_dir))
 
     @property
@@ -142,8 +204,16 @@ class Settings:
 
     def described(self) -> list[dict[str, str]]:
         """Each setting with its current value (secrets masked), for `maatwerk settings`."""
-        return [{"name": s.name, "env": s.env, "value": _shown(s, getattr(self, s.name)),
-                 "default": _shown(s, s.default), "help": s.help} for s in REGISTRY]
+        return [
+            {
+                "name": s.name,
+                "env": s.env,
+                "value": _shown(s, getattr(self, s.name)),
+                "default": _shown(s, s.default),
+                "help": s.help,
+            }
+            for s in REGISTRY
+        ]
 
 
 def _shown(setting: Setting, value: Any) -> str:
@@ -154,4 +224,3 @@ def _shown(setting: Setting, value: Any) -> str:
             return f"{len(value)} ingesteld (verborgen)"
         return ", ".join(value) or "(geen)"
     return str(value)
-

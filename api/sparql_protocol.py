@@ -35,12 +35,25 @@ RDFLIB_DEFAULT_GRAPH = "urn:x-rdflib:default"
 QUERY_FORMS = tuple(FORMS.values())
 _QUERY_DOC = {
     "parameters": [
-        {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "SPARQL-query (SELECT, ASK, CONSTRUCT, DESCRIBE). Zonder query: service description."},
-        {"name": "default-graph-uri", "in": "query", "required": False,
-         "schema": {"type": "array", "items": {"type": "string"}}},
-        {"name": "named-graph-uri", "in": "query", "required": False,
-         "schema": {"type": "array", "items": {"type": "string"}}},
+        {
+            "name": "query",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "SPARQL-query (SELECT, ASK, CONSTRUCT, DESCRIBE). Zonder query: service description.",
+        },
+        {
+            "name": "default-graph-uri",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "array", "items": {"type": "string"}},
+        },
+        {
+            "name": "named-graph-uri",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "array", "items": {"type": "string"}},
+        },
     ],
 }
 
@@ -48,8 +61,9 @@ _QUERY_DOC = {
 # --- the endpoint -----------------------------------------------------------------------
 
 
-@router.get("/sparql", summary="SPARQL-query (GET) of de service description",
-            response_class=Response, openapi_extra=_QUERY_DOC)
+@router.get(
+    "/sparql", summary="SPARQL-query (GET) of de service description", response_class=Response, openapi_extra=_QUERY_DOC
+)
 async def sparql_get(request: Request):
     params = request.query_params
     if "update" in params:
@@ -57,17 +71,33 @@ async def sparql_get(request: Request):
     queries = params.getlist("query")
     if not queries:
         return await service_description(request)
-    return await _answer(request, _single(queries), params.getlist("default-graph-uri"),
-                         params.getlist("named-graph-uri"))
+    return await _answer(
+        request, _single(queries), params.getlist("default-graph-uri"), params.getlist("named-graph-uri")
+    )
 
 
 @router.post(
-    "/sparql", summary="SPARQL-query (POST: formulier of application/sparql-query)", response_class=Response,
-    openapi_extra={"requestBody": {"content": {
-        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-            "query": {"type": "string"}, "default-graph-uri": {"type": "array", "items": {"type": "string"}},
-            "named-graph-uri": {"type": "array", "items": {"type": "string"}}}, "required": ["query"]}},
-        "application/sparql-query": {"schema": {"type": "string"}}}}},
+    "/sparql",
+    summary="SPARQL-query (POST: formulier of application/sparql-query)",
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "query": {"type": "string"},
+                            "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+                            "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["query"],
+                    }
+                },
+                "application/sparql-query": {"schema": {"type": "string"}},
+            }
+        }
+    },
 )
 async def sparql_post(request: Request):
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -84,11 +114,17 @@ async def sparql_post(request: Request):
         queries = [q for q in form.getlist("query") if isinstance(q, str)]
         if not queries:
             raise ApiError(400, "Geen query meegestuurd", "Stuur het formulierveld 'query'")
-        return await _answer(request, _single(queries),
-                             [*params.getlist("default-graph-uri"), *form.getlist("default-graph-uri")],
-                             [*params.getlist("named-graph-uri"), *form.getlist("named-graph-uri")])
-    raise ApiError(415, "Inhoudstype niet ondersteund",
-                   "Gebruik application/x-www-form-urlencoded (veld 'query') of application/sparql-query")
+        return await _answer(
+            request,
+            _single(queries),
+            [*params.getlist("default-graph-uri"), *form.getlist("default-graph-uri")],
+            [*params.getlist("named-graph-uri"), *form.getlist("named-graph-uri")],
+        )
+    raise ApiError(
+        415,
+        "Inhoudstype niet ondersteund",
+        "Gebruik application/x-www-form-urlencoded (veld 'query') of application/sparql-query",
+    )
 
 
 def _single(queries: list[str]) -> str:
@@ -114,10 +150,19 @@ async def _answer(request: Request, text: str, default_graphs: list, named_graph
     media = {form: _result_media(request, form in ("construct", "describe")) for form in QUERY_FORMS}
     # Run on the SPARQL queue's own threads (429 when it is full): a waiting query never holds
     # a thread of the shared pool that health, search and the UI use.
-    result = await asyncio.wrap_future(request.app.state.sparql_queue.submit(
-        run_query, kg, text, settings.sparql_timeout_s, settings.sparql_result_limit,
-        max_bytes=settings.sparql_max_bytes, default_graphs=default_graphs, named_graphs=named_graphs,
-        media_type=media))
+    result = await asyncio.wrap_future(
+        request.app.state.sparql_queue.submit(
+            run_query,
+            kg,
+            text,
+            settings.sparql_timeout_s,
+            settings.sparql_result_limit,
+            max_bytes=settings.sparql_max_bytes,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            media_type=media,
+        )
+    )
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"
@@ -141,9 +186,12 @@ def _dataset(kg, default_graphs: list[str], named_graphs: list[str]) -> tuple[li
     default_graphs = [g for g in default_graphs if g != RDFLIB_DEFAULT_GRAPH]
     for graph in [*default_graphs, *named_graphs]:
         if not kg.has_graph(graph):
-            raise ApiError(400, f"Onbekende graaf: {graph}",
-                           "default-graph-uri en named-graph-uri moeten grafen in deze store zijn; "
-                           "externe grafen worden niet opgehaald")
+            raise ApiError(
+                400,
+                f"Onbekende graaf: {graph}",
+                "default-graph-uri en named-graph-uri moeten grafen in deze store zijn; "
+                "externe grafen worden niet opgehaald",
+            )
     return default_graphs, named_graphs
 
 

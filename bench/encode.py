@@ -32,15 +32,25 @@ def encoder_throughput(chosen: list[dict], total: int, spec: str) -> dict:
     first_call_s = time.perf_counter() - t0
 
     def rate(seconds: float) -> dict:
-        return {"seconds": round(seconds, 2), "texts_per_s": round(len(texts) / seconds, 1),
-                "cases_per_s": round(len(chosen) / seconds, 1)}
+        return {
+            "seconds": round(seconds, 2),
+            "texts_per_s": round(len(texts) / seconds, 1),
+            "cases_per_s": round(len(chosen) / seconds, 1),
+        }
 
     t0 = time.perf_counter()
     for start in range(0, len(texts), BATCH_TEXTS):
-        encoder.encode(texts[start:start + BATCH_TEXTS])
-    out = {"encoder": encoder.id, "load_s": round(load_s, 2), "first_call_s": round(first_call_s, 2),
-           "cases_encoded": len(chosen), "sampled": len(chosen) < total, "texts": len(texts),
-           "texts_per_case": round(len(texts) / len(chosen), 2), "single": rate(time.perf_counter() - t0)}
+        encoder.encode(texts[start : start + BATCH_TEXTS])
+    out = {
+        "encoder": encoder.id,
+        "load_s": round(load_s, 2),
+        "first_call_s": round(first_call_s, 2),
+        "cases_encoded": len(chosen),
+        "sampled": len(chosen) < total,
+        "texts": len(texts),
+        "texts_per_case": round(len(texts) / len(chosen), 2),
+        "single": rate(time.perf_counter() - t0),
+    }
     if hasattr(encoder, "encode_bulk"):
         t0 = time.perf_counter()
         encoder.encode_bulk(texts)

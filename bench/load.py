@@ -26,8 +26,12 @@ class Req:
 
 
 def similar_cases(text: str, k: int = 10) -> Req:
-    return Req("POST /api/similar-cases", "POST", "/api/similar-cases",
-               json.dumps({"text": text, "k": k}, ensure_ascii=False).encode())
+    return Req(
+        "POST /api/similar-cases",
+        "POST",
+        "/api/similar-cases",
+        json.dumps({"text": text, "k": k}, ensure_ascii=False).encode(),
+    )
 
 
 @dataclass
@@ -42,12 +46,19 @@ class LoadResult:
     def summary(self) -> dict:
         every = [x for xs in self.latencies_ms.values() for x in xs]
         n = len(every) + sum(self.errors.values())
-        out = {"clients": self.clients, "requests": n, "errors": sum(self.errors.values()),
-               "wall_s": round(self.wall_s, 3), "throughput_rps": round(n / self.wall_s, 2) if self.wall_s else None,
-               **latency_stats(every)}
+        out = {
+            "clients": self.clients,
+            "requests": n,
+            "errors": sum(self.errors.values()),
+            "wall_s": round(self.wall_s, 3),
+            "throughput_rps": round(n / self.wall_s, 2) if self.wall_s else None,
+            **latency_stats(every),
+        }
         if len(self.latencies_ms) > 1:
-            out["by_route"] = {label: {**latency_stats(xs), "errors": self.errors.get(label, 0)}
-                               for label, xs in sorted(self.latencies_ms.items())}
+            out["by_route"] = {
+                label: {**latency_stats(xs), "errors": self.errors.get(label, 0)}
+                for label, xs in sorted(self.latencies_ms.items())
+            }
         if self.first_error:
             out["first_error"] = self.first_error
         if self.capped:
@@ -59,12 +70,17 @@ def latency_stats(values_ms: list[float]) -> dict:
     if not values_ms:
         return {"p50_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None}
     a = np.asarray(values_ms)
-    return {"p50_ms": round(float(np.percentile(a, 50)), 2), "p99_ms": round(float(np.percentile(a, 99)), 2),
-            "mean_ms": round(float(a.mean()), 2), "max_ms": round(float(a.max()), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 2),
+        "p99_ms": round(float(np.percentile(a, 99)), 2),
+        "mean_ms": round(float(a.mean()), 2),
+        "max_ms": round(float(a.max()), 2),
+    }
 
 
-def run(port: int, requests: list[Req], clients: int, timeout: float = 120.0,
-        max_seconds: float | None = None) -> LoadResult:
+def run(
+    port: int, requests: list[Req], clients: int, timeout: float = 120.0, max_seconds: float | None = None
+) -> LoadResult:
     """Send every request once, spread over `clients` threads; returns per-request latencies.
 
     With `max_seconds`, no new request starts after that time (the result says `capped`).

@@ -35,7 +35,7 @@ def child_env() -> dict[str, str]:
 @dataclass
 class Finished:
     seconds: float
-    peak_rss_mb: float       # largest single process (exact, from wait4)
+    peak_rss_mb: float  # largest single process (exact, from wait4)
     peak_tree_rss_mb: float  # the process and its descendants together (sampled every 0.2 s)
     returncode: int
 
@@ -78,8 +78,12 @@ def run_measured(args: list[str], log: Path, stdout: Path | None = None) -> Fini
     """Run a maatwerk command to completion; output goes to `log` (stdout to `stdout` if given). Raises when it fails."""
     with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data:
         start = time.perf_counter()
-        proc = subprocess.Popen([*maatwerk_cmd(), *args], stdout=data if stdout else out,
-                                stderr=out if stdout else subprocess.STDOUT, env=child_env())
+        proc = subprocess.Popen(
+            [*maatwerk_cmd(), *args],
+            stdout=data if stdout else out,
+            stderr=out if stdout else subprocess.STDOUT,
+            env=child_env(),
+        )
         sampler = _TreeSampler(proc.pid)
         sampler.start()
         try:
@@ -156,14 +160,17 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.started = 0.0
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         if port_in_use(self.port):
             raise RuntimeError(f"port {self.port} is already in use; pass another --port")
         self._log = open(self.log, "ab")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [*maatwerk_cmd(), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=child_env())
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+        )
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,8 +28,14 @@ def main(nq: str) -> None:
     t0 = time.perf_counter()
     dataset = rdflib.Dataset(default_union=True)
     dataset.parse(nq, format="nquads")
-    emit({"event": "loaded", "seconds": round(time.perf_counter() - t0, 2), "quads": len(dataset),
-          "rss_mb": rss_mb(os.getpid())})
+    emit(
+        {
+            "event": "loaded",
+            "seconds": round(time.perf_counter() - t0, 2),
+            "quads": len(dataset),
+            "rss_mb": rss_mb(os.getpid()),
+        }
+    )
     gc.freeze()  # keep the collector from touching (and so copying) the loaded graph in the children
     for line in sys.stdin:
         run_job(dataset, json.loads(line), PREFIXES)
@@ -50,8 +56,10 @@ def run_job(dataset, job: dict, prefixes: dict) -> None:
                 try:
                     t0 = time.perf_counter()
                     rows = sum(1 for _ in dataset.query(job["query"], initNs=prefixes))
-                    out.write(json.dumps({"event": "run", "ms": round((time.perf_counter() - t0) * 1000, 2),
-                                          "rows": rows}) + "\n")
+                    out.write(
+                        json.dumps({"event": "run", "ms": round((time.perf_counter() - t0) * 1000, 2), "rows": rows})
+                        + "\n"
+                    )
                 except Exception as exc:
                     out.write(json.dumps({"event": "run", "error": repr(exc)[:300]}) + "\n")
                     break
@@ -68,7 +76,11 @@ def run_job(dataset, job: dict, prefixes: dict) -> None:
                     break
                 buffer += chunk
             if b"\n" not in buffer:
-                emit({"event": "run", "timeout": True} if chunk is None else {"event": "run", "error": "query child died"})
+                emit(
+                    {"event": "run", "timeout": True}
+                    if chunk is None
+                    else {"event": "run", "error": "query child died"}
+                )
                 return
             line, buffer = buffer.split(b"\n", 1)
             message = json.loads(line)

@@ -41,10 +41,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes (default 10000,100000)")
     p.add_argument("--large", action="store_true", help="also 1,000,000 cases")
     p.add_argument("--out", type=Path, default=HERE / "out", help="work dir (default bench/out)")
-    p.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report (default bench/RESULTS.md)")
+    p.add_argument(
+        "--results", type=Path, default=HERE / "RESULTS.md", help="Markdown report (default bench/RESULTS.md)"
+    )
     p.add_argument("--skip-rdflib", action="store_true", help="do not compare SPARQL with rdflib")
-    p.add_argument("--rdflib-max-cases", type=int, default=20_000,
-                   help="compare with rdflib only up to this many cases (loading 100k into rdflib takes many minutes and GBs)")
+    p.add_argument(
+        "--rdflib-max-cases",
+        type=int,
+        default=20_000,
+        help="compare with rdflib only up to this many cases (loading 100k into rdflib takes many minutes and GBs)",
+    )
     p.add_argument("--reuse", action="store_true", help="reuse an existing data dir per size (skip generate/import)")
     p.add_argument("--port", type=int, default=0, help="port for `maatwerk serve` (default: a free one)")
     p.add_argument("--queries", type=int, default=200, help="query sample size")
@@ -52,7 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--load-requests", type=int, default=2000, help="requests per load-test scenario")
     p.add_argument("--max-seconds", type=float, default=600.0, help="cap on one HTTP scenario's duration")
     p.add_argument("--encoder-sample", type=int, default=5000, help="encode at most this many cases' texts")
-    p.add_argument("--sparql-cap", type=float, default=60.0, help="seconds per SPARQL query on the store before giving up")
+    p.add_argument(
+        "--sparql-cap", type=float, default=60.0, help="seconds per SPARQL query on the store before giving up"
+    )
     p.add_argument("--rdflib-cap", type=float, default=60.0, help="seconds per rdflib query run before giving up")
     p.add_argument("--rdflib-mem-gb", type=float, default=10.0, help="stop loading rdflib past this RSS")
     p.add_argument("--keep-export", action="store_true", help="keep the N-Quads export used for rdflib")
@@ -74,25 +82,41 @@ def step(r: dict, name: str, fatal: bool = False):
         console.log(f"[green]✓[/green] {r['size']:,}: {name} ({time.perf_counter() - t0:.1f} s)")
     except Exception as exc:
         console.log(f"[red]✗ {r['size']:,}: {name}: {exc}[/red]")
-        r.setdefault("errors", []).append({"step": name, "error": str(exc)[-2000:], "trace": traceback.format_exc()[-4000:]})
+        r.setdefault("errors", []).append(
+            {"step": name, "error": str(exc)[-2000:], "trace": traceback.format_exc()[-4000:]}
+        )
         if fatal:
             raise
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def machine_meta(argv: list[str], out: Path) -> dict:
     from api.settings import Settings
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"date_utc": _now(), "nproc": os.cpu_count(),
-            "cpu": cpu, "ram_gb": mem_kb / 2**20, "python": platform.python_version(), "encoder": Settings().encoder,
-            "command": " ".join([".venv/bin/python -m bench.run", *argv]), "results_json": _shown(out / "results.json")}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "date_utc": _now(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": mem_kb / 2**20,
+        "python": platform.python_version(),
+        "encoder": Settings().encoder,
+        "command": " ".join([".venv/bin/python -m bench.run", *argv]),
+        "results_json": _shown(out / "results.json"),
+    }
 
 
 def _shown(path: Path) -> str:
@@ -115,8 +139,12 @@ def build(r: dict, work: Path, cases_file: Path, data: Path, corpus: Corpus) -> 
     with step(r, "maatwerk import-cases", fatal=True):
         done = run_measured(["import-cases", str(cases_file), "--data-dir", str(data)], work / "import.log")
         r["import_measured_utc"] = _now()
-        r["import"] = {"seconds": round(done.seconds, 2), "cases_per_s": round(size / done.seconds, 1),
-                       "peak_rss_mb": round(done.peak_rss_mb, 1), "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1)}
+        r["import"] = {
+            "seconds": round(done.seconds, 2),
+            "cases_per_s": round(size / done.seconds, 1),
+            "peak_rss_mb": round(done.peak_rss_mb, 1),
+            "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1),
+        }
     with step(r, "encoder throughput"):
         from api.settings import Settings
 
@@ -136,9 +164,13 @@ def cold_start(r: dict, data: Path, port: int, work: Path, text: str, runs: int 
             rss = server.rss_mb()
             _, info = request(port, "GET", Server.HEALTH)
             r.setdefault("disk", {}).update({k: v for k, v in json.loads(info).items() if k in ("cases", "triples")})
-    r["cold_start"] = {"health_s": [round(x, 3) for x in health], "first_answer_s": [round(x, 3) for x in first],
-                       "health_median_s": round(statistics.median(health), 3),
-                       "first_answer_median_s": round(statistics.median(first), 3), "rss_after_first_mb": rss}
+    r["cold_start"] = {
+        "health_s": [round(x, 3) for x in health],
+        "first_answer_s": [round(x, 3) for x in first],
+        "health_median_s": round(statistics.median(health), 3),
+        "first_answer_median_s": round(statistics.median(first), 3),
+        "rss_after_first_mb": rss,
+    }
 
 
 def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids: list[str], args) -> None:
@@ -149,13 +181,15 @@ def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids:
         similar = r.setdefault("http_similar", {})
         for clients in (1, 8):
             with step(r, f"similar-cases, {clients} client(s), {args.requests} requests"):
-                similar[str(clients)] = load.run(port, similar_requests(texts, args.requests), clients,
-                                                 max_seconds=args.max_seconds).summary()
+                similar[str(clients)] = load.run(
+                    port, similar_requests(texts, args.requests), clients, max_seconds=args.max_seconds
+                ).summary()
         for clients in (8, 32):
             with step(r, f"load test, {clients} clients, {args.load_requests} requests"):
                 before = server.rss_mb()
-                summary = load.run(port, mixed_requests(texts, case_ids, args.load_requests), clients,
-                                   max_seconds=args.max_seconds).summary()
+                summary = load.run(
+                    port, mixed_requests(texts, case_ids, args.load_requests), clients, max_seconds=args.max_seconds
+                ).summary()
                 summary.update(rss_before_mb=round(before, 1), rss_after_mb=round(server.rss_mb(), 1))
                 r.setdefault("load", {})[str(clients)] = summary
 
@@ -182,8 +216,11 @@ def in_process(r: dict, data: Path, texts: list[str], queries: list[dict], sparq
                     parts.setdefault(name, []).append(ms)
                 parts.setdefault("rest (details from the graph, response)", []).append(total - sum(timings.values()))
                 totals.append(total)
-            r["inprocess"] = {"queries": len(texts), "total": load.latency_stats(totals),
-                              "components": {k: load.latency_stats(v) for k, v in parts.items()}}
+            r["inprocess"] = {
+                "queries": len(texts),
+                "total": load.latency_stats(totals),
+                "components": {k: load.latency_stats(v) for k, v in parts.items()},
+            }
         with step(r, f"SPARQL on the store, {len(queries)} example queries"):
             r.setdefault("sparql", {})["store"] = sparql.time_store(core.kg, queries, cap_s=sparql_cap)
     finally:
@@ -197,8 +234,9 @@ def rdflib_compare(r: dict, data: Path, work: Path, queries: list[dict], args) -
     sp["export_s"] = round(done.seconds, 2)
     sp["rdflib_cap_s"] = args.rdflib_cap
     try:
-        sp["rdflib"] = sparql.time_rdflib(nq, queries, work / "rdflib.log", cap_s=args.rdflib_cap,
-                                          mem_limit_mb=args.rdflib_mem_gb * 1024)
+        sp["rdflib"] = sparql.time_rdflib(
+            nq, queries, work / "rdflib.log", cap_s=args.rdflib_cap, mem_limit_mb=args.rdflib_mem_gb * 1024
+        )
     finally:
         if not args.keep_export:
             nq.unlink(missing_ok=True)
@@ -216,8 +254,9 @@ def bench_size(size: int, args) -> dict:
     reuse = args.reuse and (data / "store").exists() and "import" in previous
     if not cases_file.exists() or not reuse:
         with step(r, f"maatwerk generate --n {size}", fatal=True):
-            done = run_measured(["generate", "--n", str(size), "--out", str(cases_file), "--seed", "1"],
-                                work / "generate.log")
+            done = run_measured(
+                ["generate", "--n", str(size), "--out", str(cases_file), "--seed", "1"], work / "generate.log"
+            )
             r["generate"] = {"seconds": round(done.seconds, 2)}
     corpus = read_cases(cases_file, keep=args.encoder_sample)
     if reuse:
@@ -228,7 +267,9 @@ def bench_size(size: int, args) -> dict:
     else:
         build(r, work, cases_file, data, corpus)
     r["measured_utc"] = _now()
-    r.setdefault("disk", {}).update(store_mb=round(disk_mb(data / "store"), 1), index_mb=round(disk_mb(data / "index"), 1))
+    r.setdefault("disk", {}).update(
+        store_mb=round(disk_mb(data / "store"), 1), index_mb=round(disk_mb(data / "index"), 1)
+    )
     texts = query_texts(corpus.sample, args.queries)
     case_ids = corpus.ids
     queries = sparql.example_queries()
@@ -243,8 +284,10 @@ def bench_size(size: int, args) -> dict:
     if args.skip_rdflib:
         r["sparql"]["rdflib_note"] = "rdflib comparison skipped (`--skip-rdflib`)."
     elif size > args.rdflib_max_cases:
-        r["sparql"]["rdflib_note"] = (f"rdflib comparison skipped above {args.rdflib_max_cases:,} cases "
-                                      "(`--rdflib-max-cases`); see the smaller size for the ratio.")
+        r["sparql"]["rdflib_note"] = (
+            f"rdflib comparison skipped above {args.rdflib_max_cases:,} cases "
+            "(`--rdflib-max-cases`); see the smaller size for the ratio."
+        )
     else:
         with step(r, "SPARQL on rdflib (export, load, queries)"):
             rdflib_compare(r, data, work, queries, args)

@@ -80,9 +80,15 @@ def _consume(answer) -> int:
 class _Worker:
     def __init__(self, nq: Path, log: Path):
         self._log = open(log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.rdflib_worker", str(nq)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
-                                     cwd=Path(__file__).resolve().parent.parent)  # so `-m bench...` resolves
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.rdflib_worker", str(nq)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
+            cwd=Path(__file__).resolve().parent.parent,
+        )  # so `-m bench...` resolves
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -112,8 +118,10 @@ def _start(nq: Path, log: Path, mem_limit_mb: float, load_timeout_s: float) -> t
             peak = max(peak, rss_mb(worker.proc.pid) or 0.0)
             if peak > mem_limit_mb:
                 worker.stop()
-                return None, {"skipped": f"rdflib RSS passed {mem_limit_mb / 1024:.0f} GB while loading "
-                                         f"(after {time.perf_counter() - t0:.0f} s)"}
+                return None, {
+                    "skipped": f"rdflib RSS passed {mem_limit_mb / 1024:.0f} GB while loading "
+                    f"(after {time.perf_counter() - t0:.0f} s)"
+                }
             if time.perf_counter() - t0 > load_timeout_s:
                 worker.stop()
                 return None, {"skipped": f"rdflib load took over {load_timeout_s:.0f} s"}
@@ -125,13 +133,22 @@ def _start(nq: Path, log: Path, mem_limit_mb: float, load_timeout_s: float) -> t
             return worker, msg
 
 
-def time_rdflib(nq: Path, queries: list[dict], log: Path, runs: int = 3, cap_s: float = 60.0,
-                mem_limit_mb: float = 10 * 1024, load_timeout_s: float = 3600.0) -> dict:
+def time_rdflib(
+    nq: Path,
+    queries: list[dict],
+    log: Path,
+    runs: int = 3,
+    cap_s: float = 60.0,
+    mem_limit_mb: float = 10 * 1024,
+    load_timeout_s: float = 3600.0,
+) -> dict:
     worker, loaded = _start(nq, log, mem_limit_mb, load_timeout_s)
     if worker is None:
         return {"load": loaded, "queries": {}}
-    out: dict = {"load": {"seconds": loaded["seconds"], "quads": loaded["quads"], "rss_mb": loaded["rss_mb"]},
-                 "queries": {}}
+    out: dict = {
+        "load": {"seconds": loaded["seconds"], "quads": loaded["quads"], "rss_mb": loaded["rss_mb"]},
+        "queries": {},
+    }
     try:
         for q in queries:
             if worker is None:
@@ -139,8 +156,9 @@ def time_rdflib(nq: Path, queries: list[dict], log: Path, runs: int = 3, cap_s: 
                 if worker is None:
                     out["queries"][q["name"]] = {"error": "worker could not be restarted"}
                     continue
-            worker.proc.stdin.write(json.dumps({"name": q["name"], "query": q["text"], "runs": runs,
-                                                "cap_s": cap_s}) + "\n")
+            worker.proc.stdin.write(
+                json.dumps({"name": q["name"], "query": q["text"], "runs": runs, "cap_s": cap_s}) + "\n"
+            )
             times, rows, problem = [], None, None
             for _ in range(runs):
                 try:
@@ -162,8 +180,11 @@ def time_rdflib(nq: Path, queries: list[dict], log: Path, runs: int = 3, cap_s: 
                 times.append(msg["ms"])
                 rows = msg["rows"]
             if times:
-                out["queries"][q["name"]] = {"median_ms": round(statistics.median(times), 2), "rows": rows,
-                                             "runs": len(times)}
+                out["queries"][q["name"]] = {
+                    "median_ms": round(statistics.median(times), 2),
+                    "rows": rows,
+                    "runs": len(times),
+                }
             else:
                 out["queries"][q["name"]] = problem
     finally:

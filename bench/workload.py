@@ -28,6 +28,7 @@ def gold_file() -> Path:
 @dataclass
 class Corpus:
     """The generated file, streamed: every case id, and a fixed random sample of whole cases."""
+
     ids: list[str]
     sample: list[dict]
 

@@ -71,10 +71,12 @@ class _CaseInputBase(BaseModel):
     may stand for a list of one, a learning point may be plain text (order 1), and the status
     is compared without regard to case. Texts count without the spaces around them.
     """
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: Annotated[str, GATED, Field(max_length=MAX_ID)] | StrictInt | None = Field(
-        None, description="Stabiel extern id (tekst of geheel getal); opnieuw importeren werkt de casus bij")
+        None, description="Stabiel extern id (tekst of geheel getal); opnieuw importeren werkt de casus bij"
+    )
     title: GatedText | None = Field(None, min_length=MIN_TITLE)
     situation: GatedText = Field(min_length=MIN_SITUATION)
     solution: GatedText | None = None
@@ -87,6 +89,7 @@ class _CaseInputBase(BaseModel):
         if status and status not in STATUSES:
             raise ValueError(f"kies uit {', '.join(STATUSES)}")
         return status
+
     year: int | None = Field(None, ge=1990, le=2100)
     knelpunten: list[KnelpuntInput | Label] | KnelpuntInput | Label = []
     interventions: list[GatedText] | GatedText = []
@@ -96,7 +99,8 @@ class _CaseInputBase(BaseModel):
 
 
 CaseInput = create_model(  # type: ignore[call-overload]
-    "CaseInput", __base__=_CaseInputBase,
+    "CaseInput",
+    __base__=_CaseInputBase,
     **{name: (list[Label] | Label, Field([], description=f"{k.plural}: labels")) for name, k in BY_FIELD.items()},
 )
 FIELDS: frozenset[str] = frozenset(CaseInput.model_fields)
@@ -144,9 +148,11 @@ def _walk(annotation: Any, metadata: list, path: str, value: Any) -> Iterator[tu
 
 def _option_for(options: tuple, value: Any) -> Any:
     """The member of a union that describes `value`: a model for a dict, a list for a list, else text."""
+
     def kind_of(option: Any) -> Any:
         base = typing.get_args(option)[0] if typing.get_origin(option) is Annotated else option
         return typing.get_origin(base) or base
+
     for option in options:
         base = kind_of(option)
         if isinstance(value, dict) and isinstance(base, type) and issubclass(base, BaseModel):
@@ -164,6 +170,7 @@ def _option_for(options: tuple, value: Any) -> Any:
 
 class LinkRef(BaseModel):
     """A law, article, voorziening, organisation or levensgebied a case is linked to."""
+
     id: str = Field(description="Slug, het laatste deel van de IRI")
     uri: str
     label: str
@@ -172,11 +179,13 @@ class LinkRef(BaseModel):
 
 class DerivedLink(LinkRef):
     """A concept found in the case text by entity linking (not given explicitly)."""
+
     kind: str = Field(description="Soort begrip: " + ", ".join(k.kind for k in CASE_LINKS))
 
 
 class CaseFields(BaseModel):
     """What every case answer starts with; subclasses add their fields after these."""
+
     id: str
     uri: str
     title: str
@@ -190,8 +199,9 @@ class CaseText(CaseFields):
 
 
 CaseLinks = create_model(  # type: ignore[call-overload]
-    "CaseLinks", __base__=CaseText,
-    **{name: (list[LinkRef], ...) for name in BY_FIELD},
+    "CaseLinks",
+    __base__=CaseText,
+    **dict.fromkeys(BY_FIELD, (list[LinkRef], ...)),
     derived=(list[DerivedLink], Field(description="Begrippen die entity linking in de tekst vond")),
 )
 
@@ -209,6 +219,7 @@ class LearningPointOutput(BaseModel):
 
 class CaseDetail(CaseLinks):  # type: ignore[misc, valid-type]
     """One case with everything it holds, in the field names of the import format."""
+
     fictional: bool = Field(description="Verzonnen voorbeeldcasus")
     knelpunten: list[KnelpuntOutput]
     interventions: list[str]
@@ -222,6 +233,7 @@ class CaseDetail(CaseLinks):  # type: ignore[misc, valid-type]
 @dataclass
 class CaseRecord:
     """A case the importer checked: texts final (gated), labels resolved to concepts."""
+
     id: str
     title: str
     situation: str
@@ -246,8 +258,18 @@ class CaseRecord:
 
     def search_doc(self) -> CaseDoc:
         """What the search index reads of this case, straight from the record (no stamp: the graph has it)."""
-        return CaseDoc(self.id, self.iri, self.title, self.situation, self.solution, self.status or None,
-                       self.year or None, "", self.concept_iris(), {c.iri for c, _ in self.knelpunten})
+        return CaseDoc(
+            self.id,
+            self.iri,
+            self.title,
+            self.situation,
+            self.solution,
+            self.status or None,
+            self.year or None,
+            "",
+            self.concept_iris(),
+            {c.iri for c, _ in self.knelpunten},
+        )
 
 
 def case_iri(case_id: str) -> str:
@@ -256,13 +278,34 @@ def case_iri(case_id: str) -> str:
 
 # concept kind -> predicate from a case to a concept of that kind
 _PREDICATES: dict[str, str] = {k.kind: k.predicate for k in CASE_LINKS if k.predicate}
-_N = {name: ox.NamedNode(term(name)) for name in (
-    "rdf:type", "mw:Casus", "mw:Knelpunt", "mw:Leerpunt", "dcterms:title", "dcterms:identifier",
-    "mw:situatie", "mw:oplossing", "mw:status", "mw:jaar", "mw:fictief", "mw:knelpunt", "mw:knelpuntType",
-    "dcterms:description", "mw:interventie", "mw:leerpunt", "mw:leerorde", "mw:afgeleidConcept",
-    "prov:generatedAtTime", "prov:wasAttributedTo", "prov:Agent", "rdfs:label",
-    *_PREDICATES.values(),
-)}
+_N = {
+    name: ox.NamedNode(term(name))
+    for name in (
+        "rdf:type",
+        "mw:Casus",
+        "mw:Knelpunt",
+        "mw:Leerpunt",
+        "dcterms:title",
+        "dcterms:identifier",
+        "mw:situatie",
+        "mw:oplossing",
+        "mw:status",
+        "mw:jaar",
+        "mw:fictief",
+        "mw:knelpunt",
+        "mw:knelpuntType",
+        "dcterms:description",
+        "mw:interventie",
+        "mw:leerpunt",
+        "mw:leerorde",
+        "mw:afgeleidConcept",
+        "prov:generatedAtTime",
+        "prov:wasAttributedTo",
+        "prov:Agent",
+        "rdfs:label",
+        *_PREDICATES.values(),
+    )
+}
 IDENTIFIER = _N["dcterms:identifier"]
 _XSD_INT = ox.NamedNode(term("xsd:integer"))
 _XSD_BOOL = ox.NamedNode(term("xsd:boolean"))
@@ -325,10 +368,26 @@ def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
 
 _LINK_FIELDS = {term(_PREDICATES[k.kind]): name for name, k in BY_FIELD.items()}
 _DERIVED = term("mw:afgeleidConcept")
-_P = {name: term(name) for name in (
-    "dcterms:identifier", "dcterms:title", "mw:situatie", "mw:oplossing", "mw:status", "mw:jaar", "mw:fictief",
-    "mw:knelpunt", "mw:knelpuntType", "mw:leerpunt", "mw:leerorde", "mw:interventie", "dcterms:description",
-    "prov:wasAttributedTo", "rdfs:label")}
+_P = {
+    name: term(name)
+    for name in (
+        "dcterms:identifier",
+        "dcterms:title",
+        "mw:situatie",
+        "mw:oplossing",
+        "mw:status",
+        "mw:jaar",
+        "mw:fictief",
+        "mw:knelpunt",
+        "mw:knelpuntType",
+        "mw:leerpunt",
+        "mw:leerorde",
+        "mw:interventie",
+        "dcterms:description",
+        "prov:wasAttributedTo",
+        "rdfs:label",
+    )
+}
 
 
 def case_details(kg, iris: list[str], concepts: ConceptIndex) -> dict[str, dict[str, Any]]:
@@ -343,9 +402,13 @@ def case_details(kg, iris: list[str], concepts: ConceptIndex) -> dict[str, dict[
         if not values[_P["dcterms:identifier"]] or not values[_P["dcterms:title"]] or not values[_P["mw:situatie"]]:
             continue
         detail: dict[str, Any] = {
-            "id": values[_P["dcterms:identifier"]][0].value, "uri": case, "title": values[_P["dcterms:title"]][0].value,
-            "situation": values[_P["mw:situatie"]][0].value, "solution": _first(values[_P["mw:oplossing"]]) or "",
-            "status": _first(values[_P["mw:status"]]), "year": _first(values[_P["mw:jaar"]], int),
+            "id": values[_P["dcterms:identifier"]][0].value,
+            "uri": case,
+            "title": values[_P["dcterms:title"]][0].value,
+            "situation": values[_P["mw:situatie"]][0].value,
+            "solution": _first(values[_P["mw:oplossing"]]) or "",
+            "status": _first(values[_P["mw:status"]]),
+            "year": _first(values[_P["mw:jaar"]], int),
             "fictional": _first(values[_P["mw:fictief"]]) == "true",
         }
         for predicate, key in _LINK_FIELDS.items():
@@ -363,11 +426,16 @@ def read_case(kg, case: str, concepts: ConceptIndex) -> dict[str, Any] | None:
     values = _objects(kg, case)
     detail["knelpunten"] = [
         {"type": _label(part[_P["mw:knelpuntType"]], concepts), "text": _first(part[_P["dcterms:description"]]) or ""}
-        for part in _parts(kg, values[_P["mw:knelpunt"]])]
+        for part in _parts(kg, values[_P["mw:knelpunt"]])
+    ]
     detail["learning_points"] = [
-        {"text": _first(part[_P["dcterms:description"]]) or "", "order": _order(part[_P["mw:leerorde"]]),
-         "type": _label(part[_P["mw:leerorde"]], concepts)}
-        for part in _parts(kg, values[_P["mw:leerpunt"]])]
+        {
+            "text": _first(part[_P["dcterms:description"]]) or "",
+            "order": _order(part[_P["mw:leerorde"]]),
+            "type": _label(part[_P["mw:leerorde"]], concepts),
+        }
+        for part in _parts(kg, values[_P["mw:leerpunt"]])
+    ]
     detail["interventions"] = sorted(o.value for o in values[_P["mw:interventie"]])
     sources = values[_P["prov:wasAttributedTo"]]
     detail["source"] = _first(_objects(kg, sources[0].value)[_P["rdfs:label"]]) if sources else None
@@ -388,10 +456,15 @@ def _parts(kg, nodes: list) -> list[dict[str, list]]:
 
 
 def _links(objects: list, concepts: ConceptIndex, derived: bool) -> list[dict[str, Any]]:
-    linked = sorted({concepts.concepts[o.value] for o in objects if o.value in concepts.concepts},
-                    key=lambda c: (c.label.lower(), c.iri))
-    return [_link_json(c) | ({"kind": c.kind} if derived else {}) for c in linked
-            if not derived or BY_KIND[c.kind].is_case_link]
+    linked = sorted(
+        {concepts.concepts[o.value] for o in objects if o.value in concepts.concepts},
+        key=lambda c: (c.label.lower(), c.iri),
+    )
+    return [
+        _link_json(c) | ({"kind": c.kind} if derived else {})
+        for c in linked
+        if not derived or BY_KIND[c.kind].is_case_link
+    ]
 
 
 def _link_json(concept: Concept) -> dict[str, Any]:

@@ -15,6 +15,7 @@ _CONCEPT_PATH = "|".join([*(k.predicate for k in CASE_LINKS if k.predicate), "mw
 @dataclass
 class CaseDoc:
     """What search needs of a case: its text, facets and concepts."""
+
     id: str
     iri: str
     title: str
@@ -46,8 +47,16 @@ def case_docs(kg, iris: list[str] | None = None) -> list[CaseDoc]:
           OPTIONAL {{ ?c mw:oplossing ?sol }} OPTIONAL {{ ?c mw:status ?status }}
           OPTIONAL {{ ?c mw:jaar ?jaar }} OPTIONAL {{ ?c prov:generatedAtTime ?stamp }}
         }}"""):
-        docs[row["c"]] = CaseDoc(row["id"], row["c"], row["title"], row["sit"], row["sol"] or "",
-                                 row["status"], row["jaar"], row["stamp"] or "")
+        docs[row["c"]] = CaseDoc(
+            row["id"],
+            row["c"],
+            row["title"],
+            row["sit"],
+            row["sol"] or "",
+            row["status"],
+            row["jaar"],
+            row["stamp"] or "",
+        )
     for row in kg.select(f"""
         SELECT ?c ?o WHERE {{
           {scope}

@@ -31,21 +31,59 @@ class ChartSpec:
 
 
 CHARTS = (
-    ChartSpec("knelpunttypen", "Knelpunttypen", "Aantal casussen per soort knelpunt.",
-              "11-knelpunttypen-tellen", "bar", lambda r: r["knelpunt"]),
-    ChartSpec("levensgebieden", "Levensgebieden", "Aantal casussen per levensgebied (Zelfredzaamheid-Matrix).",
-              "12-levensgebieden-tellen", "bar", lambda r: r["gebied"], horizontal=True),
-    ChartSpec("wetten", "Wetten", "De twintig wetten die het vaakst een rol spelen.",
-              "13-wetten-tellen", "bar", lambda r: r["naam"], horizontal=True),
-    ChartSpec("samen", "Wetten die samen voorkomen", "Paren van wetten die in dezelfde casus spelen: "
-              "hier raken regelingen elkaar.", "08-wetten-samen", "bar",
-              lambda r: f"{r['naamA']} + {r['naamB']}", horizontal=True),
-    ChartSpec("leerordes", "Leerordes", "Casussen met leerpunten per leerorde: 1e orde lost de casus op, "
-              "2e orde helpt sneller zonder systeemaanpassing, 3e orde vraagt een systeemaanpassing.",
-              "04-casussen-per-leerorde", "bar", lambda r: r["orde"]),
-    ChartSpec("jaren", "Casussen per jaar en status", "Hoeveel casussen per jaar zijn opgelost, lopen nog "
-              "of zijn niet opgelost.", "09-casussen-per-jaar-en-status", "bar",
-              lambda r: str(r["jaar"]), series="status"),
+    ChartSpec(
+        "knelpunttypen",
+        "Knelpunttypen",
+        "Aantal casussen per soort knelpunt.",
+        "11-knelpunttypen-tellen",
+        "bar",
+        lambda r: r["knelpunt"],
+    ),
+    ChartSpec(
+        "levensgebieden",
+        "Levensgebieden",
+        "Aantal casussen per levensgebied (Zelfredzaamheid-Matrix).",
+        "12-levensgebieden-tellen",
+        "bar",
+        lambda r: r["gebied"],
+        horizontal=True,
+    ),
+    ChartSpec(
+        "wetten",
+        "Wetten",
+        "De twintig wetten die het vaakst een rol spelen.",
+        "13-wetten-tellen",
+        "bar",
+        lambda r: r["naam"],
+        horizontal=True,
+    ),
+    ChartSpec(
+        "samen",
+        "Wetten die samen voorkomen",
+        "Paren van wetten die in dezelfde casus spelen: hier raken regelingen elkaar.",
+        "08-wetten-samen",
+        "bar",
+        lambda r: f"{r['naamA']} + {r['naamB']}",
+        horizontal=True,
+    ),
+    ChartSpec(
+        "leerordes",
+        "Leerordes",
+        "Casussen met leerpunten per leerorde: 1e orde lost de casus op, "
+        "2e orde helpt sneller zonder systeemaanpassing, 3e orde vraagt een systeemaanpassing.",
+        "04-casussen-per-leerorde",
+        "bar",
+        lambda r: r["orde"],
+    ),
+    ChartSpec(
+        "jaren",
+        "Casussen per jaar en status",
+        "Hoeveel casussen per jaar zijn opgelost, lopen nog of zijn niet opgelost.",
+        "09-casussen-per-jaar-en-status",
+        "bar",
+        lambda r: str(r["jaar"]),
+        series="status",
+    ),
 )
 
 

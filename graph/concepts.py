@@ -53,8 +53,10 @@ SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
     ?s dcterms:identifier ?label BIND("identifier" AS ?labelKind)
   }
 }
-""" % {"types": " ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
-       "schemes": " ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme)}
+""" % {
+    "types": " ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
+    "schemes": " ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme),
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def _fold_mapped(text: str) -> tuple[str, list[int] | None]:
         folded = _fold_char(m.group())
         shifted = shifted or len(folded) != 1
         return folded
+
     joined = _NON_ASCII.sub(one, text)
     lowered = joined.lower()
     if len(lowered) != len(joined):  # only U+0130 lowercases to two characters, and NFKD splits it first
@@ -162,7 +165,7 @@ class ConceptIndex:
     _link_labels: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_graph(cls, kg) -> "ConceptIndex":
+    def from_graph(cls, kg) -> ConceptIndex:
         index = cls()
         for row in kg.select(_CONCEPTS_QUERY):
             index.add(Concept(row["s"], row["kind"], row["pref"], row["bwb"]), row["label"], row["labelKind"])
@@ -238,7 +241,7 @@ class ConceptIndex:
     def _match_at(self, words, i, text, toks, mentions) -> int:
         for key, iris in self._matcher.get(words[i], ()):
             n = len(key)
-            if tuple(words[i:i + n]) == key:
+            if tuple(words[i : i + n]) == key:
                 start, end = toks[i][1], toks[i + n - 1][2]
                 for iri in sorted(iris):
                     mentions.append(Mention(self.concepts[iri], start, end, text[start:end]))

@@ -16,8 +16,15 @@ class MaatwerkError(Exception):
     status: int = 400
     exit_code: int = 2
 
-    def __init__(self, message: str, detail: Any = None, *, status: int | None = None,
-                 exit_code: int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        detail: Any = None,
+        *,
+        status: int | None = None,
+        exit_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.detail = detail

@@ -50,8 +50,9 @@ def select(kg, query: str, limits: Limits, complete: bool = False) -> Rows:
     """
     result = run_query(kg, query, limits.timeout_s, limits.row_limit)
     if complete and result.truncated:
-        raise SparqlError(f"Het antwoord heeft meer dan {limits.row_limit} rijen, de limiet van het "
-                          "SPARQL-endpoint", 503)
+        raise SparqlError(
+            f"Het antwoord heeft meer dan {limits.row_limit} rijen, de limiet van het SPARQL-endpoint", 503
+        )
     names = result.variables
     rows = tuple({name: to_python(term) for name, term in zip(names, solution)} for solution in result.solutions)
     return Rows(rows, result.truncated)

@@ -61,14 +61,15 @@ class PublishReport:
     triples: int = 0
 
 
-def publish(kg, target: Target, state_dir: Path, full: bool = False,
-            progress: Callable[[int, int], None] | None = None) -> PublishReport:
+def publish(
+    kg, target: Target, state_dir: Path, full: bool = False, progress: Callable[[int, int], None] | None = None
+) -> PublishReport:
     """Send every named graph that changed since the last publish to `target` (all of them with `full`)."""
     if not target.key:
         raise PublishError("Geef een doel: --graph-store URL (Graph Store Protocol) of --endpoint URL (SPARQL Update).")
     state_file = state_dir / f"{hashlib.sha256(target.key.encode()).hexdigest()[:16]}.json"
     published = {} if full else _load_state(state_file, target.key)
-    current = {graph: digest for graph, digest in graph_digests(kg)}
+    current = dict(graph_digests(kg))
     changed = [g for g, d in current.items() if published.get(g) != d]
     gone = [g for g in published if g not in current]
     report = PublishReport(unchanged=len(current) - len(changed))
@@ -158,8 +159,9 @@ class _Client:
         if self.target.graph_store:
             self._request("DELETE", self._graph_url(graph), b"", None, missing_ok=True)
         else:
-            self._request("POST", self.target.update or "", f"DROP SILENT GRAPH <{graph}>".encode(),
-                          "application/sparql-update")
+            self._request(
+                "POST", self.target.update or "", f"DROP SILENT GRAPH <{graph}>".encode(), "application/sparql-update"
+            )
 
     def _send_update(self, batch: list[tuple[str, bytes]]) -> Iterator[tuple[str, int]]:
         parts = [f"DROP SILENT GRAPH <{g}> ;\nINSERT DATA {{ GRAPH <{g}> {{\n{body.decode()}}} }}" for g, body in batch]
@@ -197,13 +199,16 @@ class _Client:
             return
         if response.status >= 300:
             message = text.decode("utf-8", "replace").strip()[:300]
-            raise PublishError(f"{method} {url} gaf {response.status} {response.reason}: {message}",
-                               detail={"status": response.status})
+            raise PublishError(
+                f"{method} {url} gaf {response.status} {response.reason}: {message}", detail={"status": response.status}
+            )
 
     def _connect(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         if self._connection is None:
             if scheme not in ("http", "https"):
-                raise PublishError(f"Alleen http- en https-adressen worden ondersteund, niet {scheme or 'zonder schema'}.")
+                raise PublishError(
+                    f"Alleen http- en https-adressen worden ondersteund, niet {scheme or 'zonder schema'}."
+                )
             kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
             self._connection = kind(netloc, timeout=TIMEOUT_S)
         return self._connection

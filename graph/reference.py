@@ -18,37 +18,71 @@ _BWB = 'OPTIONAL { ?o dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR"
 
 
 def laws(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
-    items = _basics(kg, limits, "eli:LegalResource", """OPTIONAL { ?s eli:title ?title }
+    items = _basics(
+        kg,
+        limits,
+        "eli:LegalResource",
+        """OPTIONAL { ?s eli:title ?title }
         OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
         OPTIONAL { ?s rdfs:seeAlso ?see FILTER(STRSTARTS(STR(?see), "https://wetten.overheid.nl/")) }
-        OPTIONAL { ?s dcterms:description ?description }""")
-    articles = _counts(kg, limits, """SELECT ?o (COUNT(DISTINCT ?a) AS ?n) WHERE {
-        ?a eli:is_part_of ?o . ?o a eli:LegalResource } GROUP BY ?o""")
+        OPTIONAL { ?s dcterms:description ?description }""",
+    )
+    articles = _counts(
+        kg,
+        limits,
+        """SELECT ?o (COUNT(DISTINCT ?a) AS ?n) WHERE {
+        ?a eli:is_part_of ?o . ?o a eli:LegalResource } GROUP BY ?o""",
+    )
     cases = _case_counts(kg, limits, "wet")
     voorzieningen = _links(kg, limits, "eli:LegalResource", "?o cv:hasLegalResource ?s .")
     organisations = _links(kg, limits, "eli:LegalResource", "?o mw:voertUit ?s .")
-    return _sorted({
-        "id": it["id"], "uri": it["uri"], "label": it["label"], "title": it["title"], "bwb_id": it["bwb"],
-        "url": it["see"] or (f"https://wetten.overheid.nl/{it['bwb']}" if it["bwb"] else None),
-        "alt_labels": it["alt_labels"], "description": it["description"],
-        "article_count": articles.get(s, 0), "case_count": cases.get(s, 0),
-        "voorzieningen": voorzieningen.get(s, []), "organisations": organisations.get(s, []),
-    } for s, it in items.items())
+    return _sorted(
+        {
+            "id": it["id"],
+            "uri": it["uri"],
+            "label": it["label"],
+            "title": it["title"],
+            "bwb_id": it["bwb"],
+            "url": it["see"] or (f"https://wetten.overheid.nl/{it['bwb']}" if it["bwb"] else None),
+            "alt_labels": it["alt_labels"],
+            "description": it["description"],
+            "article_count": articles.get(s, 0),
+            "case_count": cases.get(s, 0),
+            "voorzieningen": voorzieningen.get(s, []),
+            "organisations": organisations.get(s, []),
+        }
+        for s, it in items.items()
+    )
 
 
 def organisations(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
-    items = _basics(kg, limits, "org:Organization", """OPTIONAL { ?s mw:rol ?role }
-        OPTIONAL { ?s mw:contact ?contact } OPTIONAL { ?s foaf:homepage ?homepage }""")
+    items = _basics(
+        kg,
+        limits,
+        "org:Organization",
+        """OPTIONAL { ?s mw:rol ?role }
+        OPTIONAL { ?s mw:contact ?contact } OPTIONAL { ?s foaf:homepage ?homepage }""",
+    )
     types = _links(kg, limits, "org:Organization", "?s org:classification ?o .")
     laws_ = _links(kg, limits, "org:Organization", "?s mw:voertUit ?o .")
     voorzieningen = _links(kg, limits, "org:Organization", "?o cv:hasCompetentAuthority ?s .")
     cases = _case_counts(kg, limits, "organisatie")
-    return _sorted({
-        "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
-        "type": next(iter(types.get(s, [])), None), "role": it["role"] or "", "contact": it["contact"] or "",
-        "homepage": it["homepage"], "laws": laws_.get(s, []), "voorzieningen": voorzieningen.get(s, []),
-        "case_count": cases.get(s, 0),
-    } for s, it in items.items())
+    return _sorted(
+        {
+            "id": it["id"],
+            "uri": it["uri"],
+            "label": it["label"],
+            "alt_labels": it["alt_labels"],
+            "type": next(iter(types.get(s, [])), None),
+            "role": it["role"] or "",
+            "contact": it["contact"] or "",
+            "homepage": it["homepage"],
+            "laws": laws_.get(s, []),
+            "voorzieningen": voorzieningen.get(s, []),
+            "case_count": cases.get(s, 0),
+        }
+        for s, it in items.items()
+    )
 
 
 def voorzieningen(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
@@ -57,17 +91,30 @@ def voorzieningen(kg, limits: Limits) -> tuple[dict[str, Any], ...]:
     laws_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasLegalResource ?o .")
     organisations_ = _links(kg, limits, "cpsv:PublicService", "?s cv:hasCompetentAuthority ?o .")
     cases = _case_counts(kg, limits, "voorziening")
-    return _sorted({
-        "id": it["id"], "uri": it["uri"], "label": it["label"], "alt_labels": it["alt_labels"],
-        "description": it["description"], "category": next(iter(categories.get(s, [])), None),
-        "laws": laws_.get(s, []), "organisations": organisations_.get(s, []), "case_count": cases.get(s, 0),
-    } for s, it in items.items())
+    return _sorted(
+        {
+            "id": it["id"],
+            "uri": it["uri"],
+            "label": it["label"],
+            "alt_labels": it["alt_labels"],
+            "description": it["description"],
+            "category": next(iter(categories.get(s, [])), None),
+            "laws": laws_.get(s, []),
+            "organisations": organisations_.get(s, []),
+            "case_count": cases.get(s, 0),
+        }
+        for s, it in items.items()
+    )
 
 
 def leerorde_definitions(kg, limits: Limits) -> dict[str, str]:
     """Leerorde label -> its definition, for the explanation beside a case's leerpunten."""
-    rows = _whole(kg, f"""SELECT ?label ?def WHERE {{ ?o skos:inScheme <{BY_KIND['leerorde'].scheme}> ;
-        skos:prefLabel ?label . OPTIONAL {{ ?o skos:definition ?def }} }}""", limits)
+    rows = _whole(
+        kg,
+        f"""SELECT ?label ?def WHERE {{ ?o skos:inScheme <{BY_KIND["leerorde"].scheme}> ;
+        skos:prefLabel ?label . OPTIONAL {{ ?o skos:definition ?def }} }}""",
+        limits,
+    )
     return {r["label"]: r["def"] or "" for r in rows}
 
 
@@ -89,8 +136,12 @@ def _basics(kg, limits: Limits, rdf_type: str, optional: str) -> dict[str, dict]
 def _links(kg, limits: Limits, rdf_type: str, pattern: str) -> dict[str, list[dict]]:
     """Subject -> linked resources (id, uri, label, bwb_id); `pattern` relates ?s to ?o."""
     links: dict[str, list[dict]] = {}
-    for row in _whole(kg, f"""SELECT DISTINCT ?s ?o ?label ?bwb WHERE {{
-            ?s a {rdf_type} . {pattern} ?o skos:prefLabel ?label . {_BWB} }} ORDER BY LCASE(?label)""", limits):
+    for row in _whole(
+        kg,
+        f"""SELECT DISTINCT ?s ?o ?label ?bwb WHERE {{
+            ?s a {rdf_type} . {pattern} ?o skos:prefLabel ?label . {_BWB} }} ORDER BY LCASE(?label)""",
+        limits,
+    ):
         link = {"id": _slug(row["o"]), "uri": row["o"], "label": row["label"], "bwb_id": row["bwb"]}
         if link["uri"] not in [li["uri"] for li in links.setdefault(row["s"], [])]:
             links[row["s"]].append(link)
@@ -103,8 +154,12 @@ def _counts(kg, limits: Limits, query: str) -> dict[str, int]:
 
 def _case_counts(kg, limits: Limits, kind: str) -> dict[str, int]:
     predicate = BY_KIND[kind].predicate
-    return _counts(kg, limits, f"""SELECT ?o (COUNT(DISTINCT ?c) AS ?n) WHERE {{
-        ?c a mw:Casus ; {predicate} ?o }} GROUP BY ?o""")
+    return _counts(
+        kg,
+        limits,
+        f"""SELECT ?o (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+        ?c a mw:Casus ; {predicate} ?o }} GROUP BY ?o""",
+    )
 
 
 def _sorted(items) -> tuple[dict[str, Any], ...]:
@@ -113,4 +168,3 @@ def _sorted(items) -> tuple[dict[str, Any], ...]:
 
 def _slug(uri: str) -> str:
     return uri.rsplit("/", 1)[1]
-

@@ -66,8 +66,9 @@ def describe(kg, iri: str) -> Resource | None:
         found |= _outgoing(store, child)
     for obj in {t.object for t in found if isinstance(t.object, ox.NamedNode)} - owned - {node}:
         for predicate in LABELS:
-            found |= {ox.Triple(q.subject, q.predicate, q.object)
-                      for q in store.quads_for_pattern(obj, predicate, None, None)}
+            found |= {
+                ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(obj, predicate, None, None)
+            }
     ordered = sorted(found, key=lambda t: (t.subject != node, str(t.subject), str(t.predicate), str(t.object)))
     return Resource(iri, tuple(ordered))
 
@@ -80,9 +81,15 @@ def _outgoing(store: ox.Store, node: ox.NamedNode) -> set[ox.Triple]:
 def incoming(kg, iri: str, limits: Limits, limit: int = 1000) -> list[dict[str, Any]]:
     """Resources other than cases that point here: (s, p, label), at most `limit`."""
     _check(iri)
-    return list(select(kg, f"""SELECT DISTINCT ?s ?p ?label WHERE {{ ?s ?p <{iri}> . FILTER(isIRI(?s))
+    return list(
+        select(
+            kg,
+            f"""SELECT DISTINCT ?s ?p ?label WHERE {{ ?s ?p <{iri}> . FILTER(isIRI(?s))
         FILTER NOT EXISTS {{ ?s a mw:Casus }} OPTIONAL {{ ?s skos:prefLabel ?label }} }}
-        ORDER BY ?p LCASE(STR(?label)) LIMIT {int(limit)}""", limits))
+        ORDER BY ?p LCASE(STR(?label)) LIMIT {int(limit)}""",
+            limits,
+        )
+    )
 
 
 _CASE_LINK_PATH = "|".join(k.predicate for k in CASE_LINKS if k.predicate)
@@ -105,28 +112,41 @@ def cases_involving(kg, iri: str, limits: Limits, limit: int) -> tuple[list[dict
     query, run only when there are more than fit on the page.
     """
     _check(iri)
-    rows = select(kg, _CASES_INVOLVING % {"select": "?c ?title ?jaar ?status ?hoe", "links": _CASE_LINK_PATH,
-                                          "uri": iri, "tail": f"ORDER BY DESC(?jaar) ?title LIMIT {limit * 2}"},
-                  limits)
+    rows = select(
+        kg,
+        _CASES_INVOLVING
+        % {
+            "select": "?c ?title ?jaar ?status ?hoe",
+            "links": _CASE_LINK_PATH,
+            "uri": iri,
+            "tail": f"ORDER BY DESC(?jaar) ?title LIMIT {limit * 2}",
+        },
+        limits,
+    )
     cases: dict[str, dict[str, Any]] = {}
     for row in rows:
-        case = cases.setdefault(row["c"], {"iri": row["c"], "title": row["title"], "year": row["jaar"],
-                                           "status": row["status"], "how": []})
+        case = cases.setdefault(
+            row["c"], {"iri": row["c"], "title": row["title"], "year": row["jaar"], "status": row["status"], "how": []}
+        )
         if row["hoe"] not in case["how"]:
             case["how"].append(row["hoe"])
     listed = list(cases.values())[:limit]
     if len(rows) < limit * 2 and len(cases) <= limit:
         return listed, len(listed)
-    counted = select(kg, _CASES_INVOLVING % {"select": "(COUNT(DISTINCT ?c) AS ?n)", "links": _CASE_LINK_PATH,
-                                             "uri": iri, "tail": ""}, limits)
+    counted = select(
+        kg,
+        _CASES_INVOLVING % {"select": "(COUNT(DISTINCT ?c) AS ?n)", "links": _CASE_LINK_PATH, "uri": iri, "tail": ""},
+        limits,
+    )
     return listed, int(counted.rows[0]["n"])
 
 
 def reference_graphs(kg) -> list[str]:
     """Named graphs other than the cases' own (one per case: listing 100k of them would drown a description)."""
     case_prefix = ID + "casus/"
-    return sorted(g.value for g in kg.store.named_graphs()
-                  if isinstance(g, ox.NamedNode) and not g.value.startswith(case_prefix))
+    return sorted(
+        g.value for g in kg.store.named_graphs() if isinstance(g, ox.NamedNode) and not g.value.startswith(case_prefix)
+    )
 
 
 def _check(iri: str) -> None:

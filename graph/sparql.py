@@ -23,8 +23,16 @@ from graph.sparql_eval import GRAPH_TYPES, RESULT_TYPES, QueryResult, check_and_
 from graph.sparql_worker import pool_for
 from ontology import PREFIXES
 
-__all__ = ["GRAPH_TYPES", "MAX_QUERY_CHARS", "RESULT_TYPES", "QueryQueue", "QueryResult", "SparqlError",
-           "check_query", "run_query"]
+__all__ = [
+    "GRAPH_TYPES",
+    "MAX_QUERY_CHARS",
+    "RESULT_TYPES",
+    "QueryQueue",
+    "QueryResult",
+    "SparqlError",
+    "check_query",
+    "run_query",
+]
 
 MAX_ANSWER_BYTES = 50_000_000
 
@@ -34,9 +42,17 @@ def check_query(text: str, is_known_graph: Callable[[str], bool]) -> str:
     return checked(text, is_known_graph).form
 
 
-def run_query(kg, text: str, timeout_s: float = 10.0, limit: int = 10_000, *,
-              max_bytes: int = MAX_ANSWER_BYTES, default_graphs: Sequence[str] = (),
-              named_graphs: Sequence[str] = (), media_type: str | Mapping[str, str] | None = None) -> QueryResult:
+def run_query(
+    kg,
+    text: str,
+    timeout_s: float = 10.0,
+    limit: int = 10_000,
+    *,
+    max_bytes: int = MAX_ANSWER_BYTES,
+    default_graphs: Sequence[str] = (),
+    named_graphs: Sequence[str] = (),
+    media_type: str | Mapping[str, str] | None = None,
+) -> QueryResult:
     """Check, then evaluate with a time limit, at most `limit` rows or triples and `max_bytes` of answer.
 
     The default graph is the union of all graphs unless `default_graphs` names some. With
@@ -67,8 +83,11 @@ class QueryQueue:
 
     def submit(self, call: Callable[..., QueryResult], *args, **kwargs) -> Future:
         if not self._slots.acquire(blocking=False):
-            raise SparqlError("Te veel SPARQL-queries tegelijk; probeer het zo opnieuw", 429,
-                              headers={"Retry-After": self._retry_after})
+            raise SparqlError(
+                "Te veel SPARQL-queries tegelijk; probeer het zo opnieuw",
+                429,
+                headers={"Retry-After": self._retry_after},
+            )
         try:
             return self._executor.submit(self._run, call, args, kwargs)
         except BaseException:

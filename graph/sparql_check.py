@@ -79,6 +79,7 @@ def _canonical(text: str) -> str:
     spec's, so it is done here by the spec and the result handed to both. A comment ends at CR
     or LF in SPARQL but only at LF for rdflib; with only LFs left they agree.
     """
+
     def expand(match: re.Match) -> str:
         code = int(match.group(1) or match.group(2), 16)
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:

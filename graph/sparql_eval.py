@@ -50,8 +50,14 @@ class QueryResult:
     body: bytes | None = None
 
     def serialized(self, media_type: str) -> QueryResult:
-        return QueryResult(self.kind, self.variables, boolean=self.boolean, truncated=self.truncated,
-                           media_type=media_type, body=self.serialize(media_type))
+        return QueryResult(
+            self.kind,
+            self.variables,
+            boolean=self.boolean,
+            truncated=self.truncated,
+            media_type=media_type,
+            body=self.serialize(media_type),
+        )
 
     def rows(self) -> list[list[str | None]]:
         return [[None if t is None else t.value for t in row] for row in self.solutions]
@@ -71,8 +77,9 @@ class QueryResult:
         if self.kind == "ask":
             return json.dumps({"head": {}, "boolean": self.boolean}).encode()
         bindings = [{v: _json_term(t) for v, t in zip(self.variables, row) if t is not None} for row in self.solutions]
-        return json.dumps({"head": {"vars": self.variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            {"head": {"vars": self.variables}, "results": {"bindings": bindings}}, ensure_ascii=False
+        ).encode()
 
     def _xml(self) -> bytes:
         head = "".join(f"<variable name={quoteattr(v)}/>" for v in self.variables)
@@ -81,12 +88,17 @@ class QueryResult:
         else:
             rows = []
             for row in self.solutions:
-                cells = "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                                for v, t in zip(self.variables, row) if t is not None)
+                cells = "".join(
+                    f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                    for v, t in zip(self.variables, row)
+                    if t is not None
+                )
                 rows.append(f"<result>{cells}</result>")
             body = f"<results>{''.join(rows)}</results>"
-        return ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
-                f"<head>{head}</head>{body}</sparql>").encode()
+        return (
+            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+            f"<head>{head}</head>{body}</sparql>"
+        ).encode()
 
     def _csv(self) -> bytes:
         buffer = io.StringIO()
@@ -105,16 +117,18 @@ class QueryResult:
         return ("\n".join(lines) + "\n").encode()
 
 
-def check_and_evaluate(store: ox.Store, text: str, options: dict, limit: int,
-                       media_type: str | Mapping[str, str] | None, max_bytes: int) -> QueryResult:
+def check_and_evaluate(
+    store: ox.Store, text: str, options: dict, limit: int, media_type: str | Mapping[str, str] | None, max_bytes: int
+) -> QueryResult:
     """Check `text` (graph.sparql_check), then evaluate what was checked; `media_type` may map form -> type."""
     query = checked(text, lambda graph: _has_graph(store, graph))
     media = media_type.get(query.form) if isinstance(media_type, Mapping) else media_type
     return evaluate(store, query.text, options, limit, media, max_bytes)
 
 
-def evaluate(store: ox.Store, text: str, options: dict, limit: int, media_type: str | None,
-             max_bytes: int) -> QueryResult:
+def evaluate(
+    store: ox.Store, text: str, options: dict, limit: int, media_type: str | None, max_bytes: int
+) -> QueryResult:
     """Run a checked query on `store`; every failure is a SparqlError (the query's fault, not the server's).
 
     An answer larger than `max_bytes` is refused (413) rather than cut, so a client never takes a
@@ -145,8 +159,11 @@ def _has_graph(store: ox.Store, iri: str) -> bool:
 
 def _check_size(size: int, max_bytes: int) -> None:
     if size > max_bytes:
-        raise SparqlError(f"Het antwoord is groter dan {max_bytes} bytes en wordt niet verstuurd; "
-                          "beperk de query (LIMIT, minder of kortere waarden)", 413)
+        raise SparqlError(
+            f"Het antwoord is groter dan {max_bytes} bytes en wordt niet verstuurd; "
+            "beperk de query (LIMIT, minder of kortere waarden)",
+            413,
+        )
 
 
 def _collect(answer, limit: int, max_bytes: int) -> QueryResult:

@@ -51,11 +51,17 @@ _PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 class _Worker:
     def __init__(self, memory_limit: int) -> None:
         parent_end, child_end = Pipe()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT_ROOT, os.environ.get("PYTHONPATH")])),
-               "RUST_BACKTRACE": "0"}  # with backtraces on, a failed allocation hangs instead of aborting
-        self.process = subprocess.Popen([sys.executable, "-m", "graph.sparql_worker", str(child_end.fileno()),
-                                         str(memory_limit)],
-                                        pass_fds=[child_end.fileno()], stdin=subprocess.DEVNULL, env=env)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT_ROOT, os.environ.get("PYTHONPATH")])),
+            "RUST_BACKTRACE": "0",
+        }  # with backtraces on, a failed allocation hangs instead of aborting
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "graph.sparql_worker", str(child_end.fileno()), str(memory_limit)],
+            pass_fds=[child_end.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
         child_end.close()
         self.conn: Connection = parent_end
         self.snapshot: Path | None = None  # the checkpoint it has (or will have) open
@@ -143,8 +149,11 @@ class WorkerPool:
                 raise SparqlError(f"De query duurde langer dan {timeout_s:g} s en is afgebroken", 503)
             return worker.conn.recv()
         except (EOFError, OSError) as exc:
-            raise SparqlError("De query is afgebroken: de verwerker stopte onverwacht, "
-                              "waarschijnlijk omdat de query te veel geheugen gebruikte", 503) from exc
+            raise SparqlError(
+                "De query is afgebroken: de verwerker stopte onverwacht, "
+                "waarschijnlijk omdat de query te veel geheugen gebruikte",
+                503,
+            ) from exc
 
     def _greet(self, worker: _Worker, timeout_s: float, deadline: float) -> None:
         """Read the worker's first message: whether it is cut off from the network."""
@@ -173,8 +182,9 @@ class WorkerPool:
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SparqlError("Alle SPARQL-verwerkers zijn bezig met andere queries; "
-                                      "probeer het zo opnieuw", 503)
+                    raise SparqlError(
+                        "Alle SPARQL-verwerkers zijn bezig met andere queries; probeer het zo opnieuw", 503
+                    )
                 self._lock.wait(remaining)
 
     def _spawn(self) -> _Worker:
@@ -294,8 +304,10 @@ def isolate_network() -> str | None:
 
 def _warn_no_network_wall() -> None:
     if _warned.acquire(blocking=False):  # once per process; never released
-        log.warning("SPARQL-verwerkers kunnen hier niet van het netwerk worden afgesloten (geen network "
-                    "namespace beschikbaar); SERVICE wordt alleen door de querycontrole geweigerd")
+        log.warning(
+            "SPARQL-verwerkers kunnen hier niet van het netwerk worden afgesloten (geen network "
+            "namespace beschikbaar); SERVICE wordt alleen door de querycontrole geweigerd"
+        )
 
 
 def main(fd: int, memory_limit: int) -> None:

@@ -180,12 +180,14 @@ class KnowledgeGraph:
         count = 0
         try:
             with open(tmp / "quads.nq", "wb") as out:
+
                 def counted() -> Iterator[ox.Quad]:
                     nonlocal count
                     for quad in quads:
                         count += 1
                         yield quad
                     yield meta
+
                 ox.serialize(counted(), out, format=ox.RdfFormat.N_QUADS)
                 out.flush()
                 os.fsync(out.fileno())

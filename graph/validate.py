@@ -106,8 +106,9 @@ def validate_store(kg, progress: Progress | None = None, batch_size: int = BATCH
 
 def case_graphs(kg) -> list[ox.NamedNode]:
     """Named graphs that hold a case: the graph named by an mw:Casus that is typed in it."""
-    return [q.graph_name for q in kg.store.quads_for_pattern(None, _RDF_TYPE, _CASUS, None)
-            if q.subject == q.graph_name]
+    return [
+        q.graph_name for q in kg.store.quads_for_pattern(None, _RDF_TYPE, _CASUS, None) if q.subject == q.graph_name
+    ]
 
 
 def context_for(kg, objects: Iterable[str]) -> list[ox.Triple]:
@@ -117,8 +118,10 @@ def context_for(kg, objects: Iterable[str]) -> list[ox.Triple]:
     for iri in set(objects):
         node = ox.NamedNode(iri)
         for predicate in wanted:
-            triples.extend(ox.Triple(q.subject, q.predicate, q.object)
-                           for q in kg.store.quads_for_pattern(node, predicate, None, None))
+            triples.extend(
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in kg.store.quads_for_pattern(node, predicate, None, None)
+            )
     return triples
 
 
@@ -135,11 +138,12 @@ def _non_case_triples(kg, cases: list[ox.NamedNode]) -> Iterator[ox.Quad]:
 
 def _case_batches(kg, cases: list[ox.NamedNode], batch_size: int) -> Iterator[tuple[int, bytes, set[str]]]:
     """(number of cases, N-Triples of the cases and their context, subjects the batch judges) per batch."""
-    schema = [ox.Triple(q.subject, q.predicate, q.object)
-              for q in kg.store.quads_for_pattern(None, _SUBCLASS_OF, None, None)]
+    schema = [
+        ox.Triple(q.subject, q.predicate, q.object) for q in kg.store.quads_for_pattern(None, _SUBCLASS_OF, None, None)
+    ]
     cache: dict[str, list[ox.Triple]] = {}  # context of linked resources, mostly the same reference data
     for start in range(0, len(cases), batch_size):
-        batch = cases[start:start + batch_size]
+        batch = cases[start : start + batch_size]
         quads = [q for graph in batch for q in kg.store.quads_for_pattern(None, None, None, graph)]
         subjects = {q.subject.value for q in quads}  # IRIs and blank node ids, as pyshacl's results name them
         linked = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)} - subjects
@@ -212,9 +216,11 @@ def _shapes_for(graph: rdflib.Graph, focus: set[str]) -> rdflib.Graph:
     if targets is None:
         return shapes_graph()
     types = {t for node in focus for t in graph.objects(rdflib.URIRef(node), rdflib.RDF.type)}
-    keep = frozenset(shape for shape, classes in targets.items()
-                     if any(sub in types for cls in classes
-                            for sub in graph.transitive_subjects(rdflib.RDFS.subClassOf, cls)))
+    keep = frozenset(
+        shape
+        for shape, classes in targets.items()
+        if any(sub in types for cls in classes for sub in graph.transitive_subjects(rdflib.RDFS.subClassOf, cls))
+    )
     if keep not in _shapes_variants:
         variant = rdflib.Graph()
         for prefix, namespace in shapes_graph().namespaces():  # messages name shapes by prefix
@@ -247,16 +253,22 @@ def _violations(results: rdflib.Graph, focus: set[str] | None = None) -> list[Vi
     if focus is None:
         nodes = list(results.subjects(rdflib.RDF.type, _SH.ValidationResult))
     else:
-        nodes = [r for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
-                 for r in results.objects(report, _SH.result)
-                 if str(results.value(r, _SH.focusNode)) in focus]
+        nodes = [
+            r
+            for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
+            for r in results.objects(report, _SH.result)
+            if str(results.value(r, _SH.focusNode)) in focus
+        ]
         nodes.extend(_details(results, nodes))
-    found = [Violation(
-        focus=str(results.value(result, _SH.focusNode) or ""),
-        path=_short(results.value(result, _SH.resultPath)),
-        message=str(results.value(result, _SH.resultMessage) or ""),
-        value=str(results.value(result, _SH.value) or ""),
-    ) for result in nodes]
+    found = [
+        Violation(
+            focus=str(results.value(result, _SH.focusNode) or ""),
+            path=_short(results.value(result, _SH.resultPath)),
+            message=str(results.value(result, _SH.resultMessage) or ""),
+            value=str(results.value(result, _SH.value) or ""),
+        )
+        for result in nodes
+    ]
     return sorted(found, key=_order)
 
 

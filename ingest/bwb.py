@@ -104,8 +104,10 @@ def _parse_xml(data: bytes, what: str) -> Element:
     try:
         root = SafeET.fromstring(data, forbid_dtd=True)
     except defusedxml.DTDForbidden as exc:
-        raise BwbError(f"{what} geweigerd: het bevat een DTD (<!DOCTYPE>), wat BWB-XML nooit heeft; "
-                       "entiteiten en externe verwijzingen worden niet verwerkt.") from exc
+        raise BwbError(
+            f"{what} geweigerd: het bevat een DTD (<!DOCTYPE>), wat BWB-XML nooit heeft; "
+            "entiteiten en externe verwijzingen worden niet verwerkt."
+        ) from exc
     except defusedxml.DefusedXmlException as exc:
         raise BwbError(f"{what} geweigerd: onveilige XML (entiteiten of externe verwijzingen): {exc}") from exc
     except ParseError as exc:
@@ -159,7 +161,7 @@ def _walk_articles(el: Element, path: list[str]):
             yield child, path
         elif child.tag not in SKIP_TAGS:
             heading = _heading(child)
-            yield from _walk_articles(child, path + [heading] if heading else path)
+            yield from _walk_articles(child, [*path, heading] if heading else path)
 
 
 def _heading(el: Element) -> str:
@@ -321,8 +323,7 @@ def _law_resource_quads(law: LawText, node: NamedNode, is_new: bool, graph: Name
     return quads
 
 
-def _article_quads(law: LawText, art: Artikel, art_iri: str, law_iri: str, name: str,
-                   graph: NamedNode) -> list[Quad]:
+def _article_quads(law: LawText, art: Artikel, art_iri: str, law_iri: str, name: str, graph: NamedNode) -> list[Quad]:
     quads = [
         _quad(art_iri, "rdf:type", NamedNode(term("eli:LegalResourceSubdivision")), graph),
         _quad(art_iri, "eli:is_part_of", NamedNode(law_iri), graph),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
@@ -44,7 +44,7 @@ def import_cases(
     checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text)
     accepted: list[CaseRecord] = []
     to_validate: list[ox.Quad] = []
-    now = datetime.now(timezone.utc)  # to the microsecond: the index tells re-imports apart by this stamp
+    now = datetime.now(UTC)  # to the microsecond: the index tells re-imports apart by this stamp
 
     def quads() -> Iterator[ox.Quad]:
         for location, raw in records:
@@ -59,8 +59,9 @@ def import_cases(
             accepted.append(record)
             yield from built
         if validate and to_validate and not checker.problems:
-            checker.problems.extend(Problem(case, "shacl", "invalid", message)
-                                    for case, message in validate(to_validate))
+            checker.problems.extend(
+                Problem(case, "shacl", "invalid", message) for case, message in validate(to_validate)
+            )
         if checker.problems:
             raise ImportRejected(checker.problems)
         if not accepted:
@@ -78,12 +79,13 @@ def stored_case_id(kg) -> Callable[[str], str | None]:
     cheap next to the rest of checking a case.
     """
     store = kg.store
-    
+
     def existing_id(case_iri: str) -> str | None:
         node = ox.NamedNode(case_iri)
         for quad in store.quads_for_pattern(node, IDENTIFIER, None, node):
             return quad.object.value
         return None
+
     return existing_id
 
 

@@ -25,12 +25,16 @@ from ontology.vocabulary import BY_FIELD, STATUSES
 SHOWN_CHARS = 80
 
 
-
 class RecordChecker:
     """Turns raw records into CaseRecords, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, concepts: ConceptIndex, redact_personal_data: bool = False,
-                 existing_id: Callable[[str], str | None] | None = None, max_text: int = MAX_TEXT):
+    def __init__(
+        self,
+        concepts: ConceptIndex,
+        redact_personal_data: bool = False,
+        existing_id: Callable[[str], str | None] | None = None,
+        max_text: int = MAX_TEXT,
+    ):
         """`existing_id(case IRI)` gives the id of the case stored under that IRI (or None): an id that
         slugifies to a stored case's IRI but is not that case's id would overwrite another case."""
         self.concepts = concepts
@@ -85,12 +89,22 @@ class RecordChecker:
             return None
         # The lengths mws:CasusShape asks, measured on what would be stored (after redaction).
         if len(texts["situation"]) < MIN_SITUATION:
-            self._fail(case, "situation", "invalid", f"De situatiebeschrijving moet minstens {MIN_SITUATION} tekens "
-                                                     f"lang zijn (nu {len(texts['situation'])})")
+            self._fail(
+                case,
+                "situation",
+                "invalid",
+                f"De situatiebeschrijving moet minstens {MIN_SITUATION} tekens "
+                f"lang zijn (nu {len(texts['situation'])})",
+            )
         if texts.get("title") and len(texts["title"]) < MIN_TITLE:
-            self._fail(case, "title", "invalid", f"De titel moet minstens {MIN_TITLE} tekens lang zijn "
-                                                 f"(nu {len(texts['title'])}); laat hem weg om de eerste zin "
-                                                 "van de situatie als titel te nemen")
+            self._fail(
+                case,
+                "title",
+                "invalid",
+                f"De titel moet minstens {MIN_TITLE} tekens lang zijn "
+                f"(nu {len(texts['title'])}); laat hem weg om de eerste zin "
+                "van de situatie als titel te nemen",
+            )
         return texts
 
     def _gate(self, case: str, name: str, value: str) -> str:
@@ -142,9 +156,14 @@ class RecordChecker:
         for finding in findings:
             # The id names the case (IRI, /id pages, re-imports): replacing part of it would silently
             # merge or rename cases, so it is refused even when the other fields are redacted.
-            self._fail(case, "id", "personal-data", f"Het id bevat persoonsgegevens ({finding.kind}); een id wordt "
-                       "nooit vervangen, ook niet met redact: geef de casus een id zonder persoonsgegevens",
-                       finding.text)
+            self._fail(
+                case,
+                "id",
+                "personal-data",
+                f"Het id bevat persoonsgegevens ({finding.kind}); een id wordt "
+                "nooit vervangen, ook niet met redact: geef de casus een id zonder persoonsgegevens",
+                finding.text,
+            )
         return case if findings else self._unique_id(case, case_id)
 
     def _unique_id(self, case: str, case_id: str) -> str:
@@ -153,15 +172,24 @@ class RecordChecker:
         if case_id in self._ids:
             self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} komt meer dan eens voor in dit bestand")
         elif slug in self._slugs:
-            self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} geeft dezelfde casus-IRI "
-                                              f"(.../casus/{slug}) als een ander id in dit bestand")
+            self._fail(
+                case,
+                "id",
+                "invalid",
+                f"Het id {_shown(case_id)} geeft dezelfde casus-IRI (.../casus/{slug}) als een ander id in dit bestand",
+            )
         elif self.existing_id is not None:
             stored = self.existing_id(case_iri(case_id))
             if stored is not None and stored != case_id:
-                self._fail(case, "id", "invalid", f"Het id {_shown(case_id)} geeft dezelfde casus-IRI "
-                                                  f"(.../casus/{slug}) als de opgeslagen casus {_shown(stored)}, "
-                                                  "die dan zou worden overschreven; gebruik precies dat id om "
-                                                  "die casus te vervangen, of een ander id")
+                self._fail(
+                    case,
+                    "id",
+                    "invalid",
+                    f"Het id {_shown(case_id)} geeft dezelfde casus-IRI "
+                    f"(.../casus/{slug}) als de opgeslagen casus {_shown(stored)}, "
+                    "die dan zou worden overschreven; gebruik precies dat id om "
+                    "die casus te vervangen, of een ander id",
+                )
         self._ids.add(case_id)
         self._slugs.add(slug)
         return case_id
@@ -179,8 +207,7 @@ class RecordChecker:
             return None
         status = str(value).strip().lower()
         if status not in STATUSES:
-            self._fail(case, "status", "invalid",
-                       f"Onbekende status {_shown(value)}; kies uit {', '.join(STATUSES)}")
+            self._fail(case, "status", "invalid", f"Onbekende status {_shown(value)}; kies uit {', '.join(STATUSES)}")
             return None
         return status
 
@@ -262,10 +289,10 @@ _SHORT_REPR.maxlevel = 3
 def _shown(value: Any, quoted: bool = True) -> str:
     """A value for a message: quoted text or a short repr, cut to about SHOWN_CHARS characters with '…'."""
     if isinstance(value, str):
-        text = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS - 1] + "…"
+        text = value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 1] + "…"
         return f"'{text}'" if quoted else text
     text = _SHORT_REPR.repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
 def _as_list(values: Any) -> list:

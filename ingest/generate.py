@@ -28,45 +28,146 @@ class Theme:
 
 
 THEMES = [
-    Theme("financiën", "Wgs", "schuldhulpverlening", ("gemeente", "deurwaarder"),
-          "heeft oplopende schulden bij de energieleverancier en de zorgverzekeraar", "een minnelijk schuldhulptraject met budgetbeheer"),
-    Theme("financiën", "Awir", "zorgtoeslag", ("Dienst Toeslagen", "gemeente"),
-          "moet een groot bedrag aan zorgtoeslag terugbetalen na een wijziging in het inkomen", "een betalingsregeling naar draagkracht en bijzondere bijstand"),
-    Theme("huisvesting", "Woningwet", "urgentieverklaring", ("woningcorporatie", "gemeente"),
-          "dreigt de woning kwijt te raken door een huurachterstand", "een urgentieverklaring en afspraken over de achterstand"),
-    Theme("huisvesting", "Wet BRP", "briefadres", ("gemeente", "maatschappelijke opvang"),
-          "staat nergens ingeschreven en krijgt daardoor geen uitkering", "een briefadres via de opvang zodat de uitkering kon starten"),
-    Theme("lichamelijke gezondheid", "Zvw", "hulpmiddelen Zvw", ("zorgverzekeraar", "gemeente"),
-          "heeft een tillift nodig maar verzekeraar en gemeente wijzen naar elkaar", "een afspraak dat de verzekeraar de tillift verstrekt en de gemeente de woning aanpast"),
-    Theme("basale ADL", "Wmo 2015", "persoonlijke verzorging", ("wijkteam", "zorgverzekeraar"),
-          "kan zich niet meer zelf wassen en aankleden", "wijkverpleging via de verzekeraar naast begeleiding vanuit de Wmo"),
-    Theme("instrumentele ADL", "Wmo 2015", "hulp bij het huishouden", ("gemeente", "CAK"),
-          "krijgt het huishouden niet meer rond sinds een operatie", "hulp bij het huishouden met een lagere eigen bijdrage"),
-    Theme("geestelijke gezondheid", "Wmo 2015", "beschermd wonen", ("GGZ-instelling", "gemeente"),
-          "kan na een opname niet terug naar huis en wacht op een plek", "een plek in beschermd wonen met begeleiding bij de uitstroom"),
-    Theme("verslaving", "Wmo 2015", "begeleiding", ("GGZ-instelling", "wijkteam"),
-          "gebruikt al jaren en raakt steeds verder achter met post en rekeningen", "begeleiding thuis gekoppeld aan verslavingszorg"),
-    Theme("werk & opleiding", "Participatiewet", "loonkostensubsidie", ("UWV", "gemeente"),
-          "wil graag werken maar heeft een beperkte loonwaarde", "een baan met loonkostensubsidie en een jobcoach"),
-    Theme("werk & opleiding", "WW", "WW-uitkering", ("UWV", "gemeente"),
-          "is ontslagen en wacht weken op de beslissing over de WW", "een voorschot op de bijstand tot de WW werd uitbetaald"),
-    Theme("huiselijke relaties", "Jeugdwet", "jeugdhulp", ("wijkteam", "Veilig Thuis"),
-          "heeft thuis veel spanningen en de kinderen zitten ertussen", "ambulante jeugdhulp en een gezinsplan met het wijkteam"),
-    Theme("tijdsbesteding", "Wmo 2015", "dagbesteding", ("gemeente", "zorgaanbieder"),
-          "zit de hele dag thuis zonder structuur", "dagbesteding dichtbij huis met vervoer"),
-    Theme("sociaal netwerk", "Wmo 2015", "mantelzorgondersteuning", ("mantelzorgsteunpunt", "gemeente"),
-          "zorgt alleen voor een partner met dementie en raakt uitgeput", "respijtzorg en ondersteuning voor de mantelzorger"),
-    Theme("maatschappelijke participatie", "Wet inburgering 2021", "inburgeringsvoorziening", ("gemeente", "COA"),
-          "is net gehuisvest als statushouder en begrijpt de brieven niet", "een inburgeringstraject met hulp bij de administratie"),
-    Theme("justitie", "Participatiewet", "nazorg ex-gedetineerden", ("reclassering", "gemeente"),
-          "komt binnenkort vrij zonder woning, inkomen of identiteitsbewijs", "een aanvraag voor uitkering en ID-bewijs al voor de vrijlating"),
+    Theme(
+        "financiën",
+        "Wgs",
+        "schuldhulpverlening",
+        ("gemeente", "deurwaarder"),
+        "heeft oplopende schulden bij de energieleverancier en de zorgverzekeraar",
+        "een minnelijk schuldhulptraject met budgetbeheer",
+    ),
+    Theme(
+        "financiën",
+        "Awir",
+        "zorgtoeslag",
+        ("Dienst Toeslagen", "gemeente"),
+        "moet een groot bedrag aan zorgtoeslag terugbetalen na een wijziging in het inkomen",
+        "een betalingsregeling naar draagkracht en bijzondere bijstand",
+    ),
+    Theme(
+        "huisvesting",
+        "Woningwet",
+        "urgentieverklaring",
+        ("woningcorporatie", "gemeente"),
+        "dreigt de woning kwijt te raken door een huurachterstand",
+        "een urgentieverklaring en afspraken over de achterstand",
+    ),
+    Theme(
+        "huisvesting",
+        "Wet BRP",
+        "briefadres",
+        ("gemeente", "maatschappelijke opvang"),
+        "staat nergens ingeschreven en krijgt daardoor geen uitkering",
+        "een briefadres via de opvang zodat de uitkering kon starten",
+    ),
+    Theme(
+        "lichamelijke gezondheid",
+        "Zvw",
+        "hulpmiddelen Zvw",
+        ("zorgverzekeraar", "gemeente"),
+        "heeft een tillift nodig maar verzekeraar en gemeente wijzen naar elkaar",
+        "een afspraak dat de verzekeraar de tillift verstrekt en de gemeente de woning aanpast",
+    ),
+    Theme(
+        "basale ADL",
+        "Wmo 2015",
+        "persoonlijke verzorging",
+        ("wijkteam", "zorgverzekeraar"),
+        "kan zich niet meer zelf wassen en aankleden",
+        "wijkverpleging via de verzekeraar naast begeleiding vanuit de Wmo",
+    ),
+    Theme(
+        "instrumentele ADL",
+        "Wmo 2015",
+        "hulp bij het huishouden",
+        ("gemeente", "CAK"),
+        "krijgt het huishouden niet meer rond sinds een operatie",
+        "hulp bij het huishouden met een lagere eigen bijdrage",
+    ),
+    Theme(
+        "geestelijke gezondheid",
+        "Wmo 2015",
+        "beschermd wonen",
+        ("GGZ-instelling", "gemeente"),
+        "kan na een opname niet terug naar huis en wacht op een plek",
+        "een plek in beschermd wonen met begeleiding bij de uitstroom",
+    ),
+    Theme(
+        "verslaving",
+        "Wmo 2015",
+        "begeleiding",
+        ("GGZ-instelling", "wijkteam"),
+        "gebruikt al jaren en raakt steeds verder achter met post en rekeningen",
+        "begeleiding thuis gekoppeld aan verslavingszorg",
+    ),
+    Theme(
+        "werk & opleiding",
+        "Participatiewet",
+        "loonkostensubsidie",
+        ("UWV", "gemeente"),
+        "wil graag werken maar heeft een beperkte loonwaarde",
+        "een baan met loonkostensubsidie en een jobcoach",
+    ),
+    Theme(
+        "werk & opleiding",
+        "WW",
+        "WW-uitkering",
+        ("UWV", "gemeente"),
+        "is ontslagen en wacht weken op de beslissing over de WW",
+        "een voorschot op de bijstand tot de WW werd uitbetaald",
+    ),
+    Theme(
+        "huiselijke relaties",
+        "Jeugdwet",
+        "jeugdhulp",
+        ("wijkteam", "Veilig Thuis"),
+        "heeft thuis veel spanningen en de kinderen zitten ertussen",
+        "ambulante jeugdhulp en een gezinsplan met het wijkteam",
+    ),
+    Theme(
+        "tijdsbesteding",
+        "Wmo 2015",
+        "dagbesteding",
+        ("gemeente", "zorgaanbieder"),
+        "zit de hele dag thuis zonder structuur",
+        "dagbesteding dichtbij huis met vervoer",
+    ),
+    Theme(
+        "sociaal netwerk",
+        "Wmo 2015",
+        "mantelzorgondersteuning",
+        ("mantelzorgsteunpunt", "gemeente"),
+        "zorgt alleen voor een partner met dementie en raakt uitgeput",
+        "respijtzorg en ondersteuning voor de mantelzorger",
+    ),
+    Theme(
+        "maatschappelijke participatie",
+        "Wet inburgering 2021",
+        "inburgeringsvoorziening",
+        ("gemeente", "COA"),
+        "is net gehuisvest als statushouder en begrijpt de brieven niet",
+        "een inburgeringstraject met hulp bij de administratie",
+    ),
+    Theme(
+        "justitie",
+        "Participatiewet",
+        "nazorg ex-gedetineerden",
+        ("reclassering", "gemeente"),
+        "komt binnenkort vrij zonder woning, inkomen of identiteitsbewijs",
+        "een aanvraag voor uitkering en ID-bewijs al voor de vrijlating",
+    ),
 ]
 # Most cases in a register are solved: the first status (opgelost) three times as often as each other.
 _STATUS_MIX = (STATUSES[0],) * 3 + STATUSES[1:]
 HOUSEHOLDS = [
-    "Een alleenstaande man van {age}", "Een alleenstaande vrouw van {age}", "Een moeder van {age} met twee kinderen",
-    "Een vader van {age} met een zoon", "Een stel van rond de {age}", "Een jongere van {young}",
-    "Een oudere vrouw van {old}", "Een man van {age} die net gescheiden is",
+    "Een alleenstaande man van {age}",
+    "Een alleenstaande vrouw van {age}",
+    "Een moeder van {age} met twee kinderen",
+    "Een vader van {age} met een zoon",
+    "Een stel van rond de {age}",
+    "Een jongere van {young}",
+    "Een oudere vrouw van {old}",
+    "Een man van {age} die net gescheiden is",
 ]
 STUCK = {
     "samenwerking": "De organisaties wachten op elkaar en niemand neemt de regie.",
@@ -90,8 +191,10 @@ def _case(rng: random.Random, case_id: str) -> dict:
     who = rng.choice(HOUSEHOLDS).format(age=rng.randint(25, 64), young=rng.randint(17, 23), old=rng.randint(66, 90))
     problems = "; daarnaast ".join(t.problem for t in themes)
     first, other = themes[0].organisations
-    situation = (f"{who} {problems}. {first.capitalize()} verwijst naar {other} en andersom. {STUCK[knelpunt]} "
-                 f"Ondertussen lopen de problemen verder op.")
+    situation = (
+        f"{who} {problems}. {first.capitalize()} verwijst naar {other} en andersom. {STUCK[knelpunt]} "
+        f"Ondertussen lopen de problemen verder op."
+    )
     solution = f"{rng.choice(OPENINGS)} {' en '.join(t.remedy for t in themes)}, met één vaste contactpersoon."
     return {
         "id": case_id,
@@ -105,8 +208,12 @@ def _case(rng: random.Random, case_id: str) -> dict:
         "organisations": sorted({o for t in themes for o in t.organisations}),
         "levensgebieden": sorted({t.levensgebied for t in themes}),
         "knelpunten": [{"type": knelpunt, "text": STUCK[knelpunt]}],
-        "learning_points": [{"text": "Leg eerder vast wie de regie heeft als twee loketten naar elkaar wijzen.",
-                             "order": rng.choice((1, 2, 3))}],
+        "learning_points": [
+            {
+                "text": "Leg eerder vast wie de regie heeft als twee loketten naar elkaar wijzen.",
+                "order": rng.choice((1, 2, 3)),
+            }
+        ],
     }
 
 

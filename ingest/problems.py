@@ -13,6 +13,7 @@ REFUSED = "Import geweigerd; er is niets opgeslagen"
 @dataclass(frozen=True)
 class Problem:
     """Why a record was refused; `span` is the offending text for personal data."""
+
     case: str
     field: str
     kind: str

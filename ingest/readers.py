@@ -61,9 +61,12 @@ def parse_stream(handle: io.BufferedIOBase, suffix: str, name: str) -> Iterator[
         else:
             yield from _csv(text, name)
     except UnicodeDecodeError as exc:
-        byte = exc.object[exc.start:exc.start + 1].hex().upper()
-        raise _rejected(name, f"Het bestand is geen geldige UTF-8 (byte 0x{byte}: {exc.reason}); waarschijnlijk "
-                              "Latin-1 of Windows-1252. Sla het bestand op als UTF-8.") from exc
+        byte = exc.object[exc.start : exc.start + 1].hex().upper()
+        raise _rejected(
+            name,
+            f"Het bestand is geen geldige UTF-8 (byte 0x{byte}: {exc.reason}); waarschijnlijk "
+            "Latin-1 of Windows-1252. Sla het bestand op als UTF-8.",
+        ) from exc
 
 
 def _check_start(handle: io.BufferedIOBase, name: str) -> None:
@@ -75,8 +78,9 @@ def _check_start(handle: io.BufferedIOBase, name: str) -> None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _rejected(name, "Het bestand is UTF-16 of UTF-32 gecodeerd; sla het op als UTF-8.")
     if b"\x00" in head:
-        raise _rejected(name, "Het bestand bevat NUL-bytes (UTF-16 zonder BOM, of geen tekstbestand); "
-                              "sla het op als UTF-8.")
+        raise _rejected(
+            name, "Het bestand bevat NUL-bytes (UTF-16 zonder BOM, of geen tekstbestand); sla het op als UTF-8."
+        )
     if len(head) < 4096 and not head.removeprefix(b"\xef\xbb\xbf").strip():  # the whole file, and blank
         raise _rejected(name, "Het bestand is leeg.")
 
@@ -96,8 +100,11 @@ def _lines(text: io.TextIOBase, name: str) -> Iterator[str]:
     while line := text.readline(MAX_LINE_CHARS + 1):
         number += 1
         if len(line) > MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
-            raise _rejected(name, f"Regel {number} is langer dan {MAX_LINE_CHARS} tekens; "
-                                  "zo lang is geen casus. Is dit het goede bestand?")
+            raise _rejected(
+                name,
+                f"Regel {number} is langer dan {MAX_LINE_CHARS} tekens; "
+                "zo lang is geen casus. Is dit het goede bestand?",
+            )
         yield line
 
 

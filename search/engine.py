@@ -58,14 +58,14 @@ MODES = {
 @dataclass
 class Filters:
     """What a search may return: concept IRIs per filter parameter (any of them), statuses, a year range."""
+
     concepts: dict[str, list[str]] = field(default_factory=dict)  # filter param (law, …) -> concept IRIs
     status: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
 
     def empty(self) -> bool:
-        return (not any(self.concepts.values()) and not self.status
-                and self.year_from is None and self.year_to is None)
+        return not any(self.concepts.values()) and not self.status and self.year_from is None and self.year_to is None
 
 
 @dataclass
@@ -91,9 +91,16 @@ class Ranker:
         self.index = index
         self.concepts = concepts
 
-    def rank(self, text: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid+graph",
-             exclude: set[int] | None = None, query_vector: np.ndarray | None = None,
-             query_concepts: list[Concept] | None = None) -> Ranking:
+    def rank(
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid+graph",
+        exclude: set[int] | None = None,
+        query_vector: np.ndarray | None = None,
+        query_concepts: list[Concept] | None = None,
+    ) -> Ranking:
         weights = MODES[mode]
         timings: dict[str, float] = {}
         clock = partial(_timed, timings)
@@ -219,8 +226,16 @@ class Ranker:
         for i in order.tolist():
             row = int(rows[i])
             linked = {*self.index.facets.concepts[row], *self.index.facets.knelpunttypen[row]}
-            hits.append(Hit(row, float(scores[i]), float(d[i]), float(lex[i]), float(g[i]),
-                            [c for c in unique if c.iri in linked]))
+            hits.append(
+                Hit(
+                    row,
+                    float(scores[i]),
+                    float(d[i]),
+                    float(lex[i]),
+                    float(g[i]),
+                    [c for c in unique if c.iri in linked],
+                )
+            )
         return hits
 
     # --- explanation -----------------------------------------------------------
@@ -229,8 +244,8 @@ class Ranker:
         """The situation passage closest to the query (pieces[0] is the title, as in passage_texts)."""
         body = pieces[1:] or pieces
         if qvec is not None and len(pieces) == self.index.row_offsets[row + 1] - self.index.row_offsets[row]:
-            sims = self.index.vectors[self.index.row_offsets[row]:self.index.row_offsets[row + 1]] @ qvec
-            return body[int(np.argmax(sims[len(pieces) - len(body):]))]
+            sims = self.index.vectors[self.index.row_offsets[row] : self.index.row_offsets[row + 1]] @ qvec
+            return body[int(np.argmax(sims[len(pieces) - len(body) :]))]
         terms = set(analyse(text))
         return max(body, key=lambda p: len(terms & set(analyse(p))))
 

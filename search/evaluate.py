@@ -60,10 +60,15 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
         if line.strip():
             item = json.loads(line)
             relevant = frozenset(item["relevant"])
-            query = GoldQuery(item["query"], relevant, frozenset(item.get("partial", [])),
-                              kind=item.get("kind", "precedent" if relevant else "none"),
-                              split=item.get("split", "tune"), style=item.get("style", ""),
-                              length=item.get("length", ""))
+            query = GoldQuery(
+                item["query"],
+                relevant,
+                frozenset(item.get("partial", [])),
+                kind=item.get("kind", "precedent" if relevant else "none"),
+                split=item.get("split", "tune"),
+                style=item.get("style", ""),
+                length=item.get("length", ""),
+            )
             if split is None or query.split == split:
                 queries.append(query)
     return queries
@@ -83,7 +88,7 @@ def assign_splits(items: list[dict]) -> list[str]:
     splits = ["tune"] * len(items)
     for members in strata.values():
         members.sort(key=lambda i: _draw(items[i]["query"]))
-        for i in members[:round(HELDOUT_SHARE * len(members))]:
+        for i in members[: round(HELDOUT_SHARE * len(members))]:
             splits[i] = "heldout"
     return splits
 
@@ -118,11 +123,12 @@ def _scores(ranked: list[str], item: GoldQuery) -> tuple[float, float, float, fl
 
     def recall(k: int) -> float:
         return len(item.relevant & set(ranked[:k])) / len(item.relevant) if item.relevant else 0.0
+
     return mrr, ndcg, recall(1), recall(5), recall(10)
 
 
 def _dcg(gains: list[int]) -> float:
-    return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+    return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
 
 
 def unknown_ids(gold: list[GoldQuery], known: set[str]) -> set[str]:

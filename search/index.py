@@ -55,6 +55,7 @@ def lexical_text(title: str, situation: str, solution: str) -> str:
 @dataclass
 class Facets:
     """Per-row data for filters and the graph signal, kept as plain lists."""
+
     ids: list[str] = field(default_factory=list)
     iris: list[str] = field(default_factory=list)
     stamps: list[str] = field(default_factory=list)
@@ -81,12 +82,12 @@ class SearchIndex:
         self.revision: str | None = None
         self.facets = Facets()
         self.vectors = np.zeros((0, encoder.dim), dtype=np.float32)
-        self.passage_row = np.zeros(0, dtype=np.int32)      # passage -> case row
-        self.row_offsets = np.zeros(1, dtype=np.int64)       # row r's passages: [off[r], off[r+1])
+        self.passage_row = np.zeros(0, dtype=np.int32)  # passage -> case row
+        self.row_offsets = np.zeros(1, dtype=np.int64)  # row r's passages: [off[r], off[r+1])
         self.bm25: bm25s.BM25 | None = None
         self.dense: faiss.Index | None = None
         self._idf: dict[str, float] = {}
-        self._tokens: list[list[str]] | None = []            # BM25 tokens per row; None = still on disk
+        self._tokens: list[list[str]] | None = []  # BM25 tokens per row; None = still on disk
         self._tokens_file: Path | None = None
         self._row_of_iri: dict[str, int] = {}
         self._postings: dict[str, np.ndarray] | None = None
@@ -135,7 +136,7 @@ class SearchIndex:
 
     # --- building --------------------------------------------------------------
 
-    def copy(self) -> "SearchIndex":
+    def copy(self) -> SearchIndex:
         """A twin to change while this one keeps answering; arrays and BM25 are replaced on change, never edited."""
         twin = SearchIndex(self.encoder)
         twin.revision = self.revision
@@ -230,8 +231,14 @@ class SearchIndex:
             faiss.write_index(self.dense, str(tmp / "dense.faiss"))
         if self.bm25 is not None:
             self.bm25.save(tmp / "bm25", show_progress=False)
-        meta = {"format": FORMAT_VERSION, "encoder": self.encoder.id, "dim": self.encoder.dim,
-                "revision": self.revision, "rows": len(self), "alive": self.alive_count}
+        meta = {
+            "format": FORMAT_VERSION,
+            "encoder": self.encoder.id,
+            "dim": self.encoder.dim,
+            "revision": self.revision,
+            "rows": len(self),
+            "alive": self.alive_count,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         _fsync_tree(tmp)
         old = directory.with_name(directory.name + ".old")
@@ -252,7 +259,7 @@ class SearchIndex:
         os.replace(tmp, meta_file)
 
     @classmethod
-    def load(cls, directory: Path, encoder: Encoder) -> "SearchIndex | None":
+    def load(cls, directory: Path, encoder: Encoder) -> SearchIndex | None:
         """The saved index, or None when it is missing, unreadable or built by another encoder."""
         old = directory.with_name(directory.name + ".old")
         if not directory.exists() and old.exists():
@@ -280,15 +287,18 @@ class SearchIndex:
         index._row_of_iri = {i: r for r, i in enumerate(index.facets.iris) if index.facets.alive[r]}
         return index
 
-    def compacted(self) -> "SearchIndex":
+    def compacted(self) -> SearchIndex:
         """A copy without dead rows (no re-encoding)."""
         keep = np.flatnonzero(self.alive_mask())
         tokens = self._loaded_tokens()
         fresh = SearchIndex(self.encoder)
         fresh.revision = self.revision
         counts = np.diff(self.row_offsets)[keep]
-        passages = np.concatenate([np.arange(self.row_offsets[r], self.row_offsets[r + 1]) for r in keep]) \
-            if len(keep) else np.zeros(0, dtype=np.int64)
+        passages = (
+            np.concatenate([np.arange(self.row_offsets[r], self.row_offsets[r + 1]) for r in keep])
+            if len(keep)
+            else np.zeros(0, dtype=np.int64)
+        )
         fresh.vectors = np.asarray(self.vectors[passages], dtype=np.float32)
         fresh.passage_row = np.repeat(np.arange(len(keep), dtype=np.int32), counts)
         fresh.row_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

@@ -62,9 +62,15 @@ class SearchService:
     # --- lifecycle -------------------------------------------------------------
 
     @classmethod
-    def open(cls, kg, concepts: ConceptIndex, index_dir: Path, encoder: Encoder,
-             progress: Callable[[int, int], None] | None = None,
-             known: dict[str, CaseDoc] | None = None) -> tuple["SearchService", SyncReport]:
+    def open(
+        cls,
+        kg,
+        concepts: ConceptIndex,
+        index_dir: Path,
+        encoder: Encoder,
+        progress: Callable[[int, int], None] | None = None,
+        known: dict[str, CaseDoc] | None = None,
+    ) -> tuple[SearchService, SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         index = SearchIndex.load(index_dir, encoder)
         rebuilt = index is None
@@ -74,8 +80,9 @@ class SearchService:
             report.action = "rebuilt"
         return service, report
 
-    def sync(self, progress: Callable[[int, int], None] | None = None,
-             known: dict[str, CaseDoc] | None = None) -> SyncReport:
+    def sync(
+        self, progress: Callable[[int, int], None] | None = None, known: dict[str, CaseDoc] | None = None
+    ) -> SyncReport:
         """Add what the index misses, drop what the graph no longer has, re-encode what changed.
 
         `known` holds docs the caller just wrote (an import), so they need not be read back from
@@ -108,6 +115,7 @@ class SearchService:
                 done += n
                 if progress:
                     progress(done, len(docs))
+
             index.add(docs, step)
         if index.alive_count < 0.8 * len(index):
             index = index.compacted()
@@ -149,8 +157,9 @@ class SearchService:
         vector = np.asarray(index.vectors[a:b]).mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
         text = f"{case['title']}. {case['situation']}"
-        ranking = ranker.rank(text, k, self.filters(filters), "hybrid+graph", exclude={row},
-                              query_vector=vector, query_concepts=concepts)
+        ranking = ranker.rank(
+            text, k, self.filters(filters), "hybrid+graph", exclude={row}, query_vector=vector, query_concepts=concepts
+        )
         response = self._response(ranker, ranking, text)
         response["case"] = {"id": case["id"], "uri": iri, "title": case["title"]}
         return response
@@ -185,8 +194,11 @@ class SearchService:
         iris = [ranker.index.facets.iris[h.row] for h in ranking.hits]
         details = case_details(self.kg, iris, self.concepts)
         query_terms = set(analyse(text))  # once per answer, not once per result
-        results = [self._result(ranker, hit, details[iri], ranking, text, query_terms)
-                   for hit, iri in zip(ranking.hits, iris) if iri in details]
+        results = [
+            self._result(ranker, hit, details[iri], ranking, text, query_terms)
+            for hit, iri in zip(ranking.hits, iris)
+            if iri in details
+        ]
         return {
             "query_concepts": [_concept_json(c) for c in ranking.query_concepts],
             "results": results,
@@ -194,8 +206,9 @@ class SearchService:
             "timings_ms": {name: round(ms, 2) for name, ms in ranking.timings_ms.items()},
         }
 
-    def _result(self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str,
-                query_terms: set[str]) -> dict[str, Any]:
+    def _result(
+        self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str, query_terms: set[str]
+    ) -> dict[str, Any]:
         pieces = passage_texts(case["title"], case["situation"])
         weights = MODES["hybrid+graph"]
         return {
@@ -205,11 +218,19 @@ class SearchService:
             "explanation": {
                 "shared_concepts": [_concept_json(c) for c in hit.shared],
                 "best_passage": ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
-                "matched_terms": sorted(query_terms & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))),
-                "signals": {"dense": round(hit.dense, 4), "lexical": round(hit.lexical, 4), "graph": round(hit.graph, 4)},
-                "contributions": {"dense": round(weights.dense * hit.dense, 4),
-                                  "lexical": round(weights.lexical * hit.lexical, 4),
-                                  "graph": round(weights.graph * hit.graph, 4)},
+                "matched_terms": sorted(
+                    query_terms & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))
+                ),
+                "signals": {
+                    "dense": round(hit.dense, 4),
+                    "lexical": round(hit.lexical, 4),
+                    "graph": round(hit.graph, 4),
+                },
+                "contributions": {
+                    "dense": round(weights.dense * hit.dense, 4),
+                    "lexical": round(weights.lexical * hit.lexical, 4),
+                    "graph": round(weights.graph * hit.graph, 4),
+                },
             },
         }
 
@@ -227,14 +248,17 @@ class SearchService:
         for concept in query_concepts:
             if concept.kind in groups:
                 weight[concept.iri] = weight.get(concept.iri, 0.0) + top
-                label.setdefault(concept.iri, {**_concept_json(concept), "bwb_id": concept.bwb_id,
-                                               "group": groups[concept.kind]})
+                label.setdefault(
+                    concept.iri, {**_concept_json(concept), "bwb_id": concept.bwb_id, "group": groups[concept.kind]}
+                )
         suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
         for uri in sorted(weight, key=lambda u: -weight[u]):
             item = label[uri]
             group = suggested[item["group"]]
             if len(group) < SUGGESTIONS:
-                group.append({k: v for k, v in item.items() if k not in ("group", "kind")} | {"weight": round(weight[uri], 4)})
+                group.append(
+                    {k: v for k, v in item.items() if k not in ("group", "kind")} | {"weight": round(weight[uri], 4)}
+                )
         self._add_roles(suggested["organisations"])
         return suggested
 
@@ -259,4 +283,3 @@ def _year(key: str, value: Any) -> int:
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
-

@@ -25,39 +25,69 @@ CASES_QUERY = "SELECT ?c ?t WHERE { ?c a mw:Casus ; dcterms:title ?t } ORDER BY 
 
 # Written for this test: four cases in the import format, two of them about money.
 CASES = [
-    {"id": "api-1", "title": "Rolstoel past niet op de werkplek",
-     "situation": "Een man met een dwarslaesie krijgt van de gemeente een rolstoel via de Wmo 2015, maar die past "
-                  "niet onder zijn bureau op het werk. UWV en gemeente verwijzen naar elkaar.",
-     "solution": "Gemeente en UWV spraken af dat de gemeente de rolstoel aanpast en UWV de werkplek.",
-     "status": "opgelost", "year": 2022, "laws": ["Wmo 2015", "WIA"], "organisations": ["gemeente"],
-     "levensgebieden": ["maatschappelijke participatie", "werk & opleiding"],
-     "knelpunten": [{"type": "samenwerking", "text": "Beide loketten wezen naar elkaar."}],
-     "interventions": ["Keukentafelgesprek met gemeente en UWV samen."],
-     "learning_points": [{"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2}]},
-    {"id": "api-2", "title": "Jongere verliest begeleiding bij 18 jaar",
-     "situation": "Een jongen van bijna 18 jaar krijgt begeleiding via de Jeugdwet. Na zijn verjaardag stopt de "
-                  "hulp en er is geen indicatie voor volwassenen geregeld.",
-     "solution": "Het wijkteam regelde op tijd een indicatie voor begeleiding.", "status": "opgelost",
-     "year": 2021, "laws": ["Jeugdwet", "Wmo 2015"], "levensgebieden": ["geestelijke gezondheid"],
-     "knelpunten": ["wet- en regelgeving"]},
-    {"id": "api-3", "title": "Schulden door terugvordering huurtoeslag",
-     "situation": "Een alleenstaande moeder moet huurtoeslag terugbetalen en raakt in de schulden. Ze durft de "
-                  "brieven niet meer te openen.",
-     "solution": "Schuldhulpverlening van de gemeente en een betalingsregeling.", "status": "lopend",
-     "year": 2023, "laws": ["Wet op de huurtoeslag", "Wgs"], "levensgebieden": ["financiën"],
-     "knelpunten": ["communicatie"]},
-    {"id": "api-4", "title": "Bijzondere bijstand voor beschermingsbewind",
-     "situation": "Een vrouw met een licht verstandelijke beperking heeft bewind nodig maar kan de kosten niet "
-                  "betalen. De Participatiewet kent bijzondere bijstand.",
-     "solution": "De gemeente kende bijzondere bijstand toe.", "status": "opgelost", "year": 2020,
-     "laws": ["Participatiewet"], "levensgebieden": ["financiën"], "knelpunten": ["kennis en kunde"]},
+    {
+        "id": "api-1",
+        "title": "Rolstoel past niet op de werkplek",
+        "situation": "Een man met een dwarslaesie krijgt van de gemeente een rolstoel via de Wmo 2015, maar die past "
+        "niet onder zijn bureau op het werk. UWV en gemeente verwijzen naar elkaar.",
+        "solution": "Gemeente en UWV spraken af dat de gemeente de rolstoel aanpast en UWV de werkplek.",
+        "status": "opgelost",
+        "year": 2022,
+        "laws": ["Wmo 2015", "WIA"],
+        "organisations": ["gemeente"],
+        "levensgebieden": ["maatschappelijke participatie", "werk & opleiding"],
+        "knelpunten": [{"type": "samenwerking", "text": "Beide loketten wezen naar elkaar."}],
+        "interventions": ["Keukentafelgesprek met gemeente en UWV samen."],
+        "learning_points": [{"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2}],
+    },
+    {
+        "id": "api-2",
+        "title": "Jongere verliest begeleiding bij 18 jaar",
+        "situation": "Een jongen van bijna 18 jaar krijgt begeleiding via de Jeugdwet. Na zijn verjaardag stopt de "
+        "hulp en er is geen indicatie voor volwassenen geregeld.",
+        "solution": "Het wijkteam regelde op tijd een indicatie voor begeleiding.",
+        "status": "opgelost",
+        "year": 2021,
+        "laws": ["Jeugdwet", "Wmo 2015"],
+        "levensgebieden": ["geestelijke gezondheid"],
+        "knelpunten": ["wet- en regelgeving"],
+    },
+    {
+        "id": "api-3",
+        "title": "Schulden door terugvordering huurtoeslag",
+        "situation": "Een alleenstaande moeder moet huurtoeslag terugbetalen en raakt in de schulden. Ze durft de "
+        "brieven niet meer te openen.",
+        "solution": "Schuldhulpverlening van de gemeente en een betalingsregeling.",
+        "status": "lopend",
+        "year": 2023,
+        "laws": ["Wet op de huurtoeslag", "Wgs"],
+        "levensgebieden": ["financiën"],
+        "knelpunten": ["communicatie"],
+    },
+    {
+        "id": "api-4",
+        "title": "Bijzondere bijstand voor beschermingsbewind",
+        "situation": "Een vrouw met een licht verstandelijke beperking heeft bewind nodig maar kan de kosten niet "
+        "betalen. De Participatiewet kent bijzondere bijstand.",
+        "solution": "De gemeente kende bijzondere bijstand toe.",
+        "status": "opgelost",
+        "year": 2020,
+        "laws": ["Participatiewet"],
+        "levensgebieden": ["financiën"],
+        "knelpunten": ["kennis en kunde"],
+    },
 ]
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    settings = replace(Settings(), data_dir=tmp_path_factory.mktemp("api") / "data", api_keys=(KEY,),
-                       cors_origins=(), max_body_bytes=200_000)
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path_factory.mktemp("api") / "data",
+        api_keys=(KEY,),
+        cors_origins=(),
+        max_body_bytes=200_000,
+    )
     core = Maatwerk(settings)
     try:
         core.init(demo=False)
@@ -104,12 +134,32 @@ def test_health(client):
 
 def test_openapi_documents_every_route(client):
     spec = client.get("/openapi.json").json()
-    for path in ("/health", "/api/similar-cases", "/api/cases", "/api/cases/{case_id}", "/api/cases/{case_id}/similar",
-                 "/api/laws", "/api/organisations", "/api/voorzieningen", "/api/concepts", "/sparql", "/id/{kind}/{slug}"):
+    for path in (
+        "/health",
+        "/api/similar-cases",
+        "/api/cases",
+        "/api/cases/{case_id}",
+        "/api/cases/{case_id}/similar",
+        "/api/laws",
+        "/api/organisations",
+        "/api/voorzieningen",
+        "/api/concepts",
+        "/sparql",
+        "/id/{kind}/{slug}",
+    ):
         assert path in spec["paths"], path
     schemas = spec["components"]["schemas"]
-    for name in ("SimilarCasesRequest", "SimilarCasesResponse", "CaseDetail", "CaseList", "ImportResponse",
-                 "PersonalDataFinding", "CaseInput", "Health", "ErrorResponse"):
+    for name in (
+        "SimilarCasesRequest",
+        "SimilarCasesResponse",
+        "CaseDetail",
+        "CaseList",
+        "ImportResponse",
+        "PersonalDataFinding",
+        "CaseInput",
+        "Health",
+        "ErrorResponse",
+    ):
         assert name in schemas, name
     result = schemas["CaseResult"]["properties"]
     assert {"id", "uri", "title", "score", "situation", "solution", "laws", "explanation"} <= set(result)
@@ -128,8 +178,9 @@ def test_cors_off_by_default(client):
 
 def test_cors_on_when_configured(settings):
     app = create_app(replace(settings, cors_origins=("https://example.org",)))
-    preflight = TestClient(app).options("/api/similar-cases", headers={
-        "Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    preflight = TestClient(app).options(
+        "/api/similar-cases", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.headers["access-control-allow-origin"] == "https://example.org"
 
 
@@ -137,8 +188,13 @@ def test_cors_on_when_configured(settings):
 
 
 def test_similar_cases(client):
-    response = client.post("/api/similar-cases", json={
-        "text": "Iemand in een rolstoel kan niet aan zijn bureau werken; gemeente en UWV wijzen naar elkaar", "k": 3})
+    response = client.post(
+        "/api/similar-cases",
+        json={
+            "text": "Iemand in een rolstoel kan niet aan zijn bureau werken; gemeente en UWV wijzen naar elkaar",
+            "k": 3,
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) >= {"query_concepts", "results", "suggested", "timings_ms"}
@@ -152,36 +208,43 @@ def test_similar_cases(client):
 
 
 def test_similar_cases_with_filters(client):
-    body = client.post("/api/similar-cases", json={"text": "geldzorgen en schulden", "k": 10,
-                                                   "filters": {"levensgebied": ["financiën"], "year_from": 2021}}).json()
+    body = client.post(
+        "/api/similar-cases",
+        json={"text": "geldzorgen en schulden", "k": 10, "filters": {"levensgebied": ["financiën"], "year_from": 2021}},
+    ).json()
     assert [r["id"] for r in body["results"]] == ["api-3"]
 
 
-@pytest.mark.parametrize("payload, status", [
-    ({"text": ""}, 422),
-    ({"text": "   "}, 422),
-    ({"text": "x" * 20_001}, 413),
-    ({"text": "schulden", "k": 0}, 422),
-    ({"text": "schulden", "k": 101}, 422),
-    ({"text": "schulden", "filters": {"law": "Wet op de toverstokken"}}, 422),
-    ({"text": "schulden", "filters": {"kleur": "blauw"}}, 422),
-    ({"text": "schulden", "filters": {"year_from": "vorig jaar"}}, 422),
-    ({"tekst": "schulden"}, 422),
-])
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        ({"text": ""}, 422),
+        ({"text": "   "}, 422),
+        ({"text": "x" * 20_001}, 413),
+        ({"text": "schulden", "k": 0}, 422),
+        ({"text": "schulden", "k": 101}, 422),
+        ({"text": "schulden", "filters": {"law": "Wet op de toverstokken"}}, 422),
+        ({"text": "schulden", "filters": {"kleur": "blauw"}}, 422),
+        ({"text": "schulden", "filters": {"year_from": "vorig jaar"}}, 422),
+        ({"tekst": "schulden"}, 422),
+    ],
+)
 def test_similar_cases_bad_input(client, payload, status):
     assert_error(client.post("/api/similar-cases", json=payload), status)
 
 
 def test_malformed_json_is_422(client):
-    response = client.post("/api/similar-cases", content=b'{"text": "schulden",',
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/similar-cases", content=b'{"text": "schulden",', headers={"Content-Type": "application/json"}
+    )
     body = assert_error(response, 422)
     assert "JSON" in json.dumps(body["detail"])
 
 
 def test_body_size_limit(client):
-    response = client.post("/api/similar-cases", content=b"{" + b" " * 300_000 + b"}",
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/similar-cases", content=b"{" + b" " * 300_000 + b"}", headers={"Content-Type": "application/json"}
+    )
     assert_error(response, 413)
 
 
@@ -190,13 +253,16 @@ def test_body_size_limit(client):
 
 def test_case_detail(client):
     body = client.get("/api/cases/api-1").json()
-    assert body["title"] == "Rolstoel past niet op de werkplek" and body["status"] == "opgelost" and body["year"] == 2022
+    assert (
+        body["title"] == "Rolstoel past niet op de werkplek" and body["status"] == "opgelost" and body["year"] == 2022
+    )
     assert {law["id"] for law in body["laws"]} >= {"wmo-2015", "wia"}
     assert [k["type"] for k in body["knelpunten"]] == ["samenwerking"]
     # The same field names as the import format: learning_points, with their order as imported.
     assert "leerpunten" not in body
-    assert body["learning_points"] == [{"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2,
-                                        "type": "2e orde"}]
+    assert body["learning_points"] == [
+        {"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2, "type": "2e orde"}
+    ]
     assert body["interventions"] == ["Keukentafelgesprek met gemeente en UWV samen."]
 
 
@@ -223,15 +289,18 @@ def test_case_list_and_paging(client):
     assert_error(client.get("/api/cases", params={"page": 0}), 422)
 
 
-@pytest.mark.parametrize("params, expected, excluded", [
-    ({"levensgebied": "financiën"}, {"api-3", "api-4"}, {"api-1"}),
-    ({"levensgebied": "FINANCIEN"}, {"api-3", "api-4"}, {"api-1"}),
-    ({"law": "Jeugdwet"}, {"api-2"}, {"api-3", "api-4"}),
-    ({"law": "BWBR0015703"}, {"api-4"}, {"api-1", "api-2"}),
-    ({"status": "lopend"}, {"api-3"}, {"api-1", "api-2", "api-4"}),
-    ({"knelpunttype": "communicatie"}, {"api-3"}, {"api-1", "api-4"}),
-    ({"year_from": 2022, "year_to": 2023}, {"api-1", "api-3"}, {"api-2", "api-4"}),
-])
+@pytest.mark.parametrize(
+    "params, expected, excluded",
+    [
+        ({"levensgebied": "financiën"}, {"api-3", "api-4"}, {"api-1"}),
+        ({"levensgebied": "FINANCIEN"}, {"api-3", "api-4"}, {"api-1"}),
+        ({"law": "Jeugdwet"}, {"api-2"}, {"api-3", "api-4"}),
+        ({"law": "BWBR0015703"}, {"api-4"}, {"api-1", "api-2"}),
+        ({"status": "lopend"}, {"api-3"}, {"api-1", "api-2", "api-4"}),
+        ({"knelpunttype": "communicatie"}, {"api-3"}, {"api-1", "api-4"}),
+        ({"year_from": 2022, "year_to": 2023}, {"api-1", "api-3"}, {"api-2", "api-4"}),
+    ],
+)
 def test_case_list_filters(client, params, expected, excluded):
     ids = {item["id"] for item in client.get("/api/cases", params=params).json()["items"]}
     assert expected <= ids and not excluded & ids
@@ -250,10 +319,16 @@ def test_case_list_bad_filter(client):
 
 # --- writes ------------------------------------------------------------------------------------------
 
-NEW_CASE = {"id": "api-nieuw", "title": "Dagbesteding stopt na verhuizing",
-            "situation": "Na een verhuizing naar een andere gemeente stopt de dagbesteding van een vrouw met "
-                         "dementie, omdat de nieuwe gemeente eerst een eigen onderzoek wil doen.",
-            "status": "lopend", "year": 2024, "laws": ["Wmo 2015"], "levensgebieden": ["tijdsbesteding"]}
+NEW_CASE = {
+    "id": "api-nieuw",
+    "title": "Dagbesteding stopt na verhuizing",
+    "situation": "Na een verhuizing naar een andere gemeente stopt de dagbesteding van een vrouw met "
+    "dementie, omdat de nieuwe gemeente eerst een eigen onderzoek wil doen.",
+    "status": "lopend",
+    "year": 2024,
+    "laws": ["Wmo 2015"],
+    "levensgebieden": ["tijdsbesteding"],
+}
 
 
 def test_writes_disabled_without_keys(client, no_keys):
@@ -261,7 +336,9 @@ def test_writes_disabled_without_keys(client, no_keys):
     assert "MAATWERK_API_KEYS" in body["detail"]
 
 
-@pytest.mark.parametrize("header", [None, "Bearer verkeerd", f"Basic {KEY}", "Bearer ", f"Bearer {KEY}x", "Bearer sléutel".encode("latin-1")])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer verkeerd", f"Basic {KEY}", "Bearer ", f"Bearer {KEY}x", "Bearer sléutel".encode("latin-1")]
+)
 def test_write_needs_the_right_key(client, header):
     headers = {"Authorization": header} if header else {}
     response = client.post("/api/cases", json=NEW_CASE, headers=headers)
@@ -292,8 +369,11 @@ def test_write_a_list_is_all_or_nothing(client):
 
 def test_case_with_bsn_is_refused_naming_the_bsn(client):
     before = triples(client)
-    case = {**NEW_CASE, "id": "api-bsn",
-            "situation": "De cliënt met burgerservicenummer 111222333 kreeg geen dagbesteding na de verhuizing."}
+    case = {
+        **NEW_CASE,
+        "id": "api-bsn",
+        "situation": "De cliënt met burgerservicenummer 111222333 kreeg geen dagbesteding na de verhuizing.",
+    }
     response = client.post("/api/cases", json=[case], headers={"Authorization": f"Bearer {KEY}"})
     body = assert_error(response, 422)
     finding = next(f for f in body["findings"] if "BSN" in f["message"])
@@ -304,9 +384,14 @@ def test_case_with_bsn_is_refused_naming_the_bsn(client):
 
 
 def test_write_redacts_on_request(client):
-    case = {**NEW_CASE, "id": "api-redact",
-            "situation": "De cliënt met burgerservicenummer 111222333 kreeg geen dagbesteding na de verhuizing."}
-    response = client.post("/api/cases", params={"redact": "true"}, json=case, headers={"Authorization": f"Bearer {KEY}"})
+    case = {
+        **NEW_CASE,
+        "id": "api-redact",
+        "situation": "De cliënt met burgerservicenummer 111222333 kreeg geen dagbesteding na de verhuizing.",
+    }
+    response = client.post(
+        "/api/cases", params={"redact": "true"}, json=case, headers={"Authorization": f"Bearer {KEY}"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["redactions"][0]["kind"] == "BSN"
     assert "111222333" not in client.get("/api/cases/api-redact").json()["situation"]
@@ -314,8 +399,9 @@ def test_write_redacts_on_request(client):
 
 @pytest.mark.parametrize("content", [b"{niet json", b"[]", b"42", b'"tekst"'])
 def test_write_bad_body(client, content):
-    response = client.post("/api/cases", content=content,
-                           headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    response = client.post(
+        "/api/cases", content=content, headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    )
     assert_error(response, 422)
 
 
@@ -378,7 +464,9 @@ def test_sparql_get_json(client):
 
 
 def test_sparql_xml(client):
-    response = client.get("/sparql", params={"query": CASES_QUERY}, headers={"Accept": "application/sparql-results+xml"})
+    response = client.get(
+        "/sparql", params={"query": CASES_QUERY}, headers={"Accept": "application/sparql-results+xml"}
+    )
     root = ET.fromstring(response.content)
     ns = {"s": "http://www.w3.org/2005/sparql-results#"}
     assert [v.get("name") for v in root.findall("s:head/s:variable", ns)] == ["c", "t"]
@@ -396,8 +484,11 @@ def test_sparql_csv_and_tsv(client):
 
 def test_sparql_post_form_and_direct(client):
     form = client.post("/sparql", data={"query": CASES_QUERY}, headers={"Accept": SPARQL_JSON})
-    direct = client.post("/sparql", content=CASES_QUERY.encode(),
-                         headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON})
+    direct = client.post(
+        "/sparql",
+        content=CASES_QUERY.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON},
+    )
     assert form.status_code == direct.status_code == 200
     assert json.loads(form.content) == json.loads(direct.content)
 
@@ -407,8 +498,15 @@ def test_sparql_ask(client):
     assert body["boolean"] is True
 
 
-@pytest.mark.parametrize("accept, fmt", [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
-                                         ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
+@pytest.mark.parametrize(
+    "accept, fmt",
+    [
+        ("text/turtle", "turtle"),
+        ("application/ld+json", "json-ld"),
+        ("application/n-triples", "nt"),
+        ("application/rdf+xml", "xml"),
+    ],
+)
 def test_sparql_construct_formats(client, accept, fmt):
     query = "CONSTRUCT { ?c dcterms:title ?t } WHERE { ?c a mw:Casus ; dcterms:title ?t }"
     response = client.get("/sparql", params={"query": query}, headers={"Accept": accept})
@@ -422,14 +520,20 @@ def test_sparql_format_parameter(client):
     assert response.headers["content-type"].startswith("text/csv")
 
 
-@pytest.mark.parametrize("send", [
-    lambda c: c.post("/sparql", data={"update": "INSERT DATA { <urn:x> <urn:p> <urn:o> }"}),
-    lambda c: c.post("/sparql", content=b"INSERT DATA { <urn:x> <urn:p> <urn:o> }",
-                     headers={"Content-Type": "application/sparql-update"}),
-    lambda c: c.get("/sparql", params={"query": "INSERT DATA { <urn:x> <urn:p> <urn:o> }"}),
-    lambda c: c.post("/sparql", data={"query": "DELETE WHERE { ?s ?p ?o }"}),
-    lambda c: c.get("/sparql", params={"update": "CLEAR ALL"}),
-])
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda c: c.post("/sparql", data={"update": "INSERT DATA { <urn:x> <urn:p> <urn:o> }"}),
+        lambda c: c.post(
+            "/sparql",
+            content=b"INSERT DATA { <urn:x> <urn:p> <urn:o> }",
+            headers={"Content-Type": "application/sparql-update"},
+        ),
+        lambda c: c.get("/sparql", params={"query": "INSERT DATA { <urn:x> <urn:p> <urn:o> }"}),
+        lambda c: c.post("/sparql", data={"query": "DELETE WHERE { ?s ?p ?o }"}),
+        lambda c: c.get("/sparql", params={"update": "CLEAR ALL"}),
+    ],
+)
 def test_sparql_updates_refused_and_graph_unchanged(client, send):
     before = triples(client)
     assert_error(send(client), 403)
@@ -437,11 +541,14 @@ def test_sparql_updates_refused_and_graph_unchanged(client, send):
     assert client.get("/sparql", params={"query": "ASK { <urn:x> ?p ?o }"}).json()["boolean"] is False
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
-    "SELECT * FROM <http://example.org/elders> WHERE { ?s ?p ?o }",
-    "SELECT * WHERE { ?s ?p }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+        "SELECT * FROM <http://example.org/elders> WHERE { ?s ?p ?o }",
+        "SELECT * WHERE { ?s ?p }",
+    ],
+)
 def test_sparql_refusals_and_syntax_errors_are_400(client, query):
     body = assert_error(client.get("/sparql", params={"query": query}), 400)
     assert body["error"]
@@ -504,8 +611,10 @@ def test_service_description(client):
 # --- linked data ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("accept, fmt", [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
-                                         ("application/n-triples", "nt"), ("*/*", "turtle")])
+@pytest.mark.parametrize(
+    "accept, fmt",
+    [("text/turtle", "turtle"), ("application/ld+json", "json-ld"), ("application/n-triples", "nt"), ("*/*", "turtle")],
+)
 def test_linked_data_formats(client, accept, fmt):
     response = client.get("/id/casus/api-1", headers={"Accept": accept})
     assert response.status_code == 200, response.text
@@ -537,6 +646,7 @@ def test_a_bug_is_a_json_500_without_trace(settings):
 
     def broken():
         raise RuntimeError("geheime interne details")
+
     app.add_api_route("/kapot", broken)
     response = TestClient(app, raise_server_exceptions=False).get("/kapot")
     assert_error(response, 500)

@@ -21,8 +21,9 @@ from tests.conftest import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium chromium-driver)", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
@@ -35,55 +36,102 @@ WIDE = {"width": 1366, "height": 768}
 NARROW = {"width": 390, "height": 844}
 
 CASES = [
-    {"id": "ui-rolstoel", "title": "Rolstoel past niet in de lift van het nieuwe kantoor",
-     "situation": "Een vrouw met een spierziekte gebruikt een elektrische rolstoel. Haar werkgever verhuist naar een "
-                  "kantoor waar de rolstoel niet in de lift past. De gemeente verwijst naar het UWV voor een "
-                  "werkvoorziening, het UWV zegt dat de rolstoel een Wmo-voorziening is.",
-     "solution": "Het UWV heeft een aangepaste werkplek op de begane grond vergoed; de gemeente heeft de rolstoel "
-                 "laten aanpassen zodat die kleiner draait. Afgesproken dat de Wmo-consulent en de arbeidsdeskundige "
-                 "voortaan samen één plan maken.",
-     "status": "opgelost", "year": 2023, "laws": ["Wmo 2015", "Participatiewet"],
-     "organisations": ["gemeente", "UWV"], "levensgebieden": ["maatschappelijke participatie"],
-     "knelpunten": ["samenwerking"], "fictional": True,
-     "learning_points": [{"text": "Laat gemeente en UWV bij hulpmiddelen op het werk één gezamenlijk plan maken.",
-                          "order": 2}]},
-    {"id": "ui-anorexia", "title": "Eetstoornisbehandeling stopt bij de 18e verjaardag",
-     "situation": "Een meisje van 17 is in behandeling voor anorexia bij een jeugd-ggz-aanbieder. Bij 18 jaar gaat de "
-                  "behandeling over naar de Zvw, maar de zorgverzekeraar heeft geen contract met de aanbieder en "
-                  "verwijst naar een wachtlijst van 14 weken.",
-     "solution": "De zorgverzekeraar is aangesproken op de zorgplicht en heeft de behandeling bij dezelfde aanbieder "
-                 "vergoed tot het einde van het traject.",
-     "status": "opgelost", "year": 2022, "laws": ["Jeugdwet", "Zvw"],
-     "organisations": ["zorgverzekeraar", "gemeente"], "levensgebieden": ["geestelijke gezondheid"],
-     "knelpunten": ["wet- en regelgeving", "samenwerking"], "fictional": True,
-     "learning_points": [{"text": "Een lopende jeugd-ggz-behandeling moet na 18 jaar bij dezelfde aanbieder kunnen "
-                                  "worden afgemaakt.", "order": 3}]},
-    {"id": "ui-schulden", "title": "Beslag op uitkering laat gezin zonder leefgeld",
-     "situation": "Een moeder met twee kinderen heeft schulden bij de Belastingdienst en de zorgverzekeraar. Er ligt "
-                  "beslag op haar bijstandsuitkering en er blijft te weinig over om boodschappen te doen.",
-     "solution": "De gemeente heeft de beslagvrije voet laten herberekenen en een schuldhulptraject gestart.",
-     "status": "lopend", "year": 2024, "laws": ["Participatiewet", "Wgs"],
-     "organisations": ["gemeente"], "levensgebieden": ["financiën"], "knelpunten": ["communicatie"],
-     "fictional": True},
-    {"id": "ui-dementie", "title": "Thuiszorg niet genoeg voor man met dementie",
-     "situation": "Een man van 84 met dementie woont alleen. De thuiszorg komt drie keer per dag maar hij dwaalt 's "
-                  "nachts. Het CIZ wijst een Wlz-indicatie af omdat er geen permanent toezicht nodig zou zijn.",
-     "solution": "Na een nieuwe aanvraag met een verslag van de casemanager dementie is de Wlz-indicatie toegekend.",
-     "status": "opgelost", "year": 2021, "laws": ["Wlz", "Wmo 2015", "Zvw"],
-     "organisations": ["CIZ", "gemeente"], "levensgebieden": ["geestelijke gezondheid", "basale ADL"],
-     "knelpunten": ["wet- en regelgeving"], "fictional": True,
-     "learning_points": [{"text": "Leg nachtelijk dwalen vast in een dagboek voor de Wlz-aanvraag.", "order": 1}]},
-    {"id": "ui-dakloos", "title": "18-jarige op straat: te oud voor jeugdhulp",
-     "situation": "Een jongen van net 18 is door zijn vader op straat gezet. De opvang vindt hem te jong, het "
-                  "jeugdteam zegt dat hij te oud is voor jeugdhulp. Hij slaapt bij vrienden.",
-     "solution": "De gemeente heeft hem in een jongerenopvang geplaatst en een briefadres geregeld.",
-     "status": "niet opgelost", "year": 2023, "laws": ["Jeugdwet", "Wmo 2015"],
-     "organisations": ["gemeente", "wijkteam"], "levensgebieden": ["huisvesting"],
-     "knelpunten": ["samenwerking"], "fictional": True},
+    {
+        "id": "ui-rolstoel",
+        "title": "Rolstoel past niet in de lift van het nieuwe kantoor",
+        "situation": "Een vrouw met een spierziekte gebruikt een elektrische rolstoel. Haar werkgever verhuist naar een "
+        "kantoor waar de rolstoel niet in de lift past. De gemeente verwijst naar het UWV voor een "
+        "werkvoorziening, het UWV zegt dat de rolstoel een Wmo-voorziening is.",
+        "solution": "Het UWV heeft een aangepaste werkplek op de begane grond vergoed; de gemeente heeft de rolstoel "
+        "laten aanpassen zodat die kleiner draait. Afgesproken dat de Wmo-consulent en de arbeidsdeskundige "
+        "voortaan samen één plan maken.",
+        "status": "opgelost",
+        "year": 2023,
+        "laws": ["Wmo 2015", "Participatiewet"],
+        "organisations": ["gemeente", "UWV"],
+        "levensgebieden": ["maatschappelijke participatie"],
+        "knelpunten": ["samenwerking"],
+        "fictional": True,
+        "learning_points": [
+            {"text": "Laat gemeente en UWV bij hulpmiddelen op het werk één gezamenlijk plan maken.", "order": 2}
+        ],
+    },
+    {
+        "id": "ui-anorexia",
+        "title": "Eetstoornisbehandeling stopt bij de 18e verjaardag",
+        "situation": "Een meisje van 17 is in behandeling voor anorexia bij een jeugd-ggz-aanbieder. Bij 18 jaar gaat de "
+        "behandeling over naar de Zvw, maar de zorgverzekeraar heeft geen contract met de aanbieder en "
+        "verwijst naar een wachtlijst van 14 weken.",
+        "solution": "De zorgverzekeraar is aangesproken op de zorgplicht en heeft de behandeling bij dezelfde aanbieder "
+        "vergoed tot het einde van het traject.",
+        "status": "opgelost",
+        "year": 2022,
+        "laws": ["Jeugdwet", "Zvw"],
+        "organisations": ["zorgverzekeraar", "gemeente"],
+        "levensgebieden": ["geestelijke gezondheid"],
+        "knelpunten": ["wet- en regelgeving", "samenwerking"],
+        "fictional": True,
+        "learning_points": [
+            {
+                "text": "Een lopende jeugd-ggz-behandeling moet na 18 jaar bij dezelfde aanbieder kunnen "
+                "worden afgemaakt.",
+                "order": 3,
+            }
+        ],
+    },
+    {
+        "id": "ui-schulden",
+        "title": "Beslag op uitkering laat gezin zonder leefgeld",
+        "situation": "Een moeder met twee kinderen heeft schulden bij de Belastingdienst en de zorgverzekeraar. Er ligt "
+        "beslag op haar bijstandsuitkering en er blijft te weinig over om boodschappen te doen.",
+        "solution": "De gemeente heeft de beslagvrije voet laten herberekenen en een schuldhulptraject gestart.",
+        "status": "lopend",
+        "year": 2024,
+        "laws": ["Participatiewet", "Wgs"],
+        "organisations": ["gemeente"],
+        "levensgebieden": ["financiën"],
+        "knelpunten": ["communicatie"],
+        "fictional": True,
+    },
+    {
+        "id": "ui-dementie",
+        "title": "Thuiszorg niet genoeg voor man met dementie",
+        "situation": "Een man van 84 met dementie woont alleen. De thuiszorg komt drie keer per dag maar hij dwaalt 's "
+        "nachts. Het CIZ wijst een Wlz-indicatie af omdat er geen permanent toezicht nodig zou zijn.",
+        "solution": "Na een nieuwe aanvraag met een verslag van de casemanager dementie is de Wlz-indicatie toegekend.",
+        "status": "opgelost",
+        "year": 2021,
+        "laws": ["Wlz", "Wmo 2015", "Zvw"],
+        "organisations": ["CIZ", "gemeente"],
+        "levensgebieden": ["geestelijke gezondheid", "basale ADL"],
+        "knelpunten": ["wet- en regelgeving"],
+        "fictional": True,
+        "learning_points": [{"text": "Leg nachtelijk dwalen vast in een dagboek voor de Wlz-aanvraag.", "order": 1}],
+    },
+    {
+        "id": "ui-dakloos",
+        "title": "18-jarige op straat: te oud voor jeugdhulp",
+        "situation": "Een jongen van net 18 is door zijn vader op straat gezet. De opvang vindt hem te jong, het "
+        "jeugdteam zegt dat hij te oud is voor jeugdhulp. Hij slaapt bij vrienden.",
+        "solution": "De gemeente heeft hem in een jongerenopvang geplaatst en een briefadres geregeld.",
+        "status": "niet opgelost",
+        "year": 2023,
+        "laws": ["Jeugdwet", "Wmo 2015"],
+        "organisations": ["gemeente", "wijkteam"],
+        "levensgebieden": ["huisvesting"],
+        "knelpunten": ["samenwerking"],
+        "fictional": True,
+    },
     # One unbroken 5,004-character word: the page must wrap it, not grow sideways.
-    {"id": "ui-lang-woord", "title": "Aanvraag met een heel lang woord",
-     "situation": "Een inwoner plakte dit in het formulier: " + "schuld" * 834 + " en wacht op antwoord.",
-     "status": "lopend", "year": 2024, "laws": ["Wmo 2015"], "fictional": True},
+    {
+        "id": "ui-lang-woord",
+        "title": "Aanvraag met een heel lang woord",
+        "situation": "Een inwoner plakte dit in het formulier: " + "schuld" * 834 + " en wacht op antwoord.",
+        "status": "lopend",
+        "year": 2024,
+        "laws": ["Wmo 2015"],
+        "fictional": True,
+    },
 ]
 
 
@@ -130,8 +178,10 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         # Every Content-Security-Policy violation, also those a library catches and hides from the console.
-        self.context.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
-                                     "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+        self.context.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+            "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
 
     def goto(self, path: str):
         self.page.goto(self.base + path)
@@ -161,6 +211,7 @@ def visit(browser, server):
     def open_visit(viewport: dict = WIDE) -> Visit:
         visits.append(Visit(browser, server, viewport))
         return visits[-1]
+
     yield open_visit
     for v in visits:
         v.context.close()
@@ -168,11 +219,14 @@ def visit(browser, server):
 
 def _canvas_has_pixels(page, selector: str) -> bool:
     """True when some canvas under `selector` has drawn at least one non-transparent pixel."""
-    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)].some(c => {
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].some(c => {
         if (!c.width || !c.height) return false;
         const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
-        return false; })""", selector)
+        return false; })""",
+        selector,
+    )
 
 
 def _no_horizontal_scroll(page) -> bool:
@@ -186,7 +240,8 @@ def test_search_shows_cards_and_opens_the_case_with_its_graph(visit):
     v = visit()
     page = v.goto("/")
     page.get_by_label("Beschrijf de situatie").fill(
-        "Meisje van 17 met anorexia; bij 18 jaar stopt de behandeling want de zorgverzekeraar heeft geen contract")
+        "Meisje van 17 met anorexia; bij 18 jaar stopt de behandeling want de zorgverzekeraar heeft geen contract"
+    )
     page.get_by_role("button", name="Zoek vergelijkbare casussen").click()
     page.wait_for_selector("article.result")
     assert "q=" in page.url, "de zoekvraag hoort in het adres te staan, zodat je hem kunt delen"
@@ -222,8 +277,10 @@ def test_a_shared_search_url_restores_the_query_and_filters(visit):
     assert page.locator("#f-law").input_value() == "jeugdwet"
     titles = page.locator("article.result h3").all_inner_texts()
     assert titles, "er zijn resultaten"
-    assert all(t in ("Eetstoornisbehandeling stopt bij de 18e verjaardag", "18-jarige op straat: te oud voor jeugdhulp")
-               for t in titles), f"alleen casussen met de Jeugdwet: {titles}"
+    assert all(
+        t in ("Eetstoornisbehandeling stopt bij de 18e verjaardag", "18-jarige op straat: te oud voor jeugdhulp")
+        for t in titles
+    ), f"alleen casussen met de Jeugdwet: {titles}"
     v.check_clean()
 
 
@@ -292,9 +349,12 @@ def test_law_page_links_the_official_source_and_its_cases(visit):
 
 def test_narrow_screen_has_no_sideways_scrolling(visit):
     v = visit(NARROW)
-    for path, name in (("/?q=rolstoel+past+niet+in+de+lift+op+het+werk", "zoeken-390"),
-                       ("/casus/ui-anorexia", "casus-390"), ("/sparql", "sparql-390"),
-                       ("/systeemleren", "systeemleren-390")):
+    for path, name in (
+        ("/?q=rolstoel+past+niet+in+de+lift+op+het+werk", "zoeken-390"),
+        ("/casus/ui-anorexia", "casus-390"),
+        ("/sparql", "sparql-390"),
+        ("/systeemleren", "systeemleren-390"),
+    ):
         page = v.goto(path)
         page.wait_for_load_state("networkidle")  # scripts and data of the charts are in
         page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # laid out

@@ -102,12 +102,15 @@ def test_wetsluiting_is_not_an_article(law):
     assert all("Staatsblad" not in a.text for a in law.articles)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("malformed.xml", "geen geldige XML"),
-    ("billion_laughs.xml", "DTD"),
-    ("external_entity.xml", "DTD"),
-    ("not_toestand.xml", "geen BWB-toestand"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("malformed.xml", "geen geldige XML"),
+        ("billion_laughs.xml", "DTD"),
+        ("external_entity.xml", "DTD"),
+        ("not_toestand.xml", "geen BWB-toestand"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message(name, message):
     with pytest.raises(BwbError, match=message):
         parse_toestand(read(name))
@@ -135,9 +138,11 @@ def test_toestand_without_bwb_id_is_refused():
 
 
 def test_enig_artikel_without_nr_uses_its_label():
-    xml = (b'<toestand bwb-id="BWBR9999906"><wetgeving><citeertitel>Eenvoudige wet</citeertitel>'
-           b'<wet-besluit><wettekst><artikel label="Enig artikel"><kop><label>Enig artikel</label></kop>'
-           b'<al>Alles in een.</al></artikel></wettekst></wet-besluit></wetgeving></toestand>')
+    xml = (
+        b'<toestand bwb-id="BWBR9999906"><wetgeving><citeertitel>Eenvoudige wet</citeertitel>'
+        b'<wet-besluit><wettekst><artikel label="Enig artikel"><kop><label>Enig artikel</label></kop>'
+        b"<al>Alles in een.</al></artikel></wettekst></wet-besluit></wetgeving></toestand>"
+    )
     assert [a.nr for a in parse_toestand(xml).articles] == ["Enig artikel"]
 
 
@@ -162,10 +167,13 @@ def test_article_quads(law):
     assert values(quads, art, "rdf:type") == [pyoxigraph.NamedNode(term("eli:LegalResourceSubdivision"))]
     assert values(quads, art, "eli:is_part_of") == [pyoxigraph.NamedNode(iri("wet", "wet-proefregels-maatwerk"))]
     assert values(quads, art, "eli:number") == [pyoxigraph.Literal("4a")]
-    assert values(quads, art, "skos:prefLabel") == [pyoxigraph.Literal("Wet proefregels maatwerk art. 4a", language="nl")]
+    assert values(quads, art, "skos:prefLabel") == [
+        pyoxigraph.Literal("Wet proefregels maatwerk art. 4a", language="nl")
+    ]
     assert values(quads, art, "dcterms:identifier") == [pyoxigraph.Literal("jci1.3:c:BWBR9999901&artikel=4a")]
     assert values(quads, art, "rdfs:seeAlso") == [
-        pyoxigraph.NamedNode("https://wetten.overheid.nl/jci1.3:c:BWBR9999901&artikel=4a")]
+        pyoxigraph.NamedNode("https://wetten.overheid.nl/jci1.3:c:BWBR9999901&artikel=4a")
+    ]
     assert values(quads, art, "mw:tekst")[0].value.startswith("1. Een maatwerkvoorziening")
     assert values(quads, art, "eli:title") == []  # no kop title, no eli:title
     titled = iri("artikel", "wet-proefregels-maatwerk-art-1")
@@ -178,8 +186,7 @@ def test_lid_quads(law):
     lid = f"{art}-lid-2"
     assert values(quads, lid, "eli:is_part_of") == [pyoxigraph.NamedNode(art)]
     assert values(quads, lid, "eli:number") == [pyoxigraph.Literal("2")]
-    assert values(quads, lid, "dcterms:identifier") == [
-        pyoxigraph.Literal("jci1.3:c:BWBR9999901&artikel=2.1&lid=2")]
+    assert values(quads, lid, "dcterms:identifier") == [pyoxigraph.Literal("jci1.3:c:BWBR9999901&artikel=2.1&lid=2")]
     assert values(quads, lid, "mw:tekst")[0].value.startswith("Het college betrekt daarbij:")
 
 
@@ -196,17 +203,22 @@ def test_existing_law_gets_no_new_preflabel_and_keeps_its_slug(law):
 def test_quads_load_into_a_store_and_articles_are_queryable(law):
     store = pyoxigraph.Store()
     store.extend(law_quads(law))
-    rows = list(store.query(
-        "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
-        "SELECT ?n WHERE { GRAPH ?g { ?a eli:is_part_of ?law . ?law a eli:LegalResource . ?a eli:number ?n } }"))
+    rows = list(
+        store.query(
+            "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
+            "SELECT ?n WHERE { GRAPH ?g { ?a eli:is_part_of ?law . ?law a eli:LegalResource . ?a eli:number ?n } }"
+        )
+    )
     assert sorted(r["n"].value for r in rows) == ["1", "2.1", "4a", "6", "7"]
 
 
 def test_duplicate_article_numbers_get_distinct_iris():
-    xml = (b'<toestand bwb-id="BWBR9999907"><wetgeving><citeertitel>Dubbelwet</citeertitel><wet-besluit><wettekst>'
-           b'<hoofdstuk><kop><label>Hoofdstuk</label><nr>1</nr></kop><artikel><kop><nr>1</nr></kop><al>Een.</al></artikel></hoofdstuk>'
-           b'<hoofdstuk><kop><label>Hoofdstuk</label><nr>2</nr></kop><artikel><kop><nr>1</nr></kop><al>Twee.</al></artikel></hoofdstuk>'
-           b'</wettekst></wet-besluit></wetgeving></toestand>')
+    xml = (
+        b'<toestand bwb-id="BWBR9999907"><wetgeving><citeertitel>Dubbelwet</citeertitel><wet-besluit><wettekst>'
+        b"<hoofdstuk><kop><label>Hoofdstuk</label><nr>1</nr></kop><artikel><kop><nr>1</nr></kop><al>Een.</al></artikel></hoofdstuk>"
+        b"<hoofdstuk><kop><label>Hoofdstuk</label><nr>2</nr></kop><artikel><kop><nr>1</nr></kop><al>Twee.</al></artikel></hoofdstuk>"
+        b"</wettekst></wet-besluit></wetgeving></toestand>"
+    )
     subjects = {q.subject.value for q in law_quads(parse_toestand(xml)) if "/artikel/" in q.subject.value}
     assert subjects == {iri("artikel", "dubbelwet-art-1"), iri("artikel", "dubbelwet-art-1-2")}
 
@@ -214,18 +226,23 @@ def test_duplicate_article_numbers_get_distinct_iris():
 # --- manifest and fetch ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("today, expected", [
-    (date(2025, 1, 1), "2024-07-01_0"),  # newest in force; the announced 2030 version is passed over
-    (date(2022, 5, 1), "2020-01-01_0"),
-    (date(2031, 1, 1), "2030-01-01_0"),
-    (date(2019, 1, 1), "2030-01-01_0"),  # nothing in force yet: the newest there is
-])
+@pytest.mark.parametrize(
+    "today, expected",
+    [
+        (date(2025, 1, 1), "2024-07-01_0"),  # newest in force; the announced 2030 version is passed over
+        (date(2022, 5, 1), "2020-01-01_0"),
+        (date(2031, 1, 1), "2030-01-01_0"),
+        (date(2019, 1, 1), "2030-01-01_0"),  # nothing in force yet: the newest there is
+    ],
+)
 def test_latest_expression(today, expected):
     assert latest_expression(read("manifest.xml"), today) == expected
 
 
 def test_latest_item_pointer_is_the_fallback():
-    manifest = b'<manifest _latestItem="2023-02-01_1/xml/BWBR9999901_2023-02-01_1.xml"><work label="BWBR9999901"/></manifest>'
+    manifest = (
+        b'<manifest _latestItem="2023-02-01_1/xml/BWBR9999901_2023-02-01_1.xml"><work label="BWBR9999901"/></manifest>'
+    )
     assert latest_expression(manifest) == "2023-02-01_1"
 
 
@@ -242,7 +259,7 @@ def test_manifest_with_dtd_is_refused():
 class _Routes(http.server.BaseHTTPRequestHandler):
     routes: dict[str, bytes] = {}
 
-    def do_GET(self):  # noqa: N802 - name fixed by http.server
+    def do_GET(self):
         body = self.routes.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Type", "application/xml")

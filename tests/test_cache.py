@@ -19,10 +19,16 @@ from api.routes.cases import filtered_rows
 from search.engine import Filters
 from tests.conftest import open_core
 
-NEWEST = {"id": "cache-nieuw", "title": "Nieuwste casus over een traplift",
-          "situation": "Een vrouw van 80 kan de trap niet meer op. De gemeente vraagt eerst een ergotherapeut "
-                       "om advies voordat de traplift via de Wmo 2015 wordt toegekend.",
-          "status": "lopend", "year": 2099, "laws": ["Wmo 2015"], "levensgebieden": ["basale ADL"]}
+NEWEST = {
+    "id": "cache-nieuw",
+    "title": "Nieuwste casus over een traplift",
+    "situation": "Een vrouw van 80 kan de trap niet meer op. De gemeente vraagt eerst een ergotherapeut "
+    "om advies voordat de traplift via de Wmo 2015 wordt toegekend.",
+    "status": "lopend",
+    "year": 2099,
+    "laws": ["Wmo 2015"],
+    "levensgebieden": ["basale ADL"],
+}
 
 
 @pytest.fixture
@@ -35,8 +41,12 @@ def core(small_dir, tmp_path):
 
 def _commit_something(core, n: int) -> None:
     graph = "https://w3id.org/maatwerk/id/graph/test-cache"
-    quad = ox.Quad(ox.NamedNode(graph), ox.NamedNode("https://w3id.org/maatwerk/def#teller"), ox.Literal(str(n)),
-                   ox.NamedNode(graph))
+    quad = ox.Quad(
+        ox.NamedNode(graph),
+        ox.NamedNode("https://w3id.org/maatwerk/def#teller"),
+        ox.Literal(str(n)),
+        ox.NamedNode(graph),
+    )
     core.kg.commit([quad], drop_graphs=[graph])
 
 
@@ -52,6 +62,7 @@ def test_a_value_built_while_a_commit_landed_is_not_kept(core):
     def build_across_a_commit():
         _commit_something(core, 2)  # as if an import committed while the value was being built
         return "gemengd"
+
     assert core.cached("y", build_across_a_commit) == "gemengd"  # the caller that asked still gets it
     assert core.cached("y", lambda: "schoon") == "schoon", "a value that may mix two revisions is not kept"
     assert core.cached("y", lambda: "opnieuw") == "schoon"

@@ -40,8 +40,7 @@ def maatwerk(*args: str, data_dir: Path | None = None, timeout: float = 900) -> 
 
 
 def case_count(data_dir: Path) -> int:
-    done = maatwerk("sparql", "SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }", "--format", "csv",
-                    data_dir=data_dir)
+    done = maatwerk("sparql", "SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }", "--format", "csv", data_dir=data_dir)
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[1])
 
@@ -55,7 +54,7 @@ def generated(tmp_path: Path, sizes: tuple[int, ...], seed: int) -> list[tuple[P
     parts, start = [], 0
     for n, size in enumerate(sizes):
         path = tmp_path / f"part-{seed}-{n}.jsonl"
-        part = records[start:start + size]
+        part = records[start : start + size]
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
         parts.append((path, part))
         start += size
@@ -64,8 +63,12 @@ def generated(tmp_path: Path, sizes: tuple[int, ...], seed: int) -> list[tuple[P
 
 def start_import(file: Path, data_dir: Path, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
-        return subprocess.Popen([str(MAATWERK), "import-cases", str(file), "--data-dir", str(data_dir)],
-                                stdout=out, stderr=subprocess.STDOUT, env=ENV)
+        return subprocess.Popen(
+            [str(MAATWERK), "import-cases", str(file), "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+        )
 
 
 def test_second_cli_import_fails_fast_with_a_clear_message(tmp_path):
@@ -104,6 +107,7 @@ def test_second_cli_import_fails_fast_with_a_clear_message(tmp_path):
 @dataclass
 class HttpRun:
     """What clients saw while two imports were posted at once to a running `maatwerk serve`."""
+
     sizes: tuple[int, int]
     before: int = 0
     after: int = 0
@@ -122,8 +126,10 @@ class HttpRun:
         return sorted(seconds for start, seconds, _ in self.searches if first <= start <= last)
 
 
-SEARCH = {"text": "Een moeder met schulden dreigt uit huis gezet te worden en de gemeente verwijst naar "
-                  "de woningcorporatie", "k": 10}
+SEARCH = {
+    "text": "Een moeder met schulden dreigt uit huis gezet te worden en de gemeente verwijst naar de woningcorporatie",
+    "k": 10,
+}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +148,7 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
         server = running_server(data_dir, tmp_path / "serve.log")
         base = server.__enter__()
     try:
+
         def search_loop():
             with httpx.Client(base_url=base, timeout=120) as client:
                 while not stop.is_set():
@@ -167,8 +174,10 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
             run.before = client.get("/health").json()["cases"]
             client.post("/api/similar-cases", json=SEARCH).raise_for_status()  # warm up
         pollers = [threading.Thread(target=search_loop), threading.Thread(target=health_loop)]
-        importers = [threading.Thread(target=post, args=("first", first)),
-                     threading.Thread(target=post, args=("second", second))]
+        importers = [
+            threading.Thread(target=post, args=("first", first)),
+            threading.Thread(target=post, args=("second", second)),
+        ]
         for thread in pollers:
             thread.start()
         _wait_until(lambda: run.searches and run.counts)  # both clients see the server before the imports
@@ -187,18 +196,22 @@ def http_run(tmp_path_factory, small_dir) -> HttpRun:
             run.after = client.get("/health").json()["cases"]
             for name, records in (("first", first), ("second", second)):
                 record = records[-1]
-                response = client.post("/api/similar-cases",
-                                       json={"text": f"{record['title']}. {record['situation']}", "k": 10})
-                run.found[name] = any(r["id"] == record["id"] or r["situation"] == record["situation"]
-                                      for r in response.json()["results"])
+                response = client.post(
+                    "/api/similar-cases", json={"text": f"{record['title']}. {record['situation']}", "k": 10}
+                )
+                run.found[name] = any(
+                    r["id"] == record["id"] or r["situation"] == record["situation"] for r in response.json()["results"]
+                )
     finally:
         server.__exit__(None, None, None)
     run.log = (tmp_path / "serve.log").read_text(errors="replace")
     latencies = run.latencies_during()
     others = sorted(seconds for start, seconds, _ in run.searches if not run.window[0] <= start <= run.window[1])
-    print(f"\nHTTP: imports {', '.join(f'{n} {e - s:.1f}s' for n, (s, e, *_) in run.imports.items())}; "
-          f"{len(latencies)} searches during them: p50 {_ms(latencies, 0.5)}, max {_ms(latencies, 1.0)} "
-          f"(outside: p50 {_ms(others, 0.5)}, max {_ms(others, 1.0)}); /health counts seen {sorted(set(run.counts))}")
+    print(
+        f"\nHTTP: imports {', '.join(f'{n} {e - s:.1f}s' for n, (s, e, *_) in run.imports.items())}; "
+        f"{len(latencies)} searches during them: p50 {_ms(latencies, 0.5)}, max {_ms(latencies, 1.0)} "
+        f"(outside: p50 {_ms(others, 0.5)}, max {_ms(others, 1.0)}); /health counts seen {sorted(set(run.counts))}"
+    )
     return run
 
 
@@ -231,8 +244,7 @@ def test_http_imports_at_once_are_serialised_and_each_all_or_nothing(http_run):
 
 def test_searches_keep_answering_during_an_http_import(http_run):
     latencies = http_run.latencies_during()
-    statuses = [status for start, _, status in http_run.searches
-                if http_run.window[0] <= start <= http_run.window[1]]
+    statuses = [status for start, _, status in http_run.searches if http_run.window[0] <= start <= http_run.window[1]]
     assert statuses and all(status == 200 for status in statuses), statuses
     assert len(latencies) >= 5, "too few searches during the imports to say anything"
 

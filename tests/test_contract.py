@@ -30,8 +30,13 @@ EMAIL = "jan.jansen@example.nl"
 
 
 def cli(*args: str, data_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*MAATWERK, *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "COLUMNS": "250", **(env or {})})
+    return subprocess.run(
+        [*MAATWERK, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "250", **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -72,13 +77,31 @@ def test_lists_come_from_the_vocabulary_and_the_registry():
 
 
 def test_gated_texts_cover_every_text_of_the_contract():
-    record = {"id": "x", "title": "t", "situation": "s", "solution": "o", "source": "b", "status": "lopend",
-              "interventions": ["i0", "i1"], "knelpunten": ["samenwerking", {"type": "regels", "text": "k"}],
-              "learning_points": ["l0", {"text": "l1", "order": 2}], "laws": ["Wmo 2015"], "year": 2020}
+    record = {
+        "id": "x",
+        "title": "t",
+        "situation": "s",
+        "solution": "o",
+        "source": "b",
+        "status": "lopend",
+        "interventions": ["i0", "i1"],
+        "knelpunten": ["samenwerking", {"type": "regels", "text": "k"}],
+        "learning_points": ["l0", {"text": "l1", "order": 2}],
+        "laws": ["Wmo 2015"],
+        "year": 2020,
+    }
     assert dict(gated_texts(record)) == {
-        "id": "x", "title": "t", "situation": "s", "solution": "o", "source": "b", "interventions[0]": "i0",
-        "interventions[1]": "i1", "knelpunten[1].text": "k", "learning_points[0]": "l0",
-        "learning_points[1].text": "l1"}
+        "id": "x",
+        "title": "t",
+        "situation": "s",
+        "solution": "o",
+        "source": "b",
+        "interventions[0]": "i0",
+        "interventions[1]": "i1",
+        "knelpunten[1].text": "k",
+        "learning_points[0]": "l0",
+        "learning_points[1].text": "l1",
+    }
 
 
 # --- one behaviour for the forms the import format allows -------------------------------------------------------
@@ -87,16 +110,21 @@ def test_gated_texts_cover_every_text_of_the_contract():
 LENIENT = [
     ({"id": 4711}, lambda case: case["id"] == "4711"),
     ({"laws": "Wmo 2015"}, lambda case: [law["id"] for law in case["laws"]] == ["wmo-2015"]),
-    ({"learning_points": ["Bel eerst samen voordat je een brief stuurt."]},
-     lambda case: case["learning_points"] == [{"text": "Bel eerst samen voordat je een brief stuurt.", "order": 1,
-                                               "type": "1e orde"}]),
+    (
+        {"learning_points": ["Bel eerst samen voordat je een brief stuurt."]},
+        lambda case: (
+            case["learning_points"]
+            == [{"text": "Bel eerst samen voordat je een brief stuurt.", "order": 1, "type": "1e orde"}]
+        ),
+    ),
     ({"status": "Opgelost"}, lambda case: case["status"] == "opgelost"),
 ]
 
 
 def lenient_records() -> list[dict]:
-    return [{"id": f"vorm-{n}", "situation": f"{SITUATION} Variant {n}.", **form}
-            for n, (form, _) in enumerate(LENIENT)]
+    return [
+        {"id": f"vorm-{n}", "situation": f"{SITUATION} Variant {n}.", **form} for n, (form, _) in enumerate(LENIENT)
+    ]
 
 
 def test_lenient_forms_pass_the_model_and_the_checker(empty_core):
@@ -124,8 +152,9 @@ def test_lenient_forms_through_http(client):
         assert check(case), case
 
 
-@pytest.mark.parametrize("form", [{"status": "open"}, {"year": "volgend jaar"},
-                                  {"learning_points": [{"text": "x", "order": 4}]}])
+@pytest.mark.parametrize(
+    "form", [{"status": "open"}, {"year": "volgend jaar"}, {"learning_points": [{"text": "x", "order": 4}]}]
+)
 def test_what_the_model_refuses_the_checker_refuses(empty_core, form):
     record = {"id": "fout", "situation": SITUATION, **form}
     with pytest.raises(ValueError):
@@ -136,14 +165,38 @@ def test_what_the_model_refuses_the_checker_refuses(empty_core, form):
 
 # Edge records: the model (the OpenAPI schema) and the checker (what an import does) accept the same ones.
 EDGES = [
-    {}, {"id": True}, {"id": 1.5}, {"id": "x" * 201}, {"id": "x" * 200}, {"id": "  "}, {"title": "ab"},
-    {"title": " ab "}, {"title": "abc"}, {"situation": " " + "x" * 19 + " "}, {"status": " Lopend "},
-    {"status": "open"}, {"year": "2020"}, {"year": 2020.0}, {"year": 2020.5}, {"year": 1980}, {"fictional": True},
-    {"fictional": "true"}, {"fictional": 1}, {"fictional": None}, {"source": 5}, {"source": "Wijkteam Oost"},
-    {"interventions": [1]}, {"interventions": "Eén gesprek."}, {"knelpunten": [{"text": "a"}]},
-    {"knelpunten": "samenwerking"}, {"knelpunten": [{"type": "samenwerking", "text": "Niemand belde."}]},
-    {"learning_points": [{"order": 2}]}, {"learning_points": [{"text": "  ", "order": 2}]},
-    {"learning_points": {"text": "Eerder bellen.", "order": 3}}, {"onbekend": 1}, {"laws": ["Wmo 2015", "WIA"]},
+    {},
+    {"id": True},
+    {"id": 1.5},
+    {"id": "x" * 201},
+    {"id": "x" * 200},
+    {"id": "  "},
+    {"title": "ab"},
+    {"title": " ab "},
+    {"title": "abc"},
+    {"situation": " " + "x" * 19 + " "},
+    {"status": " Lopend "},
+    {"status": "open"},
+    {"year": "2020"},
+    {"year": 2020.0},
+    {"year": 2020.5},
+    {"year": 1980},
+    {"fictional": True},
+    {"fictional": "true"},
+    {"fictional": 1},
+    {"fictional": None},
+    {"source": 5},
+    {"source": "Wijkteam Oost"},
+    {"interventions": [1]},
+    {"interventions": "Eén gesprek."},
+    {"knelpunten": [{"text": "a"}]},
+    {"knelpunten": "samenwerking"},
+    {"knelpunten": [{"type": "samenwerking", "text": "Niemand belde."}]},
+    {"learning_points": [{"order": 2}]},
+    {"learning_points": [{"text": "  ", "order": 2}]},
+    {"learning_points": {"text": "Eerder bellen.", "order": 3}},
+    {"onbekend": 1},
+    {"laws": ["Wmo 2015", "WIA"]},
     {"laws": {"label": "Wmo 2015"}},
 ]
 
@@ -219,14 +272,16 @@ def test_redact_covers_every_field_through_http(client):
     response = client.post("/api/cases", params={"redact": "true"}, json=gated_records(), headers=AUTH)
     assert response.status_code == 200, response.text
     assert {(r["case"], r["field"]) for r in response.json()["redactions"]} == {
-        (f"poort-{n}", name) for n, name in enumerate(GATED)}
+        (f"poort-{n}", name) for n, name in enumerate(GATED)
+    }
     for n in range(len(GATED)):
         assert_redacted(client.get(f"/api/cases/poort-{n}").json())
 
 
 def test_redact_covers_every_field_through_the_cli(data_dir, tmp_path):
-    done = cli("import-cases", "--redact", str(write_jsonl(tmp_path / "poort.jsonl", gated_records())),
-               data_dir=data_dir)
+    done = cli(
+        "import-cases", "--redact", str(write_jsonl(tmp_path / "poort.jsonl", gated_records())), data_dir=data_dir
+    )
     assert done.returncode == 0, done.stderr
     for n in range(len(GATED)):
         assert_redacted(stored(data_dir, f"poort-{n}"))
@@ -246,8 +301,9 @@ def test_an_id_with_personal_data_is_refused_never_redacted(empty_core, redact):
 
 
 def test_an_id_with_personal_data_is_refused_through_http(client):
-    response = client.post("/api/cases", params={"redact": "true"}, json={"id": BAD_ID, "situation": SITUATION},
-                           headers=AUTH)
+    response = client.post(
+        "/api/cases", params={"redact": "true"}, json={"id": BAD_ID, "situation": SITUATION}, headers=AUTH
+    )
     assert response.status_code == 422, response.text
     [finding] = response.json()["findings"]
     assert finding["field"] == "id" and "nooit vervangen" in finding["message"]
@@ -264,8 +320,9 @@ def test_an_id_with_personal_data_is_refused_through_the_cli(data_dir, tmp_path)
 
 def test_interventions_keep_their_order_past_ten(empty_core):
     steps = [f"Stap {n}: overleg met de volgende partij." for n in range(12)]
-    [case] = empty_core.import_records([("r", {"id": "volgorde", "situation": SITUATION,
-                                              "interventions": steps})]).cases
+    [case] = empty_core.import_records(
+        [("r", {"id": "volgorde", "situation": SITUATION, "interventions": steps})]
+    ).cases
     assert case.interventions == steps
     assert sorted(read_case(empty_core.kg, case.iri, empty_core.concepts)["interventions"]) == sorted(steps)
 
@@ -273,8 +330,10 @@ def test_interventions_keep_their_order_past_ten(empty_core):
 # --- settings and the CLI's error mapping ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variable, value", [("MAATWERK_SPARQL_TIMEOUT", "abc"), ("MAATWERK_MAX_K", "0"),
-                                             ("MAATWERK_SHACL_IMPORT_LIMIT", "veel")])
+@pytest.mark.parametrize(
+    "variable, value",
+    [("MAATWERK_SPARQL_TIMEOUT", "abc"), ("MAATWERK_MAX_K", "0"), ("MAATWERK_SHACL_IMPORT_LIMIT", "veel")],
+)
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path, variable, value):
     done = cli("serve", data_dir=tmp_path / "nergens", env={variable: value})
     assert done.returncode == 2, done.stdout + done.stderr
@@ -285,8 +344,13 @@ def test_a_bad_setting_is_one_line_and_exit_2(tmp_path, variable, value):
 
 def test_settings_are_listed_with_keys_masked(tmp_path):
     secret = "zeer-geheime-sleutel-8d1"
-    done = subprocess.run([*MAATWERK, "settings", "--json"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "MAATWERK_API_KEYS": secret, "MAATWERK_SPARQL_TIMEOUT": "3"})
+    done = subprocess.run(
+        [*MAATWERK, "settings", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MAATWERK_API_KEYS": secret, "MAATWERK_SPARQL_TIMEOUT": "3"},
+    )
     assert done.returncode == 0, done.stderr
     listed = {row["env"]: row for row in json.loads(done.stdout)}
     assert set(listed) == {s.env for s in REGISTRY} and secret not in done.stdout

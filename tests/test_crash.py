@@ -84,12 +84,13 @@ def generate(path: Path, n: int, seed: int) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def split(records: list[dict], sizes: tuple[int, ...], directory: Path,
-          names: tuple[str, ...] = ("a", "b", "c")) -> list[list[dict]]:
+def split(
+    records: list[dict], sizes: tuple[int, ...], directory: Path, names: tuple[str, ...] = ("a", "b", "c")
+) -> list[list[dict]]:
     """Consecutive slices of `records`, each written to `directory/<name>.jsonl`."""
     parts, start = [], 0
     for name, size in zip(names, sizes):
-        part = records[start:start + size]
+        part = records[start : start + size]
         (directory / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
         parts.append(part)
         start += size
@@ -110,8 +111,8 @@ def journal_leftovers(data_dir: Path) -> list[str]:
 
 @dataclass
 class Kill:
-    phase: str            # where the import was when it was killed (or "finished")
-    at_s: float           # seconds after the process started
+    phase: str  # where the import was when it was killed (or "finished")
+    at_s: float  # seconds after the process started
     seen: dict[str, float] = field(default_factory=dict)  # first time each phase was observed
 
     @property
@@ -131,8 +132,12 @@ class ImportProcess:
         self.seen: dict[str, float] = {}
         self.log = log_dir / f"import-{file.stem}-{time.monotonic_ns()}.log"
         with self.log.open("w") as out:
-            self.process = subprocess.Popen([str(MAATWERK), "import-cases", str(file), "--data-dir", str(data_dir)],
-                                            stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(
+                [str(MAATWERK), "import-cases", str(file), "--data-dir", str(data_dir)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         self.t0 = time.monotonic()
 
     def _index_files(self) -> dict[str, tuple[int, int]]:
@@ -207,7 +212,8 @@ def crash_import(data_dir: Path, file: Path, crash_point: str, timeout: float = 
     run = ImportProcess(data_dir, file, file.parent, crash_point)
     run.process.wait(timeout)
     assert run.process.returncode == -signal.SIGKILL, (
-        f"not killed at {crash_point}: exit {run.process.returncode}\n{run.log.read_text(errors='replace')}")
+        f"not killed at {crash_point}: exit {run.process.returncode}\n{run.log.read_text(errors='replace')}"
+    )
     return Kill("commit" if CRASH_POINTS[crash_point] else "gate", round(time.monotonic() - run.t0, 3))
 
 
@@ -283,8 +289,10 @@ def test_import_killed_at_each_step_of_the_commit(tmp_path):
     (tmp_path / "revised.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in revised))
 
     def state() -> tuple[int, int]:
-        query = ("SELECT (COUNT(?c) AS ?n) (SUM(IF(STRSTARTS(STR(?t), 'Herzien'), 1, 0)) AS ?revised) "
-                 "WHERE { ?c a mw:Casus ; dcterms:title ?t }")
+        query = (
+            "SELECT (COUNT(?c) AS ?n) (SUM(IF(STRSTARTS(STR(?t), 'Herzien'), 1, 0)) AS ?revised) "
+            "WHERE { ?c a mw:Casus ; dcterms:title ?t }"
+        )
         done = maatwerk("sparql", query, "--format", "csv", data_dir=data_dir)
         assert done.returncode == 0, done.stderr
         n, revised_n = done.stdout.split()[1].split(",")
@@ -297,7 +305,9 @@ def test_import_killed_at_each_step_of_the_commit(tmp_path):
     assert state() == (5, 0)
     crash_import(data_dir, tmp_path / "revised.jsonl", "dropped")  # old versions dropped, new ones not loaded
     assert state() == (5, 5)
-    crash_import(data_dir, tmp_path / "second.jsonl", "cleanup")  # applied, journal renamed to journal.done, not removed
+    crash_import(
+        data_dir, tmp_path / "second.jsonl", "cleanup"
+    )  # applied, journal renamed to journal.done, not removed
     assert state() == (10, 5)
 
     done = maatwerk("similar", first[0]["id"], "-k", "3", "--json", data_dir=data_dir)

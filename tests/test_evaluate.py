@@ -76,8 +76,7 @@ class FixedRanker:
 
 
 def test_queries_without_a_relevant_case_do_not_count_in_ranking_metrics():
-    gold = [GoldQuery("waar is mijn precedent", frozenset({"a"})),
-            GoldQuery("asdfgh qwerty", frozenset(), kind="none")]
+    gold = [GoldQuery("waar is mijn precedent", frozenset({"a"})), GoldQuery("asdfgh qwerty", frozenset(), kind="none")]
     metrics = evaluate(FixedRanker(), gold, modes=("hybrid",))["hybrid"]
     assert metrics.queries == 1
     assert metrics.mrr == pytest.approx(0.5) and metrics.recall1 == 0.0 and metrics.recall5 == 1.0

@@ -27,9 +27,9 @@ from stdnum.be import iban as be_iban
 
 from api.app import create_app
 from api.settings import Settings
+from graph.case import FIELDS as KNOWN_FIELDS
 from graph.concepts import KINDS, LINKABLE_KINDS, label_key, tokens
 from ingest.anonymise import Finding, find_personal_data
-from graph.case import FIELDS as KNOWN_FIELDS
 from ingest.checker import RecordChecker
 from ingest.problems import ImportRejected
 from ingest.readers import parse_stream
@@ -47,9 +47,19 @@ SLOW_EXAMPLES = 400
 # - POST /api/cases is fuzzed with a valid key, so valid generated cases really are imported into
 #   this module's copy of the data dir; that is the point (the write path is where 5xx would hide).
 OPERATIONS = (
-    "GET /health", "POST /api/similar-cases", "GET /api/cases/{case_id}/similar", "GET /api/cases",
-    "POST /api/cases", "GET /api/cases/{case_id}", "GET /api/laws", "GET /api/organisations",
-    "GET /api/voorzieningen", "GET /api/concepts", "GET /sparql", "POST /sparql", "GET /id/{kind}/{slug}",
+    "GET /health",
+    "POST /api/similar-cases",
+    "GET /api/cases/{case_id}/similar",
+    "GET /api/cases",
+    "POST /api/cases",
+    "GET /api/cases/{case_id}",
+    "GET /api/laws",
+    "GET /api/organisations",
+    "GET /api/voorzieningen",
+    "GET /api/concepts",
+    "GET /sparql",
+    "POST /sparql",
+    "GET /id/{kind}/{slug}",
 )
 HYPOTHESIS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -103,6 +113,7 @@ def fuzz(op, examples: int) -> None:
         case.validate_response(response, checks=[not_a_server_error])
         content_type = (response.headers.get("content-type") or [""])[0]
         assert_clean_error(response.status_code, content_type, response.content)
+
     run()
 
 
@@ -132,14 +143,25 @@ def test_no_server_errors_long(api_schema, label):
 # hypothesis' text() leaves out surrogates, so they (and control characters) are mixed in on purpose.
 CHARS = st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr), st.sampled_from("\x00\x1b\t\n\u2028"))
 TEXT = st.text(CHARS, max_size=40)
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), TEXT,
-                    st.sampled_from(["Wmo 2015", "UWV", "financiën", "samenwerking", "opgelost", 2023]))
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(CHARS, max_size=6), inner, max_size=3)),
-                      max_leaves=12)
-CASE_FIELDS = {name: VALUES for name in sorted(KNOWN_FIELDS - {"situation"})}
-RECORDS = st.one_of(VALUES, st.fixed_dictionaries({"situation": st.one_of(st.text(CHARS, min_size=1), VALUES)},
-                                                  optional=CASE_FIELDS))
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    TEXT,
+    st.sampled_from(["Wmo 2015", "UWV", "financiën", "samenwerking", "opgelost", 2023]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(CHARS, max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+CASE_FIELDS = dict.fromkeys(sorted(KNOWN_FIELDS - {"situation"}), VALUES)
+RECORDS = st.one_of(
+    VALUES, st.fixed_dictionaries({"situation": st.one_of(st.text(CHARS, min_size=1), VALUES)}, optional=CASE_FIELDS)
+)
 JSON_BODIES = st.one_of(RECORDS, st.lists(RECORDS, max_size=3)).map(lambda v: json.dumps(v).encode())
 
 
@@ -152,9 +174,11 @@ def test_any_json_import_body_is_answered_cleanly(http, body):
 
 
 @settings(max_examples=60, **HYPOTHESIS)
-@given(body=st.one_of(st.fixed_dictionaries({"text": st.text(CHARS, min_size=1)},
-                                            optional={"k": VALUES, "filters": VALUES}),
-                      VALUES).map(lambda v: json.dumps(v).encode()))
+@given(
+    body=st.one_of(
+        st.fixed_dictionaries({"text": st.text(CHARS, min_size=1)}, optional={"k": VALUES, "filters": VALUES}), VALUES
+    ).map(lambda v: json.dumps(v).encode())
+)
 def test_any_json_search_body_is_answered_cleanly(http, body):
     response = http.post("/api/similar-cases", data=body, headers={"Content-Type": "application/json"})
     assert response.status_code < 500, response.text
@@ -166,9 +190,15 @@ def csv_bytes(rows: str) -> bytes:
 
 
 @settings(max_examples=80, **HYPOTHESIS)
-@given(suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
-       data=st.one_of(st.binary(max_size=300), JSON_BODIES, st.lists(JSON_BODIES, max_size=3).map(b"\n".join),
-                      st.text(CHARS, max_size=300).map(csv_bytes)))
+@given(
+    suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
+    data=st.one_of(
+        st.binary(max_size=300),
+        JSON_BODIES,
+        st.lists(JSON_BODIES, max_size=3).map(b"\n".join),
+        st.text(CHARS, max_size=300).map(csv_bytes),
+    ),
+)
 def test_reading_any_file_gives_records_or_a_clear_refusal(concepts, suffix, data):
     """Import files go through read_records and the checker; anything else than ImportRejected is a bug."""
     try:
@@ -193,9 +223,11 @@ def _year_text():
 
 
 @settings(max_examples=40, **HYPOTHESIS)
-@given(params=st.dictionaries(st.sampled_from(UI_PARAMS), st.text(max_size=60), max_size=4),
-       years=st.dictionaries(st.sampled_from(("jaar_van", "jaar_tot")), _year_text(), max_size=2),
-       case_id=st.text(min_size=1, max_size=40))
+@given(
+    params=st.dictionaries(st.sampled_from(UI_PARAMS), st.text(max_size=60), max_size=4),
+    years=st.dictionaries(st.sampled_from(("jaar_van", "jaar_tot")), _year_text(), max_size=2),
+    case_id=st.text(min_size=1, max_size=40),
+)
 def test_ui_pages_never_5xx(http, params, years, case_id):
     for path, query in (("/", {**params, **years}), ("/systeemleren", years)):
         response = http.get(path, params=query)
@@ -204,9 +236,17 @@ def test_ui_pages_never_5xx(http, params, years, case_id):
     assert response.status_code < 500 and b"Traceback" not in response.content
 
 
-@pytest.mark.parametrize("path", ["/?q=schulden&jaar_van=%C2%B2", "/systeemleren?jaar_tot=%C2%B2",
-                                  "/?q=schulden&jaar_tot=%D9%A3", "/?q=schulden&jaar_tot=" + "9" * 5000,
-                                  "/systeemleren?jaar_van=" + "9" * 5000, "/systeemleren?jaar_van=20233"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?q=schulden&jaar_van=%C2%B2",
+        "/systeemleren?jaar_tot=%C2%B2",
+        "/?q=schulden&jaar_tot=%D9%A3",
+        "/?q=schulden&jaar_tot=" + "9" * 5000,
+        "/systeemleren?jaar_van=" + "9" * 5000,
+        "/systeemleren?jaar_van=20233",
+    ],
+)
 def test_ui_year_parameters_that_are_no_year_get_a_dutch_message(http, path):
     """'²'.isdigit() is true but int('²') raises, and so does int() on over 4300 digits (was a 500)."""
     response = http.get(path)
@@ -236,8 +276,33 @@ BBAN_LAYOUTS = {
 }
 BE_BANKS = [code for code in (f"{n:03d}" for n in range(1000)) if be_iban.info(f"BE00{code}000000000")]
 CHARSETS = {"n": "0123456789", "a": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "c": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-WORDS = ("de gemeente heeft het bedrag voor de huur en de zorgtoeslag overgemaakt naar rekening "
-         "van meneer bij een bank in het buitenland volgens het dossier").split()
+WORDS = [
+    "de",
+    "gemeente",
+    "heeft",
+    "het",
+    "bedrag",
+    "voor",
+    "de",
+    "huur",
+    "en",
+    "de",
+    "zorgtoeslag",
+    "overgemaakt",
+    "naar",
+    "rekening",
+    "van",
+    "meneer",
+    "bij",
+    "een",
+    "bank",
+    "in",
+    "het",
+    "buitenland",
+    "volgens",
+    "het",
+    "dossier",
+]
 
 
 def _mod97(text: str) -> int:
@@ -253,12 +318,16 @@ def foreign_iban(draw):
         bban += f"{int(bban) % 97 or 97:02d}"
     compact = f"{country}{98 - _mod97(bban + country + '00'):02d}{bban}"
     grouped = draw(st.booleans())
-    return compact, " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)) if grouped else compact
+    return compact, " ".join(compact[i : i + 4] for i in range(0, len(compact), 4)) if grouped else compact
 
 
 @settings(max_examples=150, **HYPOTHESIS)
-@given(foreign_iban(), st.lists(st.sampled_from(WORDS), max_size=10), st.sampled_from(WORDS),
-       st.sampled_from(["", ",", ".", ";", ")"]))
+@given(
+    foreign_iban(),
+    st.lists(st.sampled_from(WORDS), max_size=10),
+    st.sampled_from(WORDS),
+    st.sampled_from(["", ",", ".", ";", ")"]),
+)
 def test_random_valid_foreign_iban_is_found_with_exact_span(iban, before, after, punct):
     compact, shown = iban
     assert stdnum_iban.is_valid(compact)  # the generator itself must be right
@@ -282,8 +351,16 @@ def test_every_label_resolves_to_its_concept_in_every_spelling(concepts):
     labels = concepts.labels()
     assert len(labels) > 500
     for label, concept in labels:
-        for variant in (label, label.upper(), label.lower(), f"  {label}\t", strip_accents(label),
-                        label.replace(" ", "   "), label.replace(" ", "-"), label.replace(" & ", " en ")):
+        for variant in (
+            label,
+            label.upper(),
+            label.lower(),
+            f"  {label}\t",
+            strip_accents(label),
+            label.replace(" ", "   "),
+            label.replace(" ", "-"),
+            label.replace(" & ", " en "),
+        ):
             assert concept in concepts.resolve(concept.kind, variant), (label, variant)
 
 
@@ -326,8 +403,9 @@ def test_suggestions_are_few_existing_labels(concepts, kind, label, n):
 
 # --- entity linking --------------------------------------------------------------------------------
 
-FILLER = st.lists(st.sampled_from(["Zij", "vroeg", "hulp", "aan", "bij", "na", "een", "brief", "over", "maar"]),
-                  max_size=6).map(" ".join)
+FILLER = st.lists(
+    st.sampled_from(["Zij", "vroeg", "hulp", "aan", "bij", "na", "een", "brief", "over", "maar"]), max_size=6
+).map(" ".join)
 
 
 @settings(max_examples=150, **HYPOTHESIS)
@@ -340,8 +418,9 @@ def test_linking_arbitrary_text_never_raises_and_finds_known_concepts(concepts, 
 @pytest.fixture(scope="module")
 def linkable(concepts) -> list[tuple[str, str]]:
     """(label, IRI) of what entity linking looks for: pref, alt and title labels of the linkable kinds."""
-    return sorted({(label, c.iri) for label, c in concepts.labels(tuple(LINKABLE_KINDS))
-                   if label in concepts.labels_of(c.iri)})
+    return sorted(
+        {(label, c.iri) for label, c in concepts.labels(tuple(LINKABLE_KINDS)) if label in concepts.labels_of(c.iri)}
+    )
 
 
 @settings(max_examples=150, **HYPOTHESIS)
@@ -353,7 +432,8 @@ def test_a_label_in_a_sentence_is_linked(concepts, linkable, data, before, after
     # Longest match wins, so a longer label around this one may be what is found instead; then that
     # longer match must still contain every token of this label.
     assert iri in {c.iri for c in found} or any(
-        set(label_key(label)) <= set(label_key(m.text)) for m in concepts.link(text)), (label, text)
+        set(label_key(label)) <= set(label_key(m.text)) for m in concepts.link(text)
+    ), (label, text)
 
 
 def test_mention_spans_point_at_the_label_after_a_ligature(concepts):
@@ -368,8 +448,11 @@ SHIFTING = ["ﬁ", "ﬂ", "㎏", "…", "™", "①", "ǅ", "İ", "\u0301", "é"
 
 
 @settings(max_examples=150, **HYPOTHESIS)
-@given(data=st.data(), before=st.lists(st.one_of(st.sampled_from(SHIFTING), FILLER), max_size=8).map(" ".join),
-       after=st.lists(st.one_of(st.sampled_from(SHIFTING), FILLER), max_size=4).map(" ".join))
+@given(
+    data=st.data(),
+    before=st.lists(st.one_of(st.sampled_from(SHIFTING), FILLER), max_size=8).map(" ".join),
+    after=st.lists(st.one_of(st.sampled_from(SHIFTING), FILLER), max_size=4).map(" ".join),
+)
 def test_every_mention_text_is_a_label_of_its_concept(concepts, linkable, data, before, after):
     label, iri = data.draw(st.sampled_from(linkable))
     text = f"{before} {label} {after}"
@@ -380,8 +463,9 @@ def test_every_mention_text_is_a_label_of_its_concept(concepts, linkable, data, 
 
 
 @settings(max_examples=300, **HYPOTHESIS)
-@given(text=st.lists(st.one_of(st.characters(), st.sampled_from([*SHIFTING, "½", "ﬃ", "㍱"])),
-                     max_size=40).map("".join))
+@given(
+    text=st.lists(st.one_of(st.characters(), st.sampled_from([*SHIFTING, "½", "ﬃ", "㍱"])), max_size=40).map("".join)
+)
 def test_token_spans_index_the_original_text(text):
     for stem, start, end in tokens(text):
         assert 0 <= start < end <= len(text)

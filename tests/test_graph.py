@@ -44,31 +44,46 @@ def test_second_process_sees_persisted_data(small_dir, tmp_path):
     data_dir = tmp_path / "copy"
     shutil.copytree(small_dir, data_dir)
     query = "SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }"
-    done = subprocess.run([*MAATWERK, "sparql", query, "--format", "json", "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*MAATWERK, "sparql", query, "--format", "json", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     answer = json.loads(done.stdout)
     assert answer["results"]["bindings"][0]["n"]["value"] == "6"
 
 
-@pytest.mark.parametrize("fmt,check", [
-    ("json", lambda s: json.loads(s)["head"]["vars"] == ["id"]),
-    ("csv", lambda s: s.splitlines()[0] == "id" and len(s.splitlines()) == 7),
-    ("table", lambda s: "t-zorgtoeslag" in s and "6 rij(en)" in s),
-])
+@pytest.mark.parametrize(
+    "fmt,check",
+    [
+        ("json", lambda s: json.loads(s)["head"]["vars"] == ["id"]),
+        ("csv", lambda s: s.splitlines()[0] == "id" and len(s.splitlines()) == 7),
+        ("table", lambda s: "t-zorgtoeslag" in s and "6 rij(en)" in s),
+    ],
+)
 def test_sparql_cli_formats(small_dir, tmp_path, fmt, check):
     data_dir = tmp_path / "copy"
     shutil.copytree(small_dir, data_dir)
     query = "SELECT ?id WHERE { ?c a mw:Casus ; dcterms:identifier ?id } ORDER BY ?id"
-    done = subprocess.run([*MAATWERK, "sparql", query, "--format", fmt, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    done = subprocess.run(
+        [*MAATWERK, "sparql", query, "--format", fmt, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
     assert done.returncode == 0, done.stderr
     assert check(done.stdout), done.stdout
 
 
 def test_committed_journal_is_replayed_after_a_crash(tmp_path):
     kg = KnowledgeGraph(tmp_path / "store")
-    quad = ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
-                   ox.Literal("o"), ox.NamedNode("http://example.org/g"))
+    quad = ox.Quad(
+        ox.NamedNode("http://example.org/s"),
+        ox.NamedNode("http://example.org/p"),
+        ox.Literal("o"),
+        ox.NamedNode("http://example.org/g"),
+    )
     # a crash right after the commit point: the journal is in place but not applied
     kg._write_journal([], [quad], quad)
     kg.close()
@@ -83,20 +98,23 @@ def test_unfinished_journal_is_discarded(tmp_path):
     before = kg.triple_count()
     kg.close()
     (tmp_path / "store" / "journal.tmp").mkdir()
-    (tmp_path / "store" / "journal.tmp" / "quads.nq").write_text("<http://x/s> <http://x/p> \"o\" .\n")
+    (tmp_path / "store" / "journal.tmp" / "quads.nq").write_text('<http://x/s> <http://x/p> "o" .\n')
     reopened = KnowledgeGraph(tmp_path / "store")
     assert reopened.triple_count() == before
     assert not (tmp_path / "store" / "journal.tmp").exists()
     reopened.close()
 
 
-@pytest.mark.parametrize("query,status", [
-    ("INSERT DATA { <http://x/s> <http://x/p> 1 }", 403),
-    ("DROP ALL", 403),
-    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", 400),
-    ("SELECT * FROM <http://example.org/remote> WHERE { ?s ?p ?o }", 400),
-    ("", 400),
-])
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("INSERT DATA { <http://x/s> <http://x/p> 1 }", 403),
+        ("DROP ALL", 403),
+        ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", 400),
+        ("SELECT * FROM <http://example.org/remote> WHERE { ?s ?p ?o }", 400),
+        ("", 400),
+    ],
+)
 def test_unsafe_queries_are_refused_before_evaluation(query, status):
     with pytest.raises(SparqlError) as refused:
         check_query(query, lambda graph: False)
@@ -151,17 +169,30 @@ def broken_demo_kg():
     rewrite("demo-001", keep=lambda q: q.predicate != _n("dcterms:title"))
     rewrite("demo-002", add=[(None, "mw:betrokkenOrganisatie", ox.NamedNode(iri("organisatie", "bestaat-niet")))])
     rewrite("demo-003", add=[(None, "mw:levensgebied", ox.NamedNode(iri("knelpunttype", "wet-en-regelgeving")))])
-    rewrite("demo-004", keep=lambda q: q.predicate not in (_n("mw:status"), _n("mw:jaar")) and not (
-                q.predicate == _n("mw:knelpuntType") and q.subject.value.endswith("/knelpunt/1")),
-            add=[(None, "mw:status", ox.Literal("misschien")),
-                 (None, "mw:jaar", ox.Literal("1800", datatype=_n("xsd:integer")))])
-    rewrite("demo-005", add=[(None, "mw:betreftVoorziening", ox.NamedNode(iri("voorziening", "kapot"))),
-                             (None, "mw:betreftWet", ox.NamedNode(iri("organisatie", "gemeente")))])
+    rewrite(
+        "demo-004",
+        keep=lambda q: (
+            q.predicate not in (_n("mw:status"), _n("mw:jaar"))
+            and not (q.predicate == _n("mw:knelpuntType") and q.subject.value.endswith("/knelpunt/1"))
+        ),
+        add=[
+            (None, "mw:status", ox.Literal("misschien")),
+            (None, "mw:jaar", ox.Literal("1800", datatype=_n("xsd:integer"))),
+        ],
+    )
+    rewrite(
+        "demo-005",
+        add=[
+            (None, "mw:betreftVoorziening", ox.NamedNode(iri("voorziening", "kapot"))),
+            (None, "mw:betreftWet", ox.NamedNode(iri("organisatie", "gemeente"))),
+        ],
+    )
     rewrite("demo-006", add=[(None, "dcterms:title", ox.Literal("Nog een titel", language="nl"))])
     # outside the cases: a voorziening without a law or authority, linked from demo-005
     test_graph = ox.NamedNode(iri("graph", "test"))
-    kg.commit([ox.Quad(ox.NamedNode(iri("voorziening", "kapot")), _n("rdf:type"), _n("cpsv:PublicService"),
-                       test_graph)])
+    kg.commit(
+        [ox.Quad(ox.NamedNode(iri("voorziening", "kapot")), _n("rdf:type"), _n("cpsv:PublicService"), test_graph)]
+    )
     return kg
 
 
@@ -170,8 +201,9 @@ def test_batched_validation_finds_the_same_violations_as_the_whole_store(broken_
 
     whole = validate_triples(broken_demo_kg.store)  # everything in one pyshacl run, as before
     seen = []
-    batched = validate_store(broken_demo_kg, progress=lambda done, total, phase: seen.append((done, total, phase)),
-                             batch_size=16)
+    batched = validate_store(
+        broken_demo_kg, progress=lambda done, total, phase: seen.append((done, total, phase)), batch_size=16
+    )
     assert not batched.conforms and not whole.conforms
     assert batched.violations == whole.violations
     broken = {v.focus.rsplit("/", 1)[-1] for v in batched.violations}

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC
 
 import pytest
 
@@ -39,8 +40,11 @@ def write_csv(path, records):
 
 
 def test_jsonl_json_and_csv_give_the_same_graph(tmp_path):
-    simple = [{k: v for k, v in r.items() if k != "fictional"} | {"knelpunten": [{"type": k["type"]} for k in r["knelpunten"]]}
-              for r in RECORDS]
+    simple = [
+        {k: v for k, v in r.items() if k != "fictional"}
+        | {"knelpunten": [{"type": k["type"]} for k in r["knelpunten"]]}
+        for r in RECORDS
+    ]
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in simple))
     (tmp_path / "c.json").write_text(json.dumps(simple))
     write_csv(tmp_path / "c.csv", simple)
@@ -77,8 +81,13 @@ def test_unknown_label_names_value_and_closest_labels(empty_core, tmp_path):
 
 
 def test_labels_resolve_by_bwb_id_slug_altlabel_case_and_accents(empty_core):
-    record = dict(RECORDS[0], id="t-labels", laws=["BWBR0035362", "wmo-2015"], levensgebieden=["FINANCIEN"],
-                  voorzieningen=["huursubsidie"])
+    record = dict(
+        RECORDS[0],
+        id="t-labels",
+        laws=["BWBR0035362", "wmo-2015"],
+        levensgebieden=["FINANCIEN"],
+        voorzieningen=["huursubsidie"],
+    )
     result = empty_core.import_records([("body", record)])
     links = result.cases[0].links
     assert [c.label for c in links["wet"]] == ["Wmo 2015"]
@@ -107,8 +116,11 @@ def test_redact_leaves_no_trace_of_the_original_value(empty_core):
 
 
 def test_text_alone_is_linked_to_concepts_marked_as_derived(empty_core):
-    record = {"id": "t-text-only", "situation": "Na ontslag wacht een vrouw op haar WW-uitkering van het UWV; "
-              "de sociale dienst wil geen bijstand geven en ze kan de huur niet betalen."}
+    record = {
+        "id": "t-text-only",
+        "situation": "Na ontslag wacht een vrouw op haar WW-uitkering van het UWV; "
+        "de sociale dienst wil geen bijstand geven en ze kan de huur niet betalen.",
+    }
     result = empty_core.import_records([("t", record)])
     derived = {c.slug for c in result.cases[0].derived}
     assert {"uwv", "ww-uitkering"} <= derived, derived
@@ -120,18 +132,26 @@ def test_cli_exit_codes(small_dir, tmp_path):
     shutil.copytree(small_dir, tmp_path / "d")
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(dict(RECORDS[0], laws=["Wet die niet bestaat"])) + "\n")
-    done = subprocess.run([*MAATWERK, "import-cases", str(bad), "--data-dir", str(tmp_path / "d")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*MAATWERK, "import-cases", str(bad), "--data-dir", str(tmp_path / "d")], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "Wet die niet bestaat" in done.stderr
 
 
-@pytest.mark.parametrize("content,suffix,message", [
-    ('{"id": "x", "situation": 12}\n', ".jsonl", "Moet tekst zijn"),
-    ('{"id": "x"\n', ".jsonl", "Geen geldige JSON"),
-    ("id,onzin\nx,y\n", ".csv", "CSV-kolommen kloppen niet"),
-    ('{"id": "x", "situation": "Een lange genoeg situatie hier.", "year": "vorig jaar"}\n', ".jsonl", "geen geheel getal"),
-])
+@pytest.mark.parametrize(
+    "content,suffix,message",
+    [
+        ('{"id": "x", "situation": 12}\n', ".jsonl", "Moet tekst zijn"),
+        ('{"id": "x"\n', ".jsonl", "Geen geldige JSON"),
+        ("id,onzin\nx,y\n", ".csv", "CSV-kolommen kloppen niet"),
+        (
+            '{"id": "x", "situation": "Een lange genoeg situatie hier.", "year": "vorig jaar"}\n',
+            ".jsonl",
+            "geen geheel getal",
+        ),
+    ],
+)
 def test_bad_input_gets_a_clear_error(empty_core, tmp_path, content, suffix, message):
     path = tmp_path / f"bad{suffix}"
     path.write_text(content)
@@ -152,8 +172,8 @@ def test_csv_with_bom_and_wrong_encoding(empty_core, tmp_path):
 
 def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
     """False positives on the shipped corpus must be zero: every finding here would be a wrong refusal."""
-    from ingest.anonymise import find_personal_data
     from graph.case import gated_texts
+    from ingest.anonymise import find_personal_data
     from ontology import DEMO_CASES_FILE
 
     findings, fields = [], 0
@@ -198,8 +218,12 @@ SITUATION = "Een vrouw wacht al maanden op een beslissing van het UWV over haar 
 
 
 def stored_id(core, slug: str) -> list[str]:
-    return [r["id"] for r in core.kg.select(
-        f"SELECT ?id WHERE {{ <https://w3id.org/maatwerk/id/casus/{slug}> dcterms:identifier ?id }}")]
+    return [
+        r["id"]
+        for r in core.kg.select(
+            f"SELECT ?id WHERE {{ <https://w3id.org/maatwerk/id/casus/{slug}> dcterms:identifier ?id }}"
+        )
+    ]
 
 
 def test_an_id_with_the_iri_of_another_stored_case_is_refused(empty_core):
@@ -222,8 +246,9 @@ def test_reimporting_the_same_id_still_replaces_the_case(empty_core):
 
 def test_ids_that_meet_in_one_file_are_named(empty_core):
     with pytest.raises(ImportRejected) as rejected:
-        empty_core.import_records([("1", {"id": "A-B", "situation": SITUATION}),
-                                   ("2", {"id": "a_b", "situation": SITUATION + " Anders."})])
+        empty_core.import_records(
+            [("1", {"id": "A-B", "situation": SITUATION}), ("2", {"id": "a_b", "situation": SITUATION + " Anders."})]
+        )
     assert [p.field for p in rejected.value.problems] == ["id"]
     assert "dezelfde casus-IRI" in rejected.value.problems[0].message
 
@@ -250,8 +275,16 @@ def test_stored_case_lookup_is_cheap(small_dir, tmp_path):
         core.close()
 
 
-@pytest.mark.parametrize("raw_id, phrase", [("x" * 201, "langer dan 200 tekens"), (["een", "lijst"], "geheel getal"),
-                                            ({"id": 1}, "geheel getal"), (1.5, "geheel getal"), (True, "geheel getal")])
+@pytest.mark.parametrize(
+    "raw_id, phrase",
+    [
+        ("x" * 201, "langer dan 200 tekens"),
+        (["een", "lijst"], "geheel getal"),
+        ({"id": 1}, "geheel getal"),
+        (1.5, "geheel getal"),
+        (True, "geheel getal"),
+    ],
+)
 def test_bad_ids_are_refused(empty_core, raw_id, phrase):
     with pytest.raises(ImportRejected) as rejected:
         empty_core.import_records([("r", {"id": raw_id, "situation": SITUATION})])
@@ -260,8 +293,9 @@ def test_bad_ids_are_refused(empty_core, raw_id, phrase):
 
 
 def test_ids_up_to_200_characters_and_numbers_are_accepted(empty_core):
-    result = empty_core.import_records([("r", {"id": "x" * 200, "situation": SITUATION}),
-                                        ("s", {"id": 12345, "situation": SITUATION + " Tweede."})])
+    result = empty_core.import_records(
+        [("r", {"id": "x" * 200, "situation": SITUATION}), ("s", {"id": 12345, "situation": SITUATION + " Tweede."})]
+    )
     assert [c.id for c in result.cases] == ["x" * 200, "12345"]
 
 
@@ -276,9 +310,17 @@ def test_year_that_overflows_is_a_problem_not_a_crash(empty_core):
     assert checker.check("r", {"id": "jaar-2", "situation": SITUATION, "year": 2023.0}).year == 2023
 
 
-@pytest.mark.parametrize("field, value", [
-    ("laws", ["Wmo " * 500_000]), ("laws", [{"a": ["b" * 1_000_000]}]), ("status", "open" * 300_000),
-    ("year", "jaar" * 300_000), ("organisations", "UWV" * 300_000), ("kleur" * 300_000, "blauw")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("laws", ["Wmo " * 500_000]),
+        ("laws", [{"a": ["b" * 1_000_000]}]),
+        ("status", "open" * 300_000),
+        ("year", "jaar" * 300_000),
+        ("organisations", "UWV" * 300_000),
+        ("kleur" * 300_000, "blauw"),
+    ],
+)
 def test_values_in_messages_are_cut_short(empty_core, field, value):
     from ingest.checker import RecordChecker
 
@@ -298,24 +340,30 @@ def shape_min_length(path_term: str) -> int:
 
     shapes = rdflib.Graph().parse(SHAPES_FILE, format="turtle")
     sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
-    [value] = {shapes.value(p, sh.minLength) for p in shapes.subjects(sh.path, rdflib.URIRef(term(path_term)))
-               if shapes.value(p, sh.minLength) is not None}
+    [value] = {
+        shapes.value(p, sh.minLength)
+        for p in shapes.subjects(sh.path, rdflib.URIRef(term(path_term)))
+        if shapes.value(p, sh.minLength) is not None
+    }
     return int(value)
 
 
 def test_checker_limits_are_the_shapes_limits():
     from graph.case import MIN_SITUATION, MIN_TITLE
 
-    assert (MIN_TITLE, MIN_SITUATION) == (shape_min_length("dcterms:title"), shape_min_length("mw:situatie"))
+    assert (shape_min_length("dcterms:title"), shape_min_length("mw:situatie")) == (MIN_TITLE, MIN_SITUATION)
 
 
-@pytest.mark.parametrize("record, field, phrase", [
-    ({"situation": "Te kort verhaal."}, "situation", "minstens 20 tekens"),
-    ({"situation": "   " + "x" * 19 + "   "}, "situation", "minstens 20 tekens"),
-    ({"title": "ab", "situation": SITUATION}, "title", "minstens 3 tekens"),
-    ({"title": ["een", "twee"], "situation": SITUATION}, "title", "Moet tekst zijn"),
-    ({"situation": [SITUATION, SITUATION]}, "situation", "Moet tekst zijn"),
-])
+@pytest.mark.parametrize(
+    "record, field, phrase",
+    [
+        ({"situation": "Te kort verhaal."}, "situation", "minstens 20 tekens"),
+        ({"situation": "   " + "x" * 19 + "   "}, "situation", "minstens 20 tekens"),
+        ({"title": "ab", "situation": SITUATION}, "title", "minstens 3 tekens"),
+        ({"title": ["een", "twee"], "situation": SITUATION}, "title", "Moet tekst zijn"),
+        ({"situation": [SITUATION, SITUATION]}, "situation", "Moet tekst zijn"),
+    ],
+)
 def test_shape_rules_are_checked_without_shacl(empty_core, monkeypatch, record, field, phrase):
     """Above the shacl_import_limit setting SHACL is skipped: the checker alone must refuse these."""
     from dataclasses import replace
@@ -330,7 +378,7 @@ def test_shape_rules_are_checked_without_shacl(empty_core, monkeypatch, record, 
 @pytest.mark.parametrize("title", [None, "abc", "ab", " ab "])
 @pytest.mark.parametrize("situation", ["x" * 19, "x" * 20, "Ab. " + "x" * 30, "A " + "x" * 100, "é" * 20])
 def test_checker_and_shacl_agree(empty_core, title, situation):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from graph.case import CaseRecord, case_quads
     from ingest.checker import RecordChecker, _title_from
@@ -338,7 +386,7 @@ def test_checker_and_shacl_agree(empty_core, title, situation):
     raw = {"id": "grens", "situation": situation, **({"title": title} if title is not None else {})}
     accepted = RecordChecker(empty_core.concepts).check("r", raw) is not None
     stored = CaseRecord("grens", (title or "").strip() or _title_from(situation), situation)
-    shacl = empty_core._shacl_check(case_quads(stored, datetime.now(timezone.utc)))
+    shacl = empty_core._shacl_check(case_quads(stored, datetime.now(UTC)))
     assert accepted == (shacl == []), (accepted, shacl)
 
 
@@ -349,10 +397,10 @@ def test_a_title_made_from_a_short_first_sentence_is_long_enough(empty_core):
 
 
 def test_shape_messages_name_the_length(empty_core):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from graph.case import CaseRecord, case_quads
 
     short = CaseRecord("titel", "ab", SITUATION)
-    [(case, message)] = empty_core._shacl_check(case_quads(short, datetime.now(timezone.utc)))
+    [(case, message)] = empty_core._shacl_check(case_quads(short, datetime.now(UTC)))
     assert case == "titel" and "minstens 3 tekens" in message

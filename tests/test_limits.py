@@ -58,6 +58,7 @@ def override(client):
 
     def set_(**changes):
         client.app.state.settings = replace(original, **changes)
+
     yield set_
     client.app.state.settings = original
 
@@ -77,8 +78,11 @@ def assert_error(response, status: int, *phrases: str) -> dict:
 
 # --- request size ------------------------------------------------------------------------------------
 
-WRITES = [("/api/similar-cases", "application/json"), ("/api/cases", "application/json"),
-          ("/sparql", "application/sparql-query")]
+WRITES = [
+    ("/api/similar-cases", "application/json"),
+    ("/api/cases", "application/json"),
+    ("/sparql", "application/sparql-query"),
+]
 
 
 @pytest.mark.parametrize("path, content_type", WRITES)
@@ -94,6 +98,7 @@ def test_streamed_body_without_length_is_cut_off_at_the_limit(client, path, cont
     def chunks():  # no Content-Length: the limit has to be counted while reading
         for _ in range(LIMIT // 100_000 + 2):
             yield b" " * 100_000
+
     response = client.post(path, content=chunks(), headers={**AUTH, "Content-Type": content_type})
     assert "content-length" not in response.request.headers
     assert_error(response, 413, str(LIMIT))
@@ -135,14 +140,17 @@ def test_k_at_the_bounds_is_accepted(client, k):
     assert client.get("/api/cases/t-zorgtoeslag/similar", params={"k": k}).status_code == 200
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/api/cases", {"page_size": 0}),
-    ("/api/cases", {"page_size": "twintig"}),
-    ("/api/cases", {"page": -1}),
-    ("/api/concepts", {"q": "wmo", "limit": 51}),
-    ("/api/concepts", {"q": "wmo", "limit": 0}),
-    ("/api/concepts", {"q": "w" * 201}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/api/cases", {"page_size": 0}),
+        ("/api/cases", {"page_size": "twintig"}),
+        ("/api/cases", {"page": -1}),
+        ("/api/concepts", {"q": "wmo", "limit": 51}),
+        ("/api/concepts", {"q": "wmo", "limit": 0}),
+        ("/api/concepts", {"q": "w" * 201}),
+    ],
+)
 def test_page_and_limit_parameters_out_of_range_are_422(client, path, params):
     assert_error(client.get(path, params=params), 422)
 
@@ -169,8 +177,10 @@ BAD_BODIES = [
     (b'{"situation": "Een vrouw \\u0000 wacht op het UWV."}', "U+0000"),
     (b'{"situation": "Een vrouw \\u001b[31m wacht op het UWV."}', "U+001B"),
     (json.dumps(GOOD_CASE).encode("utf-16"), "geen geldige UTF-8"),
-    (json.dumps({**GOOD_CASE, "situation": SITUATION + " Financiën."}, ensure_ascii=False).encode("latin-1"),
-     "geen geldige UTF-8"),
+    (
+        json.dumps({**GOOD_CASE, "situation": SITUATION + " Financiën."}, ensure_ascii=False).encode("latin-1"),
+        "geen geldige UTF-8",
+    ),
     (b"42", "Verwacht"),
     (b"[]", "Verwacht"),
     (b"[1, 2]", "JSON-object"),
@@ -213,8 +223,8 @@ def test_import_body_with_utf8_bom_is_accepted(client):
 CSV_HEADER = "id,title,situation,laws\n"
 CSV_ROW = f"lim-1,Titel,{SITUATION},WIA\n"
 BAD_FILES = {
-    "wrong-columns.csv": ("id,onzin\nx,y\n".encode(), "CSV-kolommen kloppen niet"),
-    "no-situation.csv": ("id,title\nx,y\n".encode(), "'situation' ontbreekt"),
+    "wrong-columns.csv": (b"id,onzin\nx,y\n", "CSV-kolommen kloppen niet"),
+    "no-situation.csv": (b"id,title\nx,y\n", "'situation' ontbreekt"),
     "latin1.csv": ((CSV_HEADER + CSV_ROW.replace("Titel", "Financiën")).encode("latin-1"), "geen geldige UTF-8"),
     "cp1252.csv": ((CSV_HEADER + CSV_ROW.replace("Titel", "“Schuld” van €50")).encode("cp1252"), "Windows-1252"),
     "utf16.csv": ((CSV_HEADER + CSV_ROW).encode("utf-16"), "UTF-16"),
@@ -223,10 +233,14 @@ BAD_FILES = {
     "huge-line.csv": ((CSV_HEADER + "x," * (MAX_LINE_CHARS // 2 + 10)).encode(), "langer dan"),
     "huge-field.csv": ((CSV_HEADER + f'lim-1,Titel,"{"a" * 100_000}",WIA\n').encode(), "langer dan 80000"),
     "huge-line.jsonl": (b'{"situation": "' + b"a" * (MAX_LINE_CHARS + 10) + b'"}', "langer dan"),
-    "wrong-types.jsonl": (b'{"situation": 12}\n{"situation": "' + SITUATION.encode() + b'", "laws": {"WIA": 1}}\n',
-                          "Moet tekst zijn"),
-    "wrong-types.json": (b'[{"situation": ["x"]}, {"situation": "ok maar", "year": {"jaar": 2020}}]',
-                         "Moet tekst zijn"),
+    "wrong-types.jsonl": (
+        b'{"situation": 12}\n{"situation": "' + SITUATION.encode() + b'", "laws": {"WIA": 1}}\n',
+        "Moet tekst zijn",
+    ),
+    "wrong-types.json": (
+        b'[{"situation": ["x"]}, {"situation": "ok maar", "year": {"jaar": 2020}}]',
+        "Moet tekst zijn",
+    ),
     "numbers.json": (b'[42, "tekst"]', "JSON-object"),
     "infinite.jsonl": (b'{"situation": "' + SITUATION.encode() + b'", "year": 1e999}\n', "te groot"),
     "nul-escape.jsonl": (b'{"situation": "Een vrouw \\u0000 wacht op het UWV."}\n', "U+0000"),
@@ -270,8 +284,13 @@ def store_counts(data_dir: Path) -> tuple[int, int]:
 
 
 def maatwerk(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(MAATWERK), *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "250"})  # wide: no wrapped messages
+    return subprocess.run(
+        [str(MAATWERK), *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "250"},
+    )  # wide: no wrapped messages
 
 
 def write(tmp_path: Path, name: str) -> Path:
@@ -290,8 +309,9 @@ def test_bad_file_in_process(core, tmp_path, name):
     assert (core.kg.case_count(), core.kg.triple_count()) == before
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=() if name in CLI_DEFAULT else pytest.mark.slow) for name in sorted(BAD_FILES)])
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=() if name in CLI_DEFAULT else pytest.mark.slow) for name in sorted(BAD_FILES)]
+)
 def test_bad_file_with_the_cli(cli_dir, tmp_path, name):
     before = store_counts(cli_dir)
     done = maatwerk("import-cases", str(write(tmp_path, name)), data_dir=cli_dir)
@@ -300,11 +320,14 @@ def test_bad_file_with_the_cli(cli_dir, tmp_path, name):
     assert store_counts(cli_dir) == before
 
 
-@pytest.mark.parametrize("suffix, content", [
-    (".csv", ("\ufeff" + CSV_HEADER + CSV_ROW).encode()),
-    (".jsonl", ("\ufeff" + json.dumps(GOOD_CASE) + "\n").encode()),
-    (".json", ("\ufeff" + json.dumps([GOOD_CASE])).encode()),
-])
+@pytest.mark.parametrize(
+    "suffix, content",
+    [
+        (".csv", ("\ufeff" + CSV_HEADER + CSV_ROW).encode()),
+        (".jsonl", ("\ufeff" + json.dumps(GOOD_CASE) + "\n").encode()),
+        (".json", ("\ufeff" + json.dumps([GOOD_CASE])).encode()),
+    ],
+)
 def test_utf8_bom_is_accepted(core, tmp_path, suffix, content):
     path = tmp_path / f"bom{suffix}"
     path.write_bytes(content)
@@ -316,6 +339,7 @@ def test_utf8_bom_is_accepted(core, tmp_path, suffix, content):
 
 class Tripwire(http.server.BaseHTTPRequestHandler):
     """A local HTTP server that records every request: an XML parser fetching anything trips it."""
+
     hits: list[str] = []
 
     def do_GET(self):
@@ -337,17 +361,19 @@ def tripwire():
     server.shutdown()
 
 
-LAW = ('<toestand bwb-id="BWBR9999977"><wetgeving><citeertitel>{title}</citeertitel><wet-besluit><wettekst>'
-       '<artikel><kop><label>Artikel</label><nr>1</nr></kop><al>{text}</al></artikel>'
-       '</wettekst></wet-besluit></wetgeving></toestand>')
+LAW = (
+    '<toestand bwb-id="BWBR9999977"><wetgeving><citeertitel>{title}</citeertitel><wet-besluit><wettekst>'
+    "<artikel><kop><label>Artikel</label><nr>1</nr></kop><al>{text}</al></artikel>"
+    "</wettekst></wet-besluit></wetgeving></toestand>"
+)
 LAUGHS = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
 HOSTILE_XML = {
     "billion-laughs": f'<?xml version="1.0"?><!DOCTYPE toestand [<!ENTITY l0 "lol">{LAUGHS}]>'
-                      + LAW.format(title="&l9;", text="&l9;"),
+    + LAW.format(title="&l9;", text="&l9;"),
     "quadratic-blowup": f'<!DOCTYPE toestand [<!ENTITY a "{"a" * 50_000}">]>'
-                        + LAW.format(title="Wet", text="&a;" * 50_000),
+    + LAW.format(title="Wet", text="&a;" * 50_000),
     "file-entity": '<!DOCTYPE toestand [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                   + LAW.format(title="Wet", text="&x;"),
+    + LAW.format(title="Wet", text="&x;"),
     "http-entity": '<!DOCTYPE toestand [<!ENTITY x SYSTEM "{url}/entiteit">]>' + LAW.format(title="Wet", text="&x;"),
     "parameter-entity": '<!DOCTYPE toestand [<!ENTITY % p SYSTEM "{url}/dtd"> %p;]>' + LAW.format(title="W", text="t"),
     "external-dtd": '<!DOCTYPE toestand SYSTEM "{url}/extern.dtd">' + LAW.format(title="Wet", text="tekst"),
@@ -375,8 +401,10 @@ def test_hostile_xml_is_refused_in_process(core, tmp_path, tripwire, name):
     assert core.kg.triple_count() == before and Tripwire.hits == []
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=() if name in CLI_XML_DEFAULT else pytest.mark.slow) for name in sorted(HOSTILE_XML)])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=() if name in CLI_XML_DEFAULT else pytest.mark.slow) for name in sorted(HOSTILE_XML)],
+)
 def test_hostile_xml_with_the_cli(cli_dir, tmp_path, tripwire, name):
     before = store_counts(cli_dir)
     Tripwire.hits.clear()
@@ -389,8 +417,10 @@ def test_hostile_xml_with_the_cli(cli_dir, tmp_path, tripwire, name):
 def test_xinclude_is_not_processed(core, tmp_path, tripwire):
     """Without a DTD the file is valid XML; an xi:include in it stays an unknown element, nothing is fetched."""
     Tripwire.hits.clear()
-    include = (f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'
-               f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{tripwire}/x" parse="text"/>')
+    include = (
+        f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'
+        f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{tripwire}/x" parse="text"/>'
+    )
     path = tmp_path / "xinclude.xml"
     path.write_text(LAW.format(title="Insluitwet", text=f"Eerste zin. {include}Tweede zin."), encoding="utf-8")
     core.import_law(str(path))
@@ -408,6 +438,7 @@ def test_every_configured_key_is_compared_with_compare_digest(client, override, 
     def spy(a, b):
         calls.append((a, b))
         return a == b
+
     monkeypatch.setattr(api.routes.cases.hmac, "compare_digest", spy)
     override(api_keys=("sleutel-een", KEY, "sleutel-drie"))
     for header, status in ((f"Bearer {KEY}", 422), ("Bearer verkeerd", 401)):
@@ -433,8 +464,9 @@ def test_key_only_in_the_authorization_header(client):
 
 
 def test_preflight_is_refused_when_cors_is_off(client):
-    response = client.options("/api/similar-cases", headers={
-        "Origin": "https://elders.example", "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/api/similar-cases", headers={"Origin": "https://elders.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in response.headers
 
 
@@ -442,8 +474,14 @@ def test_cors_when_configured_allows_only_the_configured_origins(settings, tmp_p
     allowed, foreign = "https://gemeente.example", "https://elders.example"
     app = create_app(replace(settings, data_dir=tmp_path / "leeg", cors_origins=(allowed,)))
     client = TestClient(app)  # not started: preflights and refusals need no data
-    ok = client.options("/api/similar-cases", headers={"Origin": allowed, "Access-Control-Request-Method": "POST",
-                                                       "Access-Control-Request-Headers": "content-type"})
+    ok = client.options(
+        "/api/similar-cases",
+        headers={
+            "Origin": allowed,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert ok.headers["access-control-allow-origin"] == allowed
     assert "access-control-allow-credentials" not in ok.headers
     bad = client.options("/api/similar-cases", headers={"Origin": foreign, "Access-Control-Request-Method": "POST"})
@@ -481,9 +519,14 @@ def test_server_keeps_keys_out_of_its_log(small_dir, tmp_path, monkeypatch):
 # --- deep JSON on the search route, and error answers that cannot fail to render ---------------------------
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
-                                  b'{"text": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
-                                  b'{"text": "schulden", "filters": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_001])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"text": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b'{"text": "schulden", "filters": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_001,
+    ],
+)
 def test_deep_json_on_similar_cases_is_a_dutch_422(client, body):
     """Nesting past Python's recursion limit made FastAPI answer in English ('There was an error parsing the body')."""
     response = client.post("/api/similar-cases", content=body, headers={"Content-Type": "application/json"})
@@ -494,8 +537,7 @@ def test_deep_json_on_similar_cases_is_a_dutch_422(client, body):
 def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
     from fastapi import HTTPException
 
-    from api.http import error_response
-    from api.http import ApiError
+    from api.http import ApiError, error_response
 
     rendered = error_response(422, "Onbekend label '\ud800'", {"waarde": ["\udfff", float("nan")]})
     assert json.loads(rendered.body) == {"error": "Onbekend label '\ud800'", "detail": {"waarde": ["\udfff", None]}}
@@ -506,9 +548,12 @@ def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
 
     def api_error():
         raise ApiError(422, "Ongeldig '\udc00'", detail=["\ud800"])
+
     def rejected():
         from ingest.problems import Problem
+
         raise ImportRejected([Problem("case-\udc80", "id", "invalid", "Het id '\udc80' is ongeldig")])
+
     app.add_api_route("/test-http-fout", http_error)
     app.add_api_route("/test-api-fout", api_error)
     app.add_api_route("/test-import-fout", rejected)
@@ -524,11 +569,13 @@ def test_an_error_with_a_lone_surrogate_is_still_json(settings, tmp_path):
 
 def law_sources(tmp_path: Path) -> dict[str, tuple[str, str]]:
     (tmp_path / "map").mkdir(exist_ok=True)
-    return {"directory": (str(tmp_path / "map"), "is een map"),
-            "missing-file": (str(tmp_path / "wet.xml"), "bestaat niet"),
-            "missing-relative": ("wet.xml", "Bestand wet.xml bestaat niet"),
-            "neither": ("Wmo", "geen bestand en geen geldig BWB-id"),
-            "nul-byte": ("wet\x00.xml", "geen geldige bestandsnaam")}
+    return {
+        "directory": (str(tmp_path / "map"), "is een map"),
+        "missing-file": (str(tmp_path / "wet.xml"), "bestaat niet"),
+        "missing-relative": ("wet.xml", "Bestand wet.xml bestaat niet"),
+        "neither": ("Wmo", "geen bestand en geen geldig BWB-id"),
+        "nul-byte": ("wet\x00.xml", "geen geldige bestandsnaam"),
+    }
 
 
 @pytest.mark.parametrize("name", ["directory", "missing-file", "missing-relative", "neither", "nul-byte"])

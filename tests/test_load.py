@@ -16,10 +16,12 @@ from tests.conftest import open_core, running_server
 
 pytestmark = pytest.mark.slow
 
-TEXTS = ["Ik heb schulden en mijn huurtoeslag wordt teruggevorderd",
-         "De gemeente en het UWV wijzen naar elkaar voor een rolstoel op het werk",
-         "Mijn zoon wordt 18 en de jeugdhulp stopt, wie helpt nu?",
-         "Na een opname kan ik niet terug naar huis en ik wacht op beschermd wonen"]
+TEXTS = [
+    "Ik heb schulden en mijn huurtoeslag wordt teruggevorderd",
+    "De gemeente en het UWV wijzen naar elkaar voor een rolstoel op het werk",
+    "Mijn zoon wordt 18 en de jeugdhulp stopt, wie helpt nu?",
+    "Na een opname kan ik niet terug naar huis en ik wacht op beschermd wonen",
+]
 # Between two identical rounds at 32 clients the server's own (anonymous) memory may grow by
 # allocator noise, not by what it serves: a leak of even 1 KiB per request would exceed this.
 MAX_GROWTH_MB = 24
@@ -78,5 +80,7 @@ def test_concurrent_clients_get_answers_and_memory_stays_flat(server, clients):
     for result in (first, second):
         assert not result.errors, result.first_error
     assert after - before < MAX_GROWTH_MB, f"server memory grew {after - before:.1f} MB over 600 requests"
-    print(f"{clients} clients: {second.summary()['throughput_rps']} req/s, "
-          f"p99 {second.summary()['p99_ms']} ms, anon RSS {before:.0f} -> {after:.0f} MB")
+    print(
+        f"{clients} clients: {second.summary()['throughput_rps']} req/s, "
+        f"p99 {second.summary()['p99_ms']} ms, anon RSS {before:.0f} -> {after:.0f} MB"
+    )

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import SMALL_CASES, _free_port, open_core
 
 from graph.publish import PublishError, Target, graph_digests, publish
 from graph.store import KnowledgeGraph
-
-from conftest import SMALL_CASES, _free_port, open_core
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 
@@ -26,8 +25,11 @@ OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
-    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(tmp_path / "remote"),
-                                "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(OXIGRAPH), "serve", "--location", str(tmp_path / "remote"), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -54,8 +56,9 @@ def core(small_dir, tmp_path):
 
 def remote_graphs(base: str) -> dict[str, int]:
     query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-    request = urllib.request.Request(f"{base}/query?query={urllib.parse.quote(query)}",
-                                     headers={"Accept": "application/sparql-results+json"})
+    request = urllib.request.Request(
+        f"{base}/query?query={urllib.parse.quote(query)}", headers={"Accept": "application/sparql-results+json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         rows = json.load(response)["results"]["bindings"]
     return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
@@ -94,9 +97,15 @@ def test_graph_gone_locally_is_deleted_remotely(core, server, tmp_path):
     state = tmp_path / "publish"
     publish(core.kg, target, state)
     stale = "https://w3id.org/maatwerk/id/casus/verdwenen"
-    urllib.request.urlopen(urllib.request.Request(
-        f"{server}/store?graph={urllib.parse.quote(stale, safe='')}", method="PUT",
-        data=b"<urn:a> <urn:b> <urn:c> .", headers={"Content-Type": "text/turtle"}), timeout=10).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{server}/store?graph={urllib.parse.quote(stale, safe='')}",
+            method="PUT",
+            data=b"<urn:a> <urn:b> <urn:c> .",
+            headers={"Content-Type": "text/turtle"},
+        ),
+        timeout=10,
+    ).close()
     state_file = next(state.glob("*.json"))
     saved = json.loads(state_file.read_text())
     saved["graphs"][stale] = "0"
@@ -126,8 +135,9 @@ def test_no_target_is_refused(core, tmp_path):
 
 def _remote_solution(base: str, graph: str) -> str:
     query = f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?c <https://w3id.org/maatwerk/def#oplossing> ?o }} }}"
-    request = urllib.request.Request(f"{base}/query?query={urllib.parse.quote(query)}",
-                                     headers={"Accept": "application/sparql-results+json"})
+    request = urllib.request.Request(
+        f"{base}/query?query={urllib.parse.quote(query)}", headers={"Accept": "application/sparql-results+json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["results"]["bindings"][0]["o"]["value"]
 
@@ -154,6 +164,10 @@ def test_cli_publish(small_dir, server, tmp_path):
 def test_cli_publish_needs_a_target(small_dir, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(small_dir, data)
-    result = subprocess.run([sys.executable, "-m", "api.cli", "publish", "--data-dir", str(data)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "publish", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2 and "--graph-store" in result.stderr

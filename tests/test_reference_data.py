@@ -365,7 +365,8 @@ def test_counts(g):
     assert len(of_type(g, ORG.Organization)) >= 40
     assert len(of_type(g, CPSV.PublicService)) >= 60
     articles = [
-        a for a in of_type(g, ELI.LegalResourceSubdivision)
+        a
+        for a in of_type(g, ELI.LegalResourceSubdivision)
         if any(str(i).startswith("jci1.3:c:") for i in g.objects(a, DCTERMS.identifier))
         and g.value(a, ELI.is_part_of) is not None
     ]
@@ -476,8 +477,10 @@ def test_voorzieningen_follow_the_conventions(g):
         assert set(g.objects(v, MW.categorie)) and set(g.objects(v, MW.categorie)) <= categories, v
 
 
-@pytest.mark.parametrize("prop", [ELI.is_part_of, CV.hasLegalResource, CV.hasCompetentAuthority,
-                                  ORG.classification, MW.categorie, MW.voertUit])
+@pytest.mark.parametrize(
+    "prop",
+    [ELI.is_part_of, CV.hasLegalResource, CV.hasCompetentAuthority, ORG.classification, MW.categorie, MW.voertUit],
+)
 def test_links_point_at_defined_resources(g, prop):
     expected = {
         ELI.is_part_of: {ELI.LegalResource},
@@ -547,8 +550,13 @@ def test_alt_labels_are_unambiguous(g):
 
 def test_labels_of_resolvable_resources_do_not_collide(g):
     """Laws, articles, organisations, voorzieningen and levensgebieden are found by label in case files and text."""
-    resolvable = (of_type(g, ELI.LegalResource) | of_type(g, ELI.LegalResourceSubdivision)
-                  | of_type(g, ORG.Organization) | of_type(g, CPSV.PublicService) | in_scheme(g, "levensgebieden"))
+    resolvable = (
+        of_type(g, ELI.LegalResource)
+        | of_type(g, ELI.LegalResourceSubdivision)
+        | of_type(g, ORG.Organization)
+        | of_type(g, CPSV.PublicService)
+        | in_scheme(g, "levensgebieden")
+    )
     owners = defaultdict(set)
     for s in resolvable:
         for label in labels(g, s):

@@ -70,8 +70,10 @@ def test_hashing_encoder_is_deterministic_across_processes(tmp_path):
     assert encoder.id == "hash:256" and vectors.shape == (4, 256) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1) and not vectors[3].any()
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # shared words and word parts count
-    script = (f"import numpy as np; from search.encoders import get_encoder; "
-              f"np.save({str(tmp_path / 'v.npy')!r}, get_encoder('hash:256').encode({texts!r}))")
+    script = (
+        f"import numpy as np; from search.encoders import get_encoder; "
+        f"np.save({str(tmp_path / 'v.npy')!r}, get_encoder('hash:256').encode({texts!r}))"
+    )
     subprocess.run([sys.executable, "-c", script], check=True)  # another process: another str hash seed
     assert np.array_equal(np.load(tmp_path / "v.npy"), vectors)
     for bad in ("hash:", "hash:4", "hash:abc", "hash:100000"):
@@ -225,8 +227,9 @@ def test_large_indexes_switch_to_ivf_and_rank_like_exact_search(demo_core, ivf_i
     assert isinstance(ivf_index.dense, faiss.IndexIVF)
     exact, approximate = demo_core.search().ranker, Ranker(ivf_index, demo_core.concepts)
     queries = [q.query for q in load_gold()[:40]]
-    same = sum(exact.rank(q, 1, mode="dense").hits[0].row == approximate.rank(q, 1, mode="dense").hits[0].row
-               for q in queries)
+    same = sum(
+        exact.rank(q, 1, mode="dense").hits[0].row == approximate.rank(q, 1, mode="dense").hits[0].row for q in queries
+    )
     assert same >= 0.9 * len(queries)
 
 

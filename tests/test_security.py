@@ -132,9 +132,15 @@ SPELLING_IDS = [name for name, _ in SPELLINGS]
 # Spellings Oxigraph 0.5 does not itself send out (the check refuses them all the same): it expands
 # \u escapes only inside IRIs and strings, not in keywords or comments (the SPARQL spec expands them
 # everywhere, as the check does), and it does not call a SERVICE whose IRI is a variable.
-NOT_SENT_BY_OXIGRAPH = {"escape-u-keyword", "escape-U-keyword", "escape-lowercase-keyword",
-                        "escaped-cr-ends-comment", "escaped-lf-ends-comment", "variable-iri-bind",
-                        "variable-iri-values"}
+NOT_SENT_BY_OXIGRAPH = {
+    "escape-u-keyword",
+    "escape-U-keyword",
+    "escape-lowercase-keyword",
+    "escaped-cr-ends-comment",
+    "escaped-lf-ends-comment",
+    "variable-iri-bind",
+    "variable-iri-values",
+}
 
 
 def spelled(query: str, listener: Listener) -> str:
@@ -154,6 +160,7 @@ def evaluate_unguarded(text: str) -> None:
         except Exception:
             pass
         done.set()
+
     threading.Thread(target=run, daemon=True).start()
     done.wait(10)
 
@@ -190,9 +197,12 @@ def test_service_is_refused_by_the_parser_check(listener, query):
 @pytest.mark.parametrize("query", [q for _, q in SPELLINGS], ids=SPELLING_IDS)
 def test_service_is_refused_over_http_and_nothing_connects(client, listener, query):
     before = listener.connections
-    for response in (client.get("/sparql", params={"query": spelled(query, listener)}),
-                     client.post("/sparql", content=spelled(query, listener).encode(),
-                                 headers={"Content-Type": "application/sparql-query"})):
+    for response in (
+        client.get("/sparql", params={"query": spelled(query, listener)}),
+        client.post(
+            "/sparql", content=spelled(query, listener).encode(), headers={"Content-Type": "application/sparql-query"}
+        ),
+    ):
         assert response.status_code == 400, response.text
         assert response.json()["error"] and "Traceback" not in response.text
     time.sleep(0.02)
@@ -212,8 +222,12 @@ def test_service_is_refused_by_run_query_on_disk(kg, listener):
 def test_service_is_refused_by_the_cli(small_dir, tmp_path, listener, name):
     data_dir = _copy(small_dir, tmp_path / "data")
     before = listener.connections
-    done = subprocess.run([str(MAATWERK), "sparql", spelled(dict(SPELLINGS)[name], listener),
-                           "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(MAATWERK), "sparql", spelled(dict(SPELLINGS)[name], listener), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "SERVICE is niet toegestaan" in done.stderr, done.stderr
     assert listener.connections == before
 
@@ -239,8 +253,13 @@ except OSError as exc:
 def test_after_isolation_a_process_reaches_no_listener(listener):
     """The second wall: what every worker does first (isolate_network), then a connect and an unchecked SERVICE."""
     before = listener.connections
-    done = subprocess.run([sys.executable, "-c", NETWORK_PROBE, str(listener.port)], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    done = subprocess.run(
+        [sys.executable, "-c", NETWORK_PROBE, str(listener.port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert done.returncode == 0, done.stderr
     wall, connect, service = done.stdout.split("\n")[:3]
     if wall == "None":
@@ -257,30 +276,36 @@ def test_the_network_wall_is_up_on_this_machine_when_running_as_root(kg):
     assert pool_for(kg).network_wall == "netns"
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT ?service WHERE { ?service ?p ?o } LIMIT 1",
-    "PREFIX service: <https://w3id.org/maatwerk/def#> SELECT ?s WHERE { ?s a service:Casus } LIMIT 1",
-    'SELECT * WHERE { ?s ?p ?o FILTER(?o != "SERVICE <http://example.org/>") } LIMIT 1',
-    "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://example.org/> { }\nLIMIT 1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT ?service WHERE { ?service ?p ?o } LIMIT 1",
+        "PREFIX service: <https://w3id.org/maatwerk/def#> SELECT ?s WHERE { ?s a service:Casus } LIMIT 1",
+        'SELECT * WHERE { ?s ?p ?o FILTER(?o != "SERVICE <http://example.org/>") } LIMIT 1',
+        "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://example.org/> { }\nLIMIT 1",
+    ],
+)
 def test_variables_prefixes_literals_and_comments_named_service_are_allowed(client, query):
     assert check_query(query, lambda graph: False) == "select"
     response = client.get("/sparql", params={"query": query})
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize("query, status", [
-    ("LOAD <http://example.org/data.ttl>", 403),
-    ("load <http://example.org/data.ttl> into graph <urn:x:g>", 403),
-    ("INSERT DATA { <urn:x:s> <urn:x:p> 1 }", 403),
-    ("DELETE WHERE { ?s ?p ?o }", 403),
-    ("SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }", 400),
-    ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", 400),
-    ("PREFIX ex: <http://example.org/> SELECT * FROM ex:g WHERE { ?s ?p ?o }", 400),
-    ("SELECT * WHERE { ?s ?p ?o ", 400),
-    ("SELECT * WHERE { \\uD800 }", 400),
-    ("SELECT * WHERE { ?s ?p \"\\u005Cu0053\" }", 400),
-])
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ("LOAD <http://example.org/data.ttl>", 403),
+        ("load <http://example.org/data.ttl> into graph <urn:x:g>", 403),
+        ("INSERT DATA { <urn:x:s> <urn:x:p> 1 }", 403),
+        ("DELETE WHERE { ?s ?p ?o }", 403),
+        ("SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }", 400),
+        ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", 400),
+        ("PREFIX ex: <http://example.org/> SELECT * FROM ex:g WHERE { ?s ?p ?o }", 400),
+        ("SELECT * WHERE { ?s ?p ?o ", 400),
+        ("SELECT * WHERE { \\uD800 }", 400),
+        ('SELECT * WHERE { ?s ?p "\\u005Cu0053" }', 400),
+    ],
+)
 def test_updates_load_remote_from_and_unparsable_queries_are_refused(client, query, status):
     response = client.get("/sparql", params={"query": query})
     assert response.status_code == status, response.text
@@ -321,8 +346,14 @@ def _flood(base: str, runaway: int) -> dict:
         refused_early = [r for r in answers if r.status_code == 429]
     for thread in threads:
         thread.join(90)
-    return {"health": health, "health_s": health_s, "similar": similar, "similar_s": similar_s,
-            "answers": answers, "refused_early": refused_early}
+    return {
+        "health": health,
+        "health_s": health_s,
+        "similar": similar,
+        "similar_s": similar_s,
+        "answers": answers,
+        "refused_early": refused_early,
+    }
 
 
 def _assert_served_and_bounded(outcome: dict, runaway: int, capacity: int) -> None:
@@ -424,8 +455,7 @@ def test_concat_doubling_is_refused_and_the_server_memory_stays_flat(small_dir, 
         assert httpx.get(f"{base}/sparql", params={"query": "ASK {}"}, timeout=30).status_code == 200
         before = _rss_kb(server)
         for _ in range(3):  # 16 MB in one value, 16 times the limit
-            response = httpx.get(f"{base}/sparql", params={"query": doubling_query(20), "format": "json"},
-                                 timeout=30)
+            response = httpx.get(f"{base}/sparql", params={"query": doubling_query(20), "format": "json"}, timeout=30)
             assert response.status_code == 413, response.text
             assert "1000000 bytes" in response.json()["error"]
         assert _rss_kb(server) - before < 30_000  # KB: the 16 MB value never reached the server
@@ -440,6 +470,7 @@ def test_queries_checked_from_many_threads_at_once_are_all_understood():
             results.append(check_query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c{n} . ?d ?e ?f }}", bool))
         except SparqlError as exc:
             results.append(exc)
+
     threads = [threading.Thread(target=check, args=(n,)) for n in range(20)]
     for thread in threads:
         thread.start()
@@ -450,9 +481,21 @@ def test_queries_checked_from_many_threads_at_once_are_all_understood():
 
 # --- headers on every response ----------------------------------------------------------------------------
 
-HEADER_PATHS = ["/health", "/api/cases", "/openapi.json", "/docs", "/redoc", "/sparql?query=ASK%20%7B%7D",
-                "/static/css/maatwerk.css", "/static/vendor/yasgui/yasgui.min.js", "/bestaat-niet",
-                "/api/cases/bestaat-niet", "/", "/casus/t-zorgtoeslag", "/systeemleren"]
+HEADER_PATHS = [
+    "/health",
+    "/api/cases",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/sparql?query=ASK%20%7B%7D",
+    "/static/css/maatwerk.css",
+    "/static/vendor/yasgui/yasgui.min.js",
+    "/bestaat-niet",
+    "/api/cases/bestaat-niet",
+    "/",
+    "/casus/t-zorgtoeslag",
+    "/systeemleren",
+]
 
 
 @pytest.mark.parametrize("path", HEADER_PATHS)
@@ -467,8 +510,11 @@ def test_security_headers_on_every_response(client, path):
 
 
 def test_security_headers_on_errors_before_routing(client):
-    response = client.post("/api/similar-cases", content=b" " * (Settings().max_body_bytes + 1),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/similar-cases",
+        content=b" " * (Settings().max_body_bytes + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 413 and response.headers["x-frame-options"] == "DENY"
 
 
@@ -483,6 +529,7 @@ def test_vendored_files_are_cached_long_and_our_own_revalidated(client):
 def test_templates_have_no_inline_scripts():
     """Only data blocks (type=application/json) may stand inline; every script is a file."""
     import re
+
     templates = Path(__file__).resolve().parents[1] / "api" / "templates"
     for template in templates.glob("*.html"):
         for tag in re.findall(r"<script\b[^>]*>", template.read_text()):
@@ -500,6 +547,7 @@ def test_api_docs_load_only_local_files(client, path):
     assert "<h1" in response.text and 'href="/"' in response.text
     assert "http://" not in response.text and "https://" not in response.text and "//cdn" not in response.text
     import re
+
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text):
         assert client.get(asset).status_code == 200, asset
 
@@ -515,8 +563,15 @@ def test_vendored_docs_assets_have_their_licence():
 # --- smaller items ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, allow", [("/api/cases", "GET, POST, OPTIONS"), ("/sparql", "GET, POST, OPTIONS"),
-                                         ("/health", "GET, OPTIONS"), ("/api/similar-cases", "POST, OPTIONS")])
+@pytest.mark.parametrize(
+    "path, allow",
+    [
+        ("/api/cases", "GET, POST, OPTIONS"),
+        ("/sparql", "GET, POST, OPTIONS"),
+        ("/health", "GET, OPTIONS"),
+        ("/api/similar-cases", "POST, OPTIONS"),
+    ],
+)
 def test_options_answers_with_the_allowed_methods(client, path, allow):
     response = client.options(path)
     assert response.status_code == 204 and response.headers["allow"] == allow
@@ -526,8 +581,9 @@ def test_options_on_an_unknown_path_is_still_404(client):
     assert client.options("/bestaat-niet").status_code == 404
 
 
-@pytest.mark.parametrize("text", ["\u200b\u200b\u200b", "\u200d\u200c\ufeff", "\u0301\u0308\u0323", " \u2060\u00a0 ",
-                                  "\u200e\u200f\u034f"])
+@pytest.mark.parametrize(
+    "text", ["\u200b\u200b\u200b", "\u200d\u200c\ufeff", "\u0301\u0308\u0323", " \u2060\u00a0 ", "\u200e\u200f\u034f"]
+)
 def test_invisible_search_text_is_empty(client, text):
     response = client.post("/api/similar-cases", json={"text": text})
     assert response.status_code == 422 and response.json()["error"] == "De tekst is leeg"
@@ -545,8 +601,12 @@ def test_keys_and_query_text_never_reach_the_access_log(small_dir, tmp_path):
     with running_server(_copy(small_dir, tmp_path / "data"), log) as base:
         httpx.get(f"{base}/api/cases", params={"api_key": secret, "q": search_secret})
         httpx.get(f"{base}/sparql", params={"query": f'ASK {{ ?s ?p "{sparql_secret}" }}', "api_key": secret})
-        httpx.post(f"{base}/api/cases", params={"api_key": secret}, json={"situation": "x"},
-                   headers={"Authorization": f"Bearer {secret}"})
+        httpx.post(
+            f"{base}/api/cases",
+            params={"api_key": secret},
+            json={"situation": "x"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         time.sleep(0.3)
     text = log.read_text()
     assert '"GET /api/cases HTTP/1.1" 200' in text and '"GET /sparql HTTP/1.1" 200' in text  # logged, bare

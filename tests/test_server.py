@@ -25,14 +25,26 @@ MAATWERK = Path(sys.executable).with_name("maatwerk")
 CASUS = rdflib.URIRef(MW + "Casus")
 PREFIX = f"PREFIX mw: <{MW}>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"
 CASES = [
-    {"id": "srv-1", "title": "Traplift geweigerd omdat verhuizen goedkoper is",
-     "situation": "Een oudere vrouw met artrose vraagt via de Wmo 2015 een traplift. De gemeente vindt verhuizen "
-                  "naar een gelijkvloerse woning goedkoper, maar er is geen woning beschikbaar.",
-     "status": "opgelost", "year": 2022, "laws": ["Wmo 2015"], "levensgebieden": ["huisvesting"]},
-    {"id": "srv-2", "title": "Bijstand stopt na start studie",
-     "situation": "Een jongen van 19 begint aan een mbo-opleiding en verliest zijn bijstand, terwijl de "
-                  "studiefinanciering pas twee maanden later komt.",
-     "status": "lopend", "year": 2023, "laws": ["Participatiewet"], "levensgebieden": ["financiën"]},
+    {
+        "id": "srv-1",
+        "title": "Traplift geweigerd omdat verhuizen goedkoper is",
+        "situation": "Een oudere vrouw met artrose vraagt via de Wmo 2015 een traplift. De gemeente vindt verhuizen "
+        "naar een gelijkvloerse woning goedkoper, maar er is geen woning beschikbaar.",
+        "status": "opgelost",
+        "year": 2022,
+        "laws": ["Wmo 2015"],
+        "levensgebieden": ["huisvesting"],
+    },
+    {
+        "id": "srv-2",
+        "title": "Bijstand stopt na start studie",
+        "situation": "Een jongen van 19 begint aan een mbo-opleiding en verliest zijn bijstand, terwijl de "
+        "studiefinanciering pas twee maanden later komt.",
+        "status": "lopend",
+        "year": 2023,
+        "laws": ["Participatiewet"],
+        "levensgebieden": ["financiën"],
+    },
 ]
 
 
@@ -106,5 +118,7 @@ def test_each_accept_type_like_curl(server):
 
 
 def test_similar_cases_over_http(server):
-    response = httpx.post(f"{server}/api/similar-cases", json={"text": "traplift of verhuizen naar gelijkvloers", "k": 1})
+    response = httpx.post(
+        f"{server}/api/similar-cases", json={"text": "traplift of verhuizen naar gelijkvloers", "k": 1}
+    )
     assert response.json()["results"][0]["id"] == "srv-1"

@@ -207,8 +207,17 @@ def test_a_commit_is_visible_to_the_next_query_and_old_checkpoints_go(kg):
     ask = "ASK { <urn:x:sandbox> <urn:x:p> ?o }"
     assert run_query(kg, ask).boolean is False
     for n in range(3):
-        kg.commit([ox.Quad(ox.NamedNode("urn:x:sandbox"), ox.NamedNode("urn:x:p"), ox.Literal(str(n)),
-                           ox.NamedNode("urn:x:sandbox-graph"))], drop_graphs=["urn:x:sandbox-graph"])
+        kg.commit(
+            [
+                ox.Quad(
+                    ox.NamedNode("urn:x:sandbox"),
+                    ox.NamedNode("urn:x:p"),
+                    ox.Literal(str(n)),
+                    ox.NamedNode("urn:x:sandbox-graph"),
+                )
+            ],
+            drop_graphs=["urn:x:sandbox-graph"],
+        )
         rows = run_query(kg, "SELECT ?o WHERE { <urn:x:sandbox> <urn:x:p> ?o }").rows()
         assert rows == [[str(n)]]
     # the current checkpoint, and at most one per worker still open on an older one
@@ -247,22 +256,28 @@ def test_timeout_over_http_is_503_json_and_graph_result_limit_sets_header(client
         start = time.monotonic()
         message = assert_json_error(client.get("/sparql", params={"query": CROSS_JOIN}), 503)
         assert "afgebroken" in message and time.monotonic() - start < 1.0 + MARGIN_S
-        response = client.get("/sparql", params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"},
-                              headers={"Accept": "application/n-triples"})
+        response = client.get(
+            "/sparql",
+            params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"},
+            headers={"Accept": "application/n-triples"},
+        )
     finally:
         state.settings = original
     assert response.status_code == 200 and "x-result-truncated" in response.headers
     assert len(response.text.strip().splitlines()) == 3
 
 
-@pytest.mark.parametrize("query,status", [
-    ("LOAD <http://example.org/data.ttl>", 403),
-    ("LOAD <http://example.org/data.ttl> INTO GRAPH <urn:x:g>", 403),
-    ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", 400),
-    ("PREFIX ex: <http://example.org/>\nSELECT * FROM ex:remote WHERE { ?s ?p ?o }", 400),
-    ("PREFIX ex: <http://example.org/>\nSELECT * WHERE { service ex:sparql { ?s ?p ?o } }", 400),
-    ("SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE SILENT <http://example.org/sparql> { ?s ?q ?r } } }", 400),
-])
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("LOAD <http://example.org/data.ttl>", 403),
+        ("LOAD <http://example.org/data.ttl> INTO GRAPH <urn:x:g>", 403),
+        ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", 400),
+        ("PREFIX ex: <http://example.org/>\nSELECT * FROM ex:remote WHERE { ?s ?p ?o }", 400),
+        ("PREFIX ex: <http://example.org/>\nSELECT * WHERE { service ex:sparql { ?s ?p ?o } }", 400),
+        ("SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE SILENT <http://example.org/sparql> { ?s ?q ?r } } }", 400),
+    ],
+)
 def test_network_and_updates_are_refused_before_evaluation(client, query, status):
     # pyoxigraph itself would fetch a SERVICE over HTTP: the refusal must come first.
     assert_json_error(client.get("/sparql", params={"query": query}), status)
@@ -278,8 +293,11 @@ def test_server_stays_responsive_during_a_runaway_query(small_dir, tmp_path, mon
         # The first query starts the workers; from then on a spare is ready.
         assert httpx.get(f"{base}/sparql", params={"query": SIMPLE}, timeout=10).status_code == 200
         outcome: dict = {}
-        runaway = threading.Thread(target=lambda: outcome.update(
-            response=httpx.get(f"{base}/sparql", params={"query": CROSS_JOIN}, timeout=30)))
+        runaway = threading.Thread(
+            target=lambda: outcome.update(
+                response=httpx.get(f"{base}/sparql", params={"query": CROSS_JOIN}, timeout=30)
+            )
+        )
         start = time.monotonic()
         runaway.start()
         _busy_worker(worker_pids(_server_pid(data_dir)))  # the cross join is running
@@ -371,10 +389,14 @@ def test_checkpoint_waits_for_a_commit_and_copies_a_whole_revision(kg, tmp_path)
 
 def test_sparql_modules_import_one_way():
     """graph.sparql -> sparql_worker -> sparql_eval -> sparql_check: the worker side never imports the entry point."""
-    code = ("import sys, graph.sparql_worker; "
-            "print(sorted(m for m in ('graph.sparql', 'api') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    code = "import sys, graph.sparql_worker; print(sorted(m for m in ('graph.sparql', 'api') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 

@@ -96,7 +96,9 @@ def node(path: str) -> URIRef:
 
 def new_concepts(g: rdflib.Graph) -> dict[URIRef, str]:
     """New concept -> its kind (the IRI type segment)."""
-    return {s: kind for scheme, kind in NEW_SCHEMES.items() for s in g.subjects(SKOS.inScheme, node(f"schema/{scheme}"))}
+    return {
+        s: kind for scheme, kind in NEW_SCHEMES.items() for s in g.subjects(SKOS.inScheme, node(f"schema/{scheme}"))
+    }
 
 
 def label_owners(g: rdflib.Graph) -> dict[str, set[URIRef]]:

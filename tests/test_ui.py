@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.settings import Settings
 from api.ui.case import neighbourhood
 from api.ui.pages import highlight, local_url
 from api.ui.sparql import QUERY_DIR, example_queries
-from api.settings import Settings
 from graph.charts import CHARTS, chart_data, draw, with_year_filter
 from graph.limited import Limits
 from graph.sparql import run_query
@@ -69,8 +69,11 @@ def test_year_placeholder_disappears_when_there_is_no_filter():
 
 
 def test_highlight_escapes_before_marking():
-    marked = str(highlight("<script>alert(1)</script> De behandeling stopt & de Wmo 2015 helpt",
-                              ["behandel", "script"], ["Wmo 2015"]))
+    marked = str(
+        highlight(
+            "<script>alert(1)</script> De behandeling stopt & de Wmo 2015 helpt", ["behandel", "script"], ["Wmo 2015"]
+        )
+    )
     assert "<script>" not in marked
     assert "&lt;" in marked and "&amp;" in marked
     assert '<mark class="term">behandeling</mark>' in marked
@@ -84,12 +87,25 @@ def test_local_urls_for_our_iris():
 
 
 def test_neighbourhood_links_similar_cases_only_through_shared_concepts():
-    case = {"uri": "c1", "title": "Casus", "laws": [{"uri": "w1", "label": "Wmo 2015"}], "voorzieningen": [],
-            "organisations": [{"uri": "o1", "label": "gemeente"}], "levensgebieden": []}
-    similar = [{"uri": "c2", "title": "Ander", "laws": [{"uri": "w1", "label": "Wmo 2015"}], "voorzieningen": [],
-                "organisations": [], "levensgebieden": []},
-               {"uri": "c3", "title": "Los", "laws": [], "voorzieningen": [], "organisations": [],
-                "levensgebieden": []}]
+    case = {
+        "uri": "c1",
+        "title": "Casus",
+        "laws": [{"uri": "w1", "label": "Wmo 2015"}],
+        "voorzieningen": [],
+        "organisations": [{"uri": "o1", "label": "gemeente"}],
+        "levensgebieden": [],
+    }
+    similar = [
+        {
+            "uri": "c2",
+            "title": "Ander",
+            "laws": [{"uri": "w1", "label": "Wmo 2015"}],
+            "voorzieningen": [],
+            "organisations": [],
+            "levensgebieden": [],
+        },
+        {"uri": "c3", "title": "Los", "laws": [], "voorzieningen": [], "organisations": [], "levensgebieden": []},
+    ]
     graph = neighbourhood(case, similar)
     assert [n["id"] for n in graph["nodes"]] == ["c1", "w1", "o1", "c2"]
     assert {"source": "w1", "target": "c2"} in graph["edges"]
@@ -114,9 +130,20 @@ def _only_local_assets(html: str) -> None:
     assert "@import" not in html and "fonts.googleapis" not in html
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=rolstoel+past+niet+op+het+werk", "/casus/t-rolstoel-werk",
-                                  "/id/wet/wmo-2015", "/id/organisatie/gemeente", "/id/knelpunttype/samenwerking",
-                                  "/sparql", "/systeemleren", "/systeemleren?year_from=2022&year_to=2023"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?q=rolstoel+past+niet+op+het+werk",
+        "/casus/t-rolstoel-werk",
+        "/id/wet/wmo-2015",
+        "/id/organisatie/gemeente",
+        "/id/knelpunttype/samenwerking",
+        "/sparql",
+        "/systeemleren",
+        "/systeemleren?year_from=2022&year_to=2023",
+    ],
+)
 def test_pages_render_in_dutch_with_local_assets(client, path):
     response = client.get(path, headers=HTML)
     assert response.status_code == 200, response.text[:500]
@@ -151,8 +178,17 @@ def test_bad_filters_get_a_dutch_message_not_an_error_page(client):
 
 def test_case_page_has_everything_and_a_graph(client):
     page = client.get("/casus/t-rolstoel-werk").text
-    for text in ("Situatie", "Oplossing", "Knelpunten", "Leerpunten", "2e orde", "fictief voorbeeld",
-                 "Vergelijkbare casussen", 'id="graaf"', "cytoscape.min.js"):
+    for text in (
+        "Situatie",
+        "Oplossing",
+        "Knelpunten",
+        "Leerpunten",
+        "2e orde",
+        "fictief voorbeeld",
+        "Vergelijkbare casussen",
+        'id="graaf"',
+        "cytoscape.min.js",
+    ):
         assert text in page
 
 
@@ -184,9 +220,16 @@ def test_sparql_page_embeds_yasgui_and_the_examples(client):
 
 
 def test_vendored_assets_are_served(client):
-    for path in ("/static/vendor/yasgui/yasgui.min.js", "/static/vendor/yasgui/yasgui.min.css",
-                 "/static/vendor/cytoscape/cytoscape.min.js", "/static/vendor/chartjs/chart.umd.min.js",
-                 "/static/css/maatwerk.css", "/static/js/graaf.js", "/static/js/sparql.js", "/static/js/grafieken.js"):
+    for path in (
+        "/static/vendor/yasgui/yasgui.min.js",
+        "/static/vendor/yasgui/yasgui.min.css",
+        "/static/vendor/cytoscape/cytoscape.min.js",
+        "/static/vendor/chartjs/chart.umd.min.js",
+        "/static/css/maatwerk.css",
+        "/static/js/graaf.js",
+        "/static/js/sparql.js",
+        "/static/js/grafieken.js",
+    ):
         assert client.get(path).status_code == 200, path
 
 
@@ -201,11 +244,16 @@ def test_the_search_page_and_the_api_name_their_filters_alike(client):
     assert {p["name"] for p in listed} == {"q", "page", "page_size", *FILTER_PARAMS}
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ("/?q=rolstoel&wet=wmo-2015&knelpunt=samenwerking&jaar_van=2021&jaar_tot=2023&aantal=25",
-     "/?q=rolstoel&law=wmo-2015&knelpunttype=samenwerking&year_from=2021&year_to=2023&page_size=25"),
-    ("/systeemleren?jaar_van=2022", "/systeemleren?year_from=2022"),
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "/?q=rolstoel&wet=wmo-2015&knelpunt=samenwerking&jaar_van=2021&jaar_tot=2023&aantal=25",
+            "/?q=rolstoel&law=wmo-2015&knelpunttype=samenwerking&year_from=2021&year_to=2023&page_size=25",
+        ),
+        ("/systeemleren?jaar_van=2022", "/systeemleren?year_from=2022"),
+    ],
+)
 def test_old_page_addresses_redirect_to_the_new_parameter_names(client, old, new):
     response = client.get(old, follow_redirects=False)
     assert response.status_code == 301

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from api.http import maatwerk
 from api.models import Health
 from api.routes import cases, concepts, reference
+
 # The app documents the import format (CASES_BODY_SCHEMA).
 from api.routes.cases import CASES_BODY_SCHEMA
 

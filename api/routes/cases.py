@@ -38,15 +38,20 @@ K_RANGE = {"minimum": 1, "maximum": default("max_k")}
 # The import format, documented on POST /api/cases although the route reads the body
 # itself (authentication comes before parsing, and the importer reports problems its own way).
 CASES_BODY_SCHEMA = TypeAdapter(CaseInput | Annotated[list[CaseInput], Field(min_length=1)]).json_schema(
-    ref_template="#/components/schemas/{model}")
+    ref_template="#/components/schemas/{model}"
+)
 
 
 # --- similar cases --------------------------------------------------------------------------
 
 
-@router.post("/api/similar-cases", response_model=SimilarCasesResponse, responses={**BAD_BODY, **ERRORS},
-             tags=["zoeken"],
-             summary="Vergelijkbare casussen bij een beschreven situatie")
+@router.post(
+    "/api/similar-cases",
+    response_model=SimilarCasesResponse,
+    responses={**BAD_BODY, **ERRORS},
+    tags=["zoeken"],
+    summary="Vergelijkbare casussen bij een beschreven situatie",
+)
 def similar_cases(request: Request, body: SimilarCasesRequest):
     check_text(request, body.text)
     check_k(request, body.k)
@@ -54,10 +59,16 @@ def similar_cases(request: Request, body: SimilarCasesRequest):
     return maatwerk(request).search().search(body.text, body.k, filters, body.mode)
 
 
-@router.get("/api/cases/{case_id}/similar", response_model=SimilarToCaseResponse, responses={**ERRORS, **NOT_FOUND},
-            tags=["zoeken"], summary="Casussen die lijken op een opgeslagen casus (zonder de casus zelf)")
-def similar_to_case(request: Request, case_id: str,
-                    k: int = Query(10, description="Aantal casussen", json_schema_extra=K_RANGE)):
+@router.get(
+    "/api/cases/{case_id}/similar",
+    response_model=SimilarToCaseResponse,
+    responses={**ERRORS, **NOT_FOUND},
+    tags=["zoeken"],
+    summary="Casussen die lijken op een opgeslagen casus (zonder de casus zelf)",
+)
+def similar_to_case(
+    request: Request, case_id: str, k: int = Query(10, description="Aantal casussen", json_schema_extra=K_RANGE)
+):
     check_k(request, k)
     response = maatwerk(request).search().similar(case_id, k)
     own = response["case"]["uri"]
@@ -68,8 +79,13 @@ def similar_to_case(request: Request, case_id: str,
 # --- cases ------------------------------------------------------------------------------------
 
 
-@router.get("/api/cases", response_model=CaseList, responses=ERRORS, tags=["casussen"],
-            summary="Casussen opvragen en filteren (met q: op relevantie)")
+@router.get(
+    "/api/cases",
+    response_model=CaseList,
+    responses=ERRORS,
+    tags=["casussen"],
+    summary="Casussen opvragen en filteren (met q: op relevantie)",
+)
 def list_cases(
     request: Request,
     levensgebied: list[str] = Query([], description="Label, slug of IRI; herhaalbaar"),
@@ -85,8 +101,16 @@ def list_cases(
     page_size: int = Query(20, ge=1, le=100),
 ):
     # The names are ontology.vocabulary.FILTER_PARAMS, as in the UI and the CLI (tests/test_ui.py checks).
-    filters = {"levensgebied": levensgebied, "law": law, "organisation": organisation, "voorziening": voorziening,
-               "knelpunttype": knelpunttype, "status": status, "year_from": year_from, "year_to": year_to}
+    filters = {
+        "levensgebied": levensgebied,
+        "law": law,
+        "organisation": organisation,
+        "voorziening": voorziening,
+        "knelpunttype": knelpunttype,
+        "status": status,
+        "year_from": year_from,
+        "year_to": year_to,
+    }
     core = maatwerk(request)
     service = core.search()
     ranker = service.ranker  # one index for the whole answer, even if a sync swaps in a new one meanwhile
@@ -96,7 +120,7 @@ def list_cases(
         check_text(request, q, "zoektekst")
         items, total = _searched_page(service, q, filters, start, page_size), min(len(rows), MAX_LISTED_MATCHES)
     else:
-        iris = [ranker.index.facets.iris[r] for r in rows[start:start + page_size]]
+        iris = [ranker.index.facets.iris[r] for r in rows[start : start + page_size]]
         details = case_details(core.kg, iris, core.concepts)
         items, total = [_summary(details[i]) for i in iris if i in details], len(rows)
     return {"total": total, "page": page, "page_size": page_size, "items": items}
@@ -118,8 +142,9 @@ def filtered_rows(core, ranker, filters) -> list[int]:
 def _row_order(index) -> np.ndarray:
     """All rows by year (newest first) then id; read-only, because it is shared."""
     facets = index.facets
-    order = np.asarray(sorted(range(len(facets.ids)), key=lambda r: (-(facets.year[r] or 0), facets.ids[r])),
-                       dtype=np.int64)
+    order = np.asarray(
+        sorted(range(len(facets.ids)), key=lambda r: (-(facets.year[r] or 0), facets.ids[r])), dtype=np.int64
+    )
     order.flags.writeable = False
     return order
 
@@ -128,7 +153,7 @@ def _searched_page(service, q: str, filters: dict, start: int, size: int) -> lis
     if start >= MAX_LISTED_MATCHES:
         return []
     k = min(start + size, MAX_LISTED_MATCHES)
-    results = service.search(q, k, filters)["results"][start:start + size]
+    results = service.search(q, k, filters)["results"][start : start + size]
     return [_summary(r, r["score"]) for r in results]
 
 
@@ -137,8 +162,13 @@ def _summary(case: dict, score: float | None = None) -> dict:
     return {**{key: case[key] for key in keys}, "score": score}
 
 
-@router.get("/api/cases/{case_id}", response_model=CaseDetail, responses=NOT_FOUND, tags=["casussen"],
-            summary="Eén casus met al zijn koppelingen")
+@router.get(
+    "/api/cases/{case_id}",
+    response_model=CaseDetail,
+    responses=NOT_FOUND,
+    tags=["casussen"],
+    summary="Eén casus met al zijn koppelingen",
+)
 def get_case(request: Request, case_id: str):
     case = read_case(maatwerk(request).kg, case_iri(case_id), maatwerk(request).concepts)
     if case is None:
@@ -147,33 +177,49 @@ def get_case(request: Request, case_id: str):
 
 
 @router.post(
-    "/api/cases", response_model=ImportResponse, tags=["casussen"],
+    "/api/cases",
+    response_model=ImportResponse,
+    tags=["casussen"],
     summary="Casussen importeren (alles of niets), met sleutel",
     description="Eén casus of een lijst in het importformaat. Persoonsgegevens worden geweigerd (422 met de "
-                "bevindingen), of met `redact=true` vervangen. Vereist `Authorization: Bearer <sleutel>`.",
-    responses={401: {"model": ErrorResponse, "description": "Geen of verkeerde sleutel"},
-               403: {"model": ErrorResponse, "description": "Schrijven is uitgeschakeld (geen sleutels ingesteld)"},
-               413: {"model": ErrorResponse, "description": "Body te groot"},
-               422: {"model": ImportRejectedResponse, "description": "Geweigerd; niets opgeslagen"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {k: v for k, v in CASES_BODY_SCHEMA.items() if k != "$defs"}}}}},
+    "bevindingen), of met `redact=true` vervangen. Vereist `Authorization: Bearer <sleutel>`.",
+    responses={
+        401: {"model": ErrorResponse, "description": "Geen of verkeerde sleutel"},
+        403: {"model": ErrorResponse, "description": "Schrijven is uitgeschakeld (geen sleutels ingesteld)"},
+        413: {"model": ErrorResponse, "description": "Body te groot"},
+        422: {"model": ImportRejectedResponse, "description": "Geweigerd; niets opgeslagen"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {k: v for k, v in CASES_BODY_SCHEMA.items() if k != "$defs"}}},
+        }
+    },
 )
-async def post_cases(request: Request, redact: bool = Query(False, description="Persoonsgegevens vervangen in plaats van weigeren")):
+async def post_cases(
+    request: Request, redact: bool = Query(False, description="Persoonsgegevens vervangen in plaats van weigeren")
+):
     authorise(request)
     records = _records(await request.body())
     core = maatwerk(request)
     result = await run_in_threadpool(core.import_records, records, redact=redact)
-    return {"imported": len(result.cases), "revision": result.revision,
-            "cases": [{"id": c.id, "uri": c.iri, "title": c.title} for c in result.cases],
-            "redactions": [{"case": r.case, "field": r.field, "kind": r.kind} for r in result.redactions]}
+    return {
+        "imported": len(result.cases),
+        "revision": result.revision,
+        "cases": [{"id": c.id, "uri": c.iri, "title": c.title} for c in result.cases],
+        "redactions": [{"case": r.case, "field": r.field, "kind": r.kind} for r in result.redactions],
+    }
 
 
 def authorise(request: Request) -> None:
     """Bearer key against every configured key in constant time; no keys means no writes at all."""
     keys = request.app.state.settings.api_keys
     if not keys:
-        raise ApiError(403, "Schrijven via de API is uitgeschakeld",
-                       "Er zijn geen API-sleutels ingesteld; zet MAATWERK_API_KEYS om imports toe te staan.")
+        raise ApiError(
+            403,
+            "Schrijven via de API is uitgeschakeld",
+            "Er zijn geen API-sleutels ingesteld; zet MAATWERK_API_KEYS om imports toe te staan.",
+        )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     # Starlette decodes header bytes as latin-1; encoding back gives the bytes the client sent,
     # so a key with non-ASCII characters (UTF-8 on the wire) matches the configured key's UTF-8.
@@ -182,8 +228,12 @@ def authorise(request: Request) -> None:
     for key in keys:  # no early exit: the time taken does not depend on which key matched
         valid |= hmac.compare_digest(given, key.encode())
     if scheme.lower() != "bearer" or not given or not valid:
-        raise ApiError(401, "Niet aangemeld", "Stuur een geldige sleutel mee: Authorization: Bearer <sleutel>",
-                       headers={"WWW-Authenticate": 'Bearer realm="maatwerk"'})
+        raise ApiError(
+            401,
+            "Niet aangemeld",
+            "Stuur een geldige sleutel mee: Authorization: Bearer <sleutel>",
+            headers={"WWW-Authenticate": 'Bearer realm="maatwerk"'},
+        )
 
 
 def _records(body: bytes) -> list[tuple[str, Any]]:

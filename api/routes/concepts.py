@@ -15,12 +15,22 @@ router = APIRouter(tags=["referentiedata"])
 AUTOCOMPLETE_LIMIT = 20
 
 
-@router.get("/api/concepts", response_model=list[ConceptMatch], responses=ERRORS,
-            summary="Autocomplete over namen en synoniemen van alle begrippen")
-def concepts(request: Request, q: str = Query("", max_length=200, description="Begin of deel van een naam"),
-             kind: list[str] = Query([], description=f"Beperk tot soorten: {', '.join(KINDS)}",
-                                     json_schema_extra={"items": {"type": "string", "enum": list(KINDS)}}),
-             limit: int = Query(AUTOCOMPLETE_LIMIT, ge=1, le=50)):
+@router.get(
+    "/api/concepts",
+    response_model=list[ConceptMatch],
+    responses=ERRORS,
+    summary="Autocomplete over namen en synoniemen van alle begrippen",
+)
+def concepts(
+    request: Request,
+    q: str = Query("", max_length=200, description="Begin of deel van een naam"),
+    kind: list[str] = Query(
+        [],
+        description=f"Beperk tot soorten: {', '.join(KINDS)}",
+        json_schema_extra={"items": {"type": "string", "enum": list(KINDS)}},
+    ),
+    limit: int = Query(AUTOCOMPLETE_LIMIT, ge=1, le=50),
+):
     unknown = [k for k in kind if k not in KINDS]
     if unknown:
         raise ApiError(422, f"Onbekende soort: {', '.join(unknown)}", f"Kies uit {', '.join(KINDS)}")
@@ -39,8 +49,16 @@ def concepts(request: Request, q: str = Query("", max_length=200, description="B
             continue
         key = (rank, label != concept.label, len(folded), folded)
         if concept.iri not in best or key < best[concept.iri][0]:
-            best[concept.iri] = (key, {"id": concept.slug, "uri": concept.iri, "label": concept.label,
-                                       "matched_label": label, "kind": concept.kind})
+            best[concept.iri] = (
+                key,
+                {
+                    "id": concept.slug,
+                    "uri": concept.iri,
+                    "label": concept.label,
+                    "matched_label": label,
+                    "kind": concept.kind,
+                },
+            )
     return [match for _, match in sorted(best.values(), key=lambda x: x[0])[:limit]]
 
 

@@ -16,14 +16,20 @@ def laws(request: Request):
     return _reference_list(request, "laws", reference.laws)
 
 
-@router.get("/api/organisations", response_model=list[Organisation],
-            summary="Organisaties met rol, contact en de wetten die ze uitvoeren")
+@router.get(
+    "/api/organisations",
+    response_model=list[Organisation],
+    summary="Organisaties met rol, contact en de wetten die ze uitvoeren",
+)
 def organisations(request: Request):
     return _reference_list(request, "organisations", reference.organisations)
 
 
-@router.get("/api/voorzieningen", response_model=list[Voorziening],
-            summary="Voorzieningen met hun wetten en bevoegde organisaties")
+@router.get(
+    "/api/voorzieningen",
+    response_model=list[Voorziening],
+    summary="Voorzieningen met hun wetten en bevoegde organisaties",
+)
 def voorzieningen(request: Request):
     return _reference_list(request, "voorzieningen", reference.voorzieningen)
 

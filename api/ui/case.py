@@ -20,8 +20,9 @@ router = APIRouter(include_in_schema=False)
 
 SIMILAR_ON_CASE_PAGE = 6
 # The kinds drawn around a case in its picture, inside out: (case field, kind).
-GRAPH_GROUPS = tuple((k.field, k.kind) for k in CASE_LINKS
-                     if k.field and k.kind in ("wet", "voorziening", "organisatie", "levensgebied"))
+GRAPH_GROUPS = tuple(
+    (k.field, k.kind) for k in CASE_LINKS if k.field and k.kind in ("wet", "voorziening", "organisatie", "levensgebied")
+)
 
 
 @router.get("/casus/{case_id}", response_class=HTMLResponse, name="casus")
@@ -38,11 +39,20 @@ def casus(request: Request, case_id: str):
         if not over_limit(exc):
             raise
         leerordes = {}  # only the tooltips on the leerorde labels go missing
-    return page(request, "casus.html", {
-        "nav": "", "case": case, "knelpunten": case["knelpunten"], "learning_points": case["learning_points"],
-        "interventions": case["interventions"],
-        "leerordes": leerordes, "similar": similar, "graph": neighbourhood(case, similar),
-    })
+    return page(
+        request,
+        "casus.html",
+        {
+            "nav": "",
+            "case": case,
+            "knelpunten": case["knelpunten"],
+            "learning_points": case["learning_points"],
+            "interventions": case["interventions"],
+            "leerordes": leerordes,
+            "similar": similar,
+            "graph": neighbourhood(case, similar),
+        },
+    )
 
 
 def _similar(core, uri: str) -> list[dict[str, Any]]:
@@ -54,7 +64,9 @@ def _similar(core, uri: str) -> list[dict[str, Any]]:
 
 def neighbourhood(case: dict[str, Any], similar: list[dict[str, Any]]) -> dict[str, list]:
     """Nodes and edges for the case picture: the case, its concepts, and similar cases sharing them."""
-    nodes = [{"id": case["uri"], "label": case["title"], "kind": "casus", "url": local_url(case["uri"]), "centre": True}]
+    nodes = [
+        {"id": case["uri"], "label": case["title"], "kind": "casus", "url": local_url(case["uri"]), "centre": True}
+    ]
     edges = []
     mine: set[str] = set()
     for key, kind in GRAPH_GROUPS:
@@ -67,6 +79,8 @@ def neighbourhood(case: dict[str, Any], similar: list[dict[str, Any]]) -> dict[s
         shared = {link["uri"] for key, _ in GRAPH_GROUPS for link in other.get(key, [])} & mine
         if not shared:
             continue
-        nodes.append({"id": other["uri"], "label": other["title"], "kind": "anderecasus", "url": local_url(other["uri"])})
+        nodes.append(
+            {"id": other["uri"], "label": other["title"], "kind": "anderecasus", "url": local_url(other["uri"])}
+        )
         edges += [{"source": uri, "target": other["uri"]} for uri in sorted(shared)]
     return {"nodes": nodes, "edges": edges}

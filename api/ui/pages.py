@@ -25,8 +25,14 @@ WETTEN = "https://wetten.overheid.nl/"
 # takes the query to show under its own parameter.
 EDITOR_PARAM = "vraag"
 # Page parameters before the UI took the API's names; old links are redirected to the new names.
-LEGACY_PARAMS = {"wet": "law", "organisatie": "organisation", "knelpunt": "knelpunttype",
-                 "jaar_van": "year_from", "jaar_tot": "year_to", "aantal": "page_size"}
+LEGACY_PARAMS = {
+    "wet": "law",
+    "organisatie": "organisation",
+    "knelpunt": "knelpunttype",
+    "jaar_van": "year_from",
+    "jaar_tot": "year_to",
+    "aantal": "page_size",
+}
 
 
 # --- links -------------------------------------------------------------------------------------
@@ -36,7 +42,7 @@ def local_url(uri: str | None) -> str:
     """Where an IRI of ours is shown in this app; cases get their own page."""
     if not uri or not uri.startswith(ID):
         return uri or ""
-    path = uri[len(ID):]
+    path = uri[len(ID) :]
     if path.startswith("casus/"):
         return "/casus/" + quote(path.split("/", 1)[1])
     return "/id/" + quote(path)
@@ -104,8 +110,9 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return merged
 
 
-templates.env.globals.update(local_url=local_url, wetten_url=wetten_url, sparql_link=sparql_link,
-                             kind_names=RESOURCE_LABELS)
+templates.env.globals.update(
+    local_url=local_url, wetten_url=wetten_url, sparql_link=sparql_link, kind_names=RESOURCE_LABELS
+)
 templates.env.filters.update(getal=getal)
 
 

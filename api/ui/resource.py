@@ -56,8 +56,11 @@ INCOMING_NAMES = {
     "http://www.w3.org/2004/02/skos/core#inScheme": "Begrippen in deze lijst",
     "http://www.w3.org/2004/02/skos/core#broader": "Onderliggende begrippen",
 }
-EXTERNAL_PROPERTIES = {"http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://xmlns.com/foaf/0.1/homepage",
-                       "http://www.w3.org/2002/07/owl#sameAs"}
+EXTERNAL_PROPERTIES = {
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso",
+    "http://xmlns.com/foaf/0.1/homepage",
+    "http://www.w3.org/2002/07/owl#sameAs",
+}
 ARTICLE_TEXT = "https://w3id.org/maatwerk/def#tekst"
 
 
@@ -74,12 +77,23 @@ def resource_page(request: Request, kind: str, slug: str, resource: Resource) ->
     except SparqlError as exc:
         if not over_limit(exc):
             raise
-        context["limit_message"] = (f"De verwijzingen en casussen bij deze pagina konden niet worden opgehaald: "
-                                    f"{str(exc).rstrip('.')}. Probeer het later opnieuw.")
-    return page(request, "resource.html", {
-        "nav": "", "uri": resource.iri, "kind": kind, "slug": slug, **_describe(resource), **context,
-        "search_filter": _search_filter_for(kind, slug),
-    })
+        context["limit_message"] = (
+            f"De verwijzingen en casussen bij deze pagina konden niet worden opgehaald: "
+            f"{str(exc).rstrip('.')}. Probeer het later opnieuw."
+        )
+    return page(
+        request,
+        "resource.html",
+        {
+            "nav": "",
+            "uri": resource.iri,
+            "kind": kind,
+            "slug": slug,
+            **_describe(resource),
+            **context,
+            "search_filter": _search_filter_for(kind, slug),
+        },
+    )
 
 
 def _describe(resource: Resource) -> dict[str, Any]:
@@ -106,8 +120,9 @@ def _incoming(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, str]
     grouped: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         name = INCOMING_NAMES.get(row["p"], "Verwijst hiernaar")
-        grouped.setdefault(name, []).append({"text": row["label"] or row["s"].rsplit("/", 1)[-1],
-                                             "url": local_url(row["s"])})
+        grouped.setdefault(name, []).append(
+            {"text": row["label"] or row["s"].rsplit("/", 1)[-1], "url": local_url(row["s"])}
+        )
     return [(name, sorted(items, key=lambda i: natural_key(i["text"]))) for name, items in grouped.items()]
 
 

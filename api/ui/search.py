@@ -63,12 +63,22 @@ def zoeken(request: Request):
         except BadFilter as exc:  # an unknown label typed into the URL
             form.errors.append(str(exc))
     options = {f.param: core.concepts.of_kind(f.kind) for f in CONCEPT_FILTERS}
-    return page(request, "zoeken.html", {
-        "nav": "zoeken", "form": form, "filters": CONCEPT_FILTERS, "options": options, "statuses": STATUSES,
-        "response": response, "highlight": highlight,
-        "more_url": _more_url(request) if response and form.k < MORE_RESULTS
-        and len(response["results"]) >= form.k else "",
-    })
+    return page(
+        request,
+        "zoeken.html",
+        {
+            "nav": "zoeken",
+            "form": form,
+            "filters": CONCEPT_FILTERS,
+            "options": options,
+            "statuses": STATUSES,
+            "response": response,
+            "highlight": highlight,
+            "more_url": _more_url(request)
+            if response and form.k < MORE_RESULTS and len(response["results"]) >= form.k
+            else "",
+        },
+    )
 
 
 def _more_url(request: Request) -> str:

@@ -34,8 +34,18 @@ def sparql_page(request: Request) -> Response:
     """The editor, showing the query from the address (`vraag`, or `query` from older links) or the first example."""
     examples = [ExampleQuery(e.id, e.title, with_year_filter(e.query, None, None)) for e in example_queries()]
     params = request.query_params
-    query = params.get(EDITOR_PARAM) or params.get("query") or (examples[0].query if examples else "SELECT * WHERE { ?s ?p ?o } LIMIT 10")
-    return page(request, "sparql.html", {
-        "nav": "sparql", "examples": [e.__dict__ for e in examples], "initial_query": query,
-        "from_url": bool(params.get(EDITOR_PARAM) or params.get("query")),
-    })
+    query = (
+        params.get(EDITOR_PARAM)
+        or params.get("query")
+        or (examples[0].query if examples else "SELECT * WHERE { ?s ?p ?o } LIMIT 10")
+    )
+    return page(
+        request,
+        "sparql.html",
+        {
+            "nav": "sparql",
+            "examples": [e.__dict__ for e in examples],
+            "initial_query": query,
+            "from_url": bool(params.get(EDITOR_PARAM) or params.get("query")),
+        },
+    )

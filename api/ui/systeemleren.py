@@ -27,8 +27,9 @@ def systeemleren(request: Request):
         return redirect
     core = maatwerk(request)
     errors: list[str] = []
-    year_from, year_to = [year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors)
-                          for name in YEAR_PARAMS]
+    year_from, year_to = [
+        year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors) for name in YEAR_PARAMS
+    ]
     queries = {e.id: e.query for e in example_queries()}
     charts = [_chart(core, spec, with_year_filter(queries[spec.query_id], year_from, year_to)) for spec in CHARTS]
     try:
@@ -37,10 +38,19 @@ def systeemleren(request: Request):
         if not over_limit(exc):
             raise
         min_year = max_year = None
-    return page(request, "systeemleren.html", {
-        "nav": "systeemleren", "charts": charts, "errors": errors, "year_from": year_from, "year_to": year_to,
-        "min_year": min_year, "max_year": max_year,
-    })
+    return page(
+        request,
+        "systeemleren.html",
+        {
+            "nav": "systeemleren",
+            "charts": charts,
+            "errors": errors,
+            "year_from": year_from,
+            "year_to": year_to,
+            "min_year": min_year,
+            "max_year": max_year,
+        },
+    )
 
 
 def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
@@ -50,11 +60,31 @@ def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
     except SparqlError as exc:
         if not over_limit(exc):
             raise
-        return {"spec": spec, "query": query, "rows": (), "data": {"labels": [], "datasets": []},
-                "config": {"horizontal": spec.horizontal}, "js": None, "truncated": False,
-                "error": f"Deze grafiek kon niet worden berekend: {str(exc).rstrip('.')}. "
-                         "Probeer het later opnieuw, of kies een kortere periode."}
-    return {"spec": spec, "query": query, "rows": chart.rows, "data": chart.data, "error": "",
-            "config": {"horizontal": spec.horizontal}, "truncated": chart.truncated,
-            "js": {"id": spec.id, "title": spec.title, "type": spec.kind, "horizontal": spec.horizontal,
-                   "stacked": spec.series is not None, "data": chart.data}}
+        return {
+            "spec": spec,
+            "query": query,
+            "rows": (),
+            "data": {"labels": [], "datasets": []},
+            "config": {"horizontal": spec.horizontal},
+            "js": None,
+            "truncated": False,
+            "error": f"Deze grafiek kon niet worden berekend: {str(exc).rstrip('.')}. "
+            "Probeer het later opnieuw, of kies een kortere periode.",
+        }
+    return {
+        "spec": spec,
+        "query": query,
+        "rows": chart.rows,
+        "data": chart.data,
+        "error": "",
+        "config": {"horizontal": spec.horizontal},
+        "truncated": chart.truncated,
+        "js": {
+            "id": spec.id,
+            "title": spec.title,
+            "type": spec.kind,
+            "horizontal": spec.horizontal,
+            "stacked": spec.series is not None,
+            "data": chart.data,
+        },
+    }
