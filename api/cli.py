@@ -7,7 +7,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -153,7 +153,7 @@ def _with_filter_options(command):
         for param, kind in BY_PARAM.items()
     ]
     options.append(("status", list[str], typer.Option([], "--status", help=", ".join(STATUSES) + " (herhaalbaar)")))
-    options += [(param, Optional[int], typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
+    options += [(param, int | None, typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
     signature = inspect.signature(command, eval_str=True)
     fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     added = [

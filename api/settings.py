@@ -170,6 +170,7 @@ def _from_env(name: str) -> Any:
 class Settings:
     """The values in force: the environment's, else the defaults; `replace()` them for tests."""
 
+    # ruff: noqa: RUF009 - `_from_env` returns a dataclasses.field with a default_factory, read at construction
     data_dir: Path = _from_env("data_dir")
     encoder: str = _from_env("encoder")
     api_keys: tuple[str, ...] = _from_env("api_keys")

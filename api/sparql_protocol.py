@@ -212,6 +212,11 @@ async def service_description(request: Request) -> Response:
 
 _SD = "http://www.w3.org/ns/sparql-service-description#"
 _FORMATS = "http://www.w3.org/ns/formats/"
+_ABOUT = (
+    "Alleen-lezen SPARQL 1.1 over wetten, organisaties, voorzieningen en geanonimiseerde casussen. De standaardgraaf "
+    "is de vereniging van alle grafen; elke casus staat ook in een eigen benoemde graaf (de IRI van de casus). Geen "
+    "updates, geen SERVICE of LOAD, met een tijds- en resultaatlimiet."
+)
 
 
 def _description(endpoint: str, graphs: list[str]) -> str:
@@ -227,6 +232,6 @@ def _description(endpoint: str, graphs: list[str]) -> str:
     sd:resultFormat formats:SPARQL_Results_JSON, formats:SPARQL_Results_XML, formats:SPARQL_Results_CSV,
         formats:SPARQL_Results_TSV, formats:Turtle, formats:JSON-LD, formats:N-Triples, formats:RDF_XML ;
     dcterms:title "maatwerk-kg SPARQL-endpoint"@nl ;
-    dcterms:description "Alleen-lezen SPARQL 1.1 over wetten, organisaties, voorzieningen en geanonimiseerde casussen. De standaardgraaf is de vereniging van alle grafen; elke casus staat ook in een eigen benoemde graaf (de IRI van de casus). Geen updates, geen SERVICE of LOAD, met een tijds- en resultaatlimiet."@nl ;
+    dcterms:description "{_ABOUT}"@nl ;
     sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] {named_part} ] .
 """

@@ -6,6 +6,7 @@ rusage (ru_maxrss, KiB on Linux); a running server's RSS comes from /proc/PID/st
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -75,7 +76,7 @@ class _TreeSampler(threading.Thread):
 
 
 def run_measured(args: list[str], log: Path, stdout: Path | None = None) -> Finished:
-    """Run a maatwerk command to completion; output goes to `log` (stdout to `stdout` if given). Raises when it fails."""
+    """Run a maatwerk command to completion; output to `log` (stdout to `stdout` if given). Raises when it fails."""
     with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -119,10 +120,8 @@ def disk_mb(path: Path) -> float:
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
     return total / 2**20
 
 

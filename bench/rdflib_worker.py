@@ -9,6 +9,7 @@ prints {"event": "loaded", ...} once; then for each line {"name", "query", "runs
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -89,10 +90,8 @@ def run_job(dataset, job: dict, prefixes: dict) -> None:
                 return
     finally:
         os.close(read_end)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         os.waitpid(pid, 0)
 
 

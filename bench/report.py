@@ -197,7 +197,8 @@ def _http_table(r: dict) -> list[str]:
         rss = f"{_fmt(before, 0)} → {_fmt(after, 0)}" if before is not None else ""
         capped = " (time cap)" if s.get("capped") else ""
         out.append(
-            f"| {name} | {s['requests']:,}{capped} | {s['errors']} | {_fmt(s['throughput_rps'])} | {_fmt(s['p50_ms'])} | "
+            f"| {name} | {s['requests']:,}{capped} | {s['errors']} | {_fmt(s['throughput_rps'])} | "
+            f"{_fmt(s['p50_ms'])} | "
             f"{_fmt(s['p99_ms'])} | {_fmt(s['max_ms'])} | {rss} |"
         )
     for key in ("8", "32"):
@@ -250,7 +251,8 @@ def _sparql_table(r: dict) -> list[str]:
             "",
         ]
     out += [
-        "| query | rows | store ms (median of 5; of 1 when the warm-up took > 5 s) | rdflib ms (median of 3) | rdflib / store |",
+        "| query | rows | store ms (median of 5; of 1 when the warm-up took > 5 s) | rdflib ms (median of 3) "
+        "| rdflib / store |",
         "|---|---|---|---|---|",
     ]
     titles = {q["name"]: q["title"] for q in sp.get("queries", [])}
@@ -273,7 +275,8 @@ def _misc_table(r: dict) -> list[str]:
         out += [
             f"| `maatwerk serve` launch → /health 200 (median of 3) | {_fmt(cold.get('health_median_s'), 2)} s "
             f"(runs: {', '.join(f'{x:.2f}' for x in cold['health_s'])}) |",
-            f"| launch → first /api/similar-cases answer (median of 3) | {_fmt(cold.get('first_answer_median_s'), 2)} s "
+            f"| launch → first /api/similar-cases answer (median of 3) | "
+            f"{_fmt(cold.get('first_answer_median_s'), 2)} s "
             f"(runs: {', '.join(f'{x:.2f}' for x in cold['first_answer_s'])}) |",
             f"| server RSS after first answer | {_fmt(cold.get('rss_after_first_mb'), 0)} MiB |",
         ]

@@ -79,7 +79,7 @@ def _consume(answer) -> int:
 
 class _Worker:
     def __init__(self, nq: Path, log: Path):
-        self._log = open(log, "ab")
+        self._log = open(log, "ab")  # noqa: SIM115 - the worker writes to it for as long as it lives
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.rdflib_worker", str(nq)],
             stdin=subprocess.PIPE,

@@ -75,7 +75,7 @@ def similar_requests(texts: list[str], count: int) -> list[Req]:
 
 
 def mixed_requests(texts: list[str], case_ids: list[str], count: int) -> list[Req]:
-    """Half POST /api/similar-cases, a quarter GET /api/cases/{id}/similar, a quarter GET /api/cases?q= (search list)."""
+    """Half POST /api/similar-cases, a quarter GET /api/cases/{id}/similar, a quarter GET /api/cases?q=."""
     rng = random.Random(SEED)
     out: list[Req] = []
     for i in range(count):

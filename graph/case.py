@@ -245,7 +245,7 @@ class CaseRecord:
     knelpunten: list[tuple[Concept, str]] = field(default_factory=list)
     interventions: list[str] = field(default_factory=list)
     learning_points: list[tuple[str, Concept]] = field(default_factory=list)
-    fictional: StrictBool | None = Field(False, description="Verzonnen voorbeeldcasus (null: nee)")
+    fictional: bool = False
     source: str | None = None
 
     @property

@@ -31,32 +31,32 @@ _IGNORED_WORDS = frozenset({"en"})  # "werk & opleiding" == "werk en opleiding"
 _stemmer = Stemmer.Stemmer("dutch")
 
 _CONCEPTS_QUERY = """
-SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
-  {
-    VALUES (?type ?kind) { %(types)s }
+SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {{
+  {{
+    VALUES (?type ?kind) {{ {types} }}
     ?s a ?type .
-  } UNION {
-    VALUES (?scheme ?kind) { %(schemes)s }
+  }} UNION {{
+    VALUES (?scheme ?kind) {{ {schemes} }}
     ?s skos:inScheme ?scheme .
-  }
+  }}
   ?s skos:prefLabel ?pref .
-  OPTIONAL { ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }
-  {
+  OPTIONAL {{ ?s dcterms:identifier ?bwb FILTER(STRSTARTS(STR(?bwb), "BWBR")) }}
+  {{
     ?s skos:prefLabel ?label BIND("pref" AS ?labelKind)
-  } UNION {
+  }} UNION {{
     ?s skos:altLabel ?label BIND("alt" AS ?labelKind)
-  } UNION {
+  }} UNION {{
     ?s eli:title ?label BIND("title" AS ?labelKind)
-  } UNION {
+  }} UNION {{
     ?s skos:notation ?label BIND("notation" AS ?labelKind)
-  } UNION {
+  }} UNION {{
     ?s dcterms:identifier ?label BIND("identifier" AS ?labelKind)
-  }
-}
-""" % {
-    "types": " ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
-    "schemes": " ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme),
-}
+  }}
+}}
+""".format(
+    types=" ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
+    schemes=" ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme),
+)
 
 
 @dataclass(frozen=True)

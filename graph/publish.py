@@ -76,12 +76,10 @@ def publish(
     client = _Client(target)
     try:
         sender = client.put_graphs if target.graph_store else client.update_graphs
-        done = 0
-        for graph, triples in sender(kg, changed):
+        for done, (graph, triples) in enumerate(sender(kg, changed), 1):
             published[graph] = current[graph]
             report.sent.append(graph)
             report.triples += triples
-            done += 1
             if progress:
                 progress(done, len(changed) + len(gone))
         for graph in gone:

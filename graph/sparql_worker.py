@@ -19,6 +19,7 @@ Parent side: `pool_for(kg).run(...)`. Child side: `python -m graph.sparql_worker
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import logging
@@ -132,10 +133,8 @@ class WorkerPool:
             self._idle.clear()
             self._lock.notify_all()
         shutil.rmtree(self.root, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):  # another pool of this process still has checkpoints there
             self.root.parent.rmdir()
-        except OSError:
-            pass  # another pool of this process still has checkpoints there
 
     # --- workers ------------------------------------------------------------------
 
@@ -315,10 +314,8 @@ def main(fd: int, memory_limit: int) -> None:
     conn = Connection(fd)
     conn.send(("hello", wall))
     os.nice(5)  # on a small machine, searches come before analytic queries
-    try:
+    with contextlib.suppress(ValueError, OSError):  # a lower hard limit is already in place
         resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
-    except (ValueError, OSError):
-        pass  # a lower hard limit is already in place
     deadline: list[float | None] = [None]
     threading.Thread(target=_watch, args=(os.getppid(), deadline), daemon=True).start()
     store, opened = None, None

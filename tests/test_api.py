@@ -580,7 +580,8 @@ def test_sparql_timeout_is_503(client):
     original = state.settings
     state.settings = replace(original, sparql_timeout_s=0.001)
     try:
-        heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c a ?t }"  # ~0.1 s: over the limit, and soon done once abandoned
+        # ~0.1 s: over the limit, and soon done once abandoned
+        heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c a ?t }"
         body = assert_error(client.get("/sparql", params={"query": heavy}), 503)
     finally:
         state.settings = original

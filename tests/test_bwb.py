@@ -7,6 +7,7 @@ import socket
 import threading
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 import pyoxigraph
 import pytest
@@ -257,7 +258,7 @@ def test_manifest_with_dtd_is_refused():
 
 
 class _Routes(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, bytes] = {}
+    routes: ClassVar[dict[str, bytes]] = {}
 
     def do_GET(self):
         body = self.routes.get(self.path)

@@ -61,7 +61,7 @@ OPERATIONS = (
     "POST /sparql",
     "GET /id/{kind}/{slug}",
 )
-HYPOTHESIS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+HYPOTHESIS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 
 
 @pytest.fixture(scope="module")
@@ -454,7 +454,7 @@ SHIFTING = ["ﬁ", "ﬂ", "㎏", "…", "™", "①", "ǅ", "İ", "\u0301", "é"
     after=st.lists(st.one_of(st.sampled_from(SHIFTING), FILLER), max_size=4).map(" ".join),
 )
 def test_every_mention_text_is_a_label_of_its_concept(concepts, linkable, data, before, after):
-    label, iri = data.draw(st.sampled_from(linkable))
+    label, _iri = data.draw(st.sampled_from(linkable))
     text = f"{before} {label} {after}"
     mentions = concepts.link(text)
     assert mentions, text

@@ -16,6 +16,7 @@ import subprocess
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -340,7 +341,7 @@ def test_utf8_bom_is_accepted(core, tmp_path, suffix, content):
 class Tripwire(http.server.BaseHTTPRequestHandler):
     """A local HTTP server that records every request: an XML parser fetching anything trips it."""
 
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_GET(self):
         Tripwire.hits.append(self.path)
@@ -366,7 +367,7 @@ LAW = (
     "<artikel><kop><label>Artikel</label><nr>1</nr></kop><al>{text}</al></artikel>"
     "</wettekst></wet-besluit></wetgeving></toestand>"
 )
-LAUGHS = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+LAUGHS = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
 HOSTILE_XML = {
     "billion-laughs": f'<?xml version="1.0"?><!DOCTYPE toestand [<!ENTITY l0 "lol">{LAUGHS}]>'
     + LAW.format(title="&l9;", text="&l9;"),
@@ -596,7 +597,7 @@ def test_import_law_unreadable_file_is_a_bwb_error(core, tmp_path):
     try:
         if os.access(path, os.R_OK):
             pytest.skip("running as root: the file stays readable")
-        with pytest.raises(BwbError, match="Kan .* niet lezen"):
+        with pytest.raises(BwbError, match=r"Kan .* niet lezen"):
             core.import_law(str(path))
     finally:
         path.chmod(0o600)

@@ -38,7 +38,7 @@ def server(tmp_path):
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("oxigraph serve did not start")
+                raise RuntimeError("oxigraph serve did not start") from None
             time.sleep(0.1)
     yield base
     process.terminate()
@@ -124,7 +124,7 @@ def test_unreachable_target_is_a_clear_error_and_remembers_nothing(core, tmp_pat
 
 
 def test_refusal_by_the_server_names_status(core, server, tmp_path):
-    with pytest.raises(PublishError, match="404|400|405"):
+    with pytest.raises(PublishError, match=r"404|400|405"):
         publish(core.kg, Target(graph_store=f"{server}/geen-store"), tmp_path / "publish")
 
 
