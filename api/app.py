@@ -92,7 +92,7 @@ def _document_case_input(app: FastAPI) -> None:
                 components.setdefault(name, model)
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def _lifespan(settings: Settings):

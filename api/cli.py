@@ -144,7 +144,7 @@ def search(
 
 def _with_filter_options(command):
     """The search filters as options, named like the API's parameters (`--law`, `--year-from`, …)."""
-    options = [
+    options: list[tuple[str, Any, Any]] = [
         (
             param,
             list[str],

@@ -69,7 +69,7 @@ class QueryResult:
             return self.body
         if self.kind == "graph":
             fmt = GRAPH_TYPES.get(media_type, ox.RdfFormat.TURTLE)
-            return ox.serialize(self.triples, format=fmt, prefixes=PREFIXES)
+            return ox.serialize(self.triples, format=fmt, prefixes=PREFIXES) or b""
         kind = RESULT_TYPES.get(media_type, "json")
         return {"json": self._json, "xml": self._xml, "csv": self._csv, "tsv": self._tsv}[kind]()
 

@@ -219,6 +219,7 @@ class WorkerPool:
         with self._checkpoint_lock:
             if self._snapshot is None or self._snapshot[0] != revision:
                 self._checkpoint(kg, deadline)
+            assert self._snapshot is not None  # just taken, under the checkpoint lock
             with self._lock:
                 path = self._snapshot[1]
                 self._in_use[path] += 1
@@ -332,9 +333,10 @@ def main(fd: int, memory_limit: int) -> None:
                 if request is not None:
                     conn.send(("error", f"De SPARQL-gegevens konden niet worden geopend: {exc}", 503))
                 continue
-        if request is None:  # only open the checkpoint, ahead of the first query
+        if request is None or store is None:  # only open the checkpoint, ahead of the first query
             continue
         deadline[0] = time.monotonic() + timeout_s + GRACE_S
+        reply: tuple[str, QueryResult] | tuple[str, str, int]
         try:
             reply = ("ok", check_and_evaluate(store, *request))
         except SparqlError as exc:

@@ -239,10 +239,11 @@ def _class_targets() -> dict[rdflib.term.Node, set[rdflib.term.Node]] | None:
         shapes = shapes_graph()
         other = (_SH.targetNode, _SH.targetSubjectsOf, _SH.targetObjectsOf, _SH.target)
         implicit = (rdflib.RDFS.Class, rdflib.OWL.Class)  # a shape that is also a class targets its instances
-        targets: dict | None = {}
-        if any((None, p, None) in shapes for p in other) or any((None, rdflib.RDF.type, c) in shapes for c in implicit):
-            targets = None
-        else:
+        targets: dict | None = None
+        if not any((None, p, None) in shapes for p in other) and not any(
+            (None, rdflib.RDF.type, c) in shapes for c in implicit
+        ):
+            targets = {}
             for shape, cls in shapes.subject_objects(_SH.targetClass):
                 targets.setdefault(shape, set()).add(cls)
         _targets_cache = (targets,)

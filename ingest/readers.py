@@ -52,7 +52,7 @@ def read_records(path: Path) -> Iterator[tuple[str, Any]]:
 
 def parse_stream(handle: io.BufferedIOBase, suffix: str, name: str) -> Iterator[tuple[str, Any]]:
     _check_start(handle, name)
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")  # type: ignore[type-var]
     try:
         if suffix == ".jsonl":
             yield from _jsonl(text, name)
@@ -210,7 +210,7 @@ def _csv_row(location: str, row: dict[str | None, Any]) -> tuple[str, Any]:
     return checked(location, _csv_record(row))
 
 
-def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+def _csv_record(row: dict[str | None, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in row.items():
         if key is None or value is None or value == "":
