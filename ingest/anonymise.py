@@ -21,9 +21,12 @@ from stdnum import iban as _iban
 from stdnum.nl import bsn as _bsn
 from stdnum.nl import postcode as _postcode
 
+from ingest import deduce_gate
+from ingest.normalise import Normalised, normalise
+
 __all__ = ["Finding", "find_personal_data", "redact"]
 
-KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM")
+KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM", "STUURTEKEN")
 # Tie-break for equally long overlapping spans: checksummed kinds are the most
 # trustworthy, name heuristics the least.
 _PRIORITY = {kind: rank for rank, kind in enumerate(KINDS)}
@@ -216,41 +219,77 @@ def _scan_validated(pattern: re.Pattern, text: str, valid: Callable[[str], bool]
 
 
 # --- BSN -----------------------------------------------------------------------
-_BSN_RE = re.compile(
-    r"\d(?<!\w\d)(?<!\d[.,/-]\d)"
-    r"(?:\d{8}|\d{3}\.\d{2}\.\d{3}|\d{2}([. ])\d{3}\1\d{3}|\d([. ])\d{3}\2\d{2}\2\d{2})"
-    r"(?!\w|[.,/-]\d)"
+# Nine digits in any grouping (123-456-782, 1234 56 782, 12.34.56.782), also
+# glued to a label (BSN123456782); the elfproef decides.
+_BSN_RE = re.compile(r"\d(?<!\d\d)(?<!\d[.,/-]\d)(?:[ .-]?\d){8}(?![.,/-]?\d)")
+# A labelled number that passes the elfproef by chance is still not a BSN:
+# "Zaaknummer 123456782", "€ 123.456.782", "123.456.782 euro".
+_NOT_BSN_BEFORE_RE = re.compile(
+    r"(?:€|eur|euro|zaak\w*|dossier\w*|kenmerk|factuur\w*|klant\w*|referentie|ref\.?|order\w*|"
+    r"relatie\w*|polis\w*|registratie\w*|kvk\w*|bwbr?|lening\w*|contract\w*|aanvraag\w*|"
+    r"meldings?\w*|nr\.?|nummer)[\s:.#-]*\Z"
 )
+_BSN_LABEL_RE = re.compile(r"(?:bsn|burgerservicenummer|sofi\w*)[\s:.#-]*\Z")
+_NOT_BSN_AFTER_RE = re.compile(r"[\s,-]*(?:euro|eur|€)")
 
 
-def _find_bsn(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_bsn(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for m in _BSN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if digits != "000000000" and _bsn.is_valid(digits):
-            yield "BSN", m.start(), m.end()
+        if digits == "000000000" or not _bsn.is_valid(digits):
+            continue
+        before = lowered[max(0, m.start() - 24):m.start()]
+        if not _BSN_LABEL_RE.search(before) and (
+            _NOT_BSN_BEFORE_RE.search(before) or _NOT_BSN_AFTER_RE.match(lowered, m.end())
+        ):
+            continue
+        yield m.start(), m.end()
 
 
 # --- IBAN ----------------------------------------------------------------------
-# Country code in capitals: allowing lowercase makes every letter a start
-# candidate, and lowercase IBANs are rare in case texts.
-_IBAN_RE = re.compile(_boundary("[A-Z]", "[A-Za-z0-9]") + r"[A-Z]\d{2}(?: ?[A-Za-z0-9]){10,32}")
+# Anchored on the check digits (a digit after two letters), so that the
+# engine skips ahead to digits; the country code is read back from there.
+# Lowercase, dashed and irregularly grouped forms are accepted: mod-97 decides.
+_IBAN_RE = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d(?:[ -]?[A-Za-z0-9]){10,32}")
 
 
-def _find_iban(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
-    for start, end in _scan_validated(_IBAN_RE, text, _iban.is_valid):
-        yield "IBAN", start, end
+class _IbanPattern:
+    """_IBAN_RE with the match widened to the country code before it."""
+
+    class _Match:
+        def __init__(self, m):
+            self._start, self._end = m.start() - 2, m.end()
+
+        def start(self):
+            return self._start
+
+        def end(self):
+            return self._end
+
+    def search(self, text, pos=0):
+        m = _IBAN_RE.search(text, pos + 2)
+        return self._Match(m) if m else None
+
+
+_IBAN_SCAN = _IbanPattern()
+
+
+def _find_iban(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for start, end in _scan_validated(_IBAN_SCAN, text, _iban.is_valid):
+        yield start, end
 
 
 # --- phone numbers -------------------------------------------------------------
 # One dash or slash at most, after the area code: "01-03-1985" is a date, and
 # a second dash would let a date and a following number pass as one phone number.
-_AREA_SEP = r"(?: ?[-/] ?| )?"
-_INTL_REST = rf"[1-9]\d{{0,2}}[ -]?(?:\(0\) ?)?\d{{1,4}}{_AREA_SEP}\d(?: ?\d){{4,10}}"
+_AREA_SEP = r"(?: ?[-/.] ?| )?"
+_DIGITS = r"\d(?:[ .-]?\d)"
+_INTL_REST = rf"[1-9]\d{{0,2}}[ .-]?(?:\(0\) ?)?\d{{1,4}}{_AREA_SEP}{_DIGITS}{{4,10}}"
 _PHONE_RE = re.compile(
     "(?:"
     + _boundary("[+]", r"[\w+]") + _INTL_REST
-    + "|" + _boundary("0", r"[\w+]") + rf"(?:0{_INTL_REST}|\d{{1,3}}{_AREA_SEP}\d(?: ?\d){{4,8}})"
-    + "|" + _boundary("[(]", r"[\w+]") + r"0\d{1,3}\) ?\d(?: ?\d){4,8}"
+    + "|" + _boundary("0", r"[\w+.]") + rf"(?:0{_INTL_REST}|\d{{1,3}}{_AREA_SEP}{_DIGITS}{{4,8}})"
+    + "|" + _boundary("[(]", r"[\w+]") + rf"0\d{{1,3}}\) ?{_DIGITS}{{4,8}}"
     + r")(?!\d)"
 )
 
@@ -264,12 +303,19 @@ def _valid_phone(candidate: str) -> bool:
         number = phonenumbers.parse(candidate, "NL")
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(number)
+    # 0800/0900 numbers belong to services, not persons.
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) not in _SERVICE_NUMBERS
 
 
-def _find_phone(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+_SERVICE_NUMBERS = frozenset({
+    phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+})
+
+
+def _find_phone(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for start, end in _scan_validated(_PHONE_RE, text, _valid_phone):
-        yield "TELEFOON", start, end
+        yield start, end
 
 
 # --- e-mail --------------------------------------------------------------------
@@ -278,14 +324,19 @@ _EMAIL_RE = re.compile(
 )
 
 
-def _find_email(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_email(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     if "@" in text:
         for m in _EMAIL_RE.finditer(text):
-            yield "E-MAIL", m.start(), m.end()
+            yield m.start(), m.end()
 
 
 # --- addresses -----------------------------------------------------------------
-_POSTCODE_RE = re.compile(_boundary("[1-9]", r"[\w.,-]") + r"\d{3}(?:[ \u00a0]?[A-Z]{2}|[a-z]{2})(?![\w-])")
+# "8011 AB", "8011AB", "8011-AB", "8011ab"; "8011 ab" only where an address
+# goes on (a place name or a house number), since "2023 en" is ordinary text.
+_POSTCODE_RE = re.compile(
+    _boundary("[1-9]", r"[\w.,-]")
+    + r"\d{3}(?:[ -]?[A-Z]{2}|[a-z]{2}|[ -][a-z]{2}(?=,?[^\S\r\n]+(?:\d|[A-Z][a-z])))(?![\w-])"
+)
 # Letter pairs that follow numbers as abbreviations ("sinds 2019 WW") or, in
 # lowercase, as units ("1500km"); after a year they are read as text too.
 _POSTCODE_STOP = frozenset("WW ZW EU NL BV NV UK VS".split())
@@ -299,7 +350,7 @@ def _postcode_ok(candidate: str) -> bool:
         return False
     if digits[:2] in ("19", "20") and letters.upper() in _POSTCODE_AFTER_YEAR:
         return False
-    return _postcode.is_valid(candidate.replace("\u00a0", " "))
+    return _postcode.is_valid(candidate.replace("-", " ").upper())
 
 
 _STREET_SUFFIXES = (
@@ -319,8 +370,11 @@ _HOUSE_NO = (
 # Anchored on a number right after a word ending like a street suffix (a
 # same-width lookbehind, so the engine can still skip to digits); the street
 # word and its capitalised prefix ("Lange", "Johan de") are then read backwards.
+# Searched in the lowercased text, so KERKSTRAAT 12 and dorpsstraat 5 match
+# too; "str." and "ln." are the usual abbreviations.
+_STREET_ABBREVIATIONS = ("str.", "ln.", "pln.", "gr.")
 _NUMBER_AFTER_WORD_RE = re.compile(
-    r"\d(?<=(?:" + "|".join(sorted({x[-3:] for x in _STREET_SUFFIXES})) + r")[^\S\r\n]\d)"
+    r"\d(?<=(?:" + "|".join(sorted({x[-3:] for x in _STREET_SUFFIXES} | {"tr.", "ln."})) + r")[^\S\r\n]\d)"
 )
 _HOUSE_NO_RE = re.compile(
     _HOUSE_NO + r"(?!\s*(?:euro|procent|jaar|jaren|uur|keer|dagen|weken|maanden|km|kilometer)\b)"
@@ -329,10 +383,10 @@ _STREET_PREFIX_RE = re.compile(rf"(?<![\w'’-])(?:{CAPW}{SP}(?:{PARTICLE}{SP}){
 _STREET_WORD_CHARS = frozenset("'’-")
 
 
-def _find_postcode(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_postcode(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for m in _POSTCODE_RE.finditer(text):
         if _postcode_ok(m.group()):
-            yield "ADRES", m.start(), m.end()
+            yield m.start(), m.end()
 
 
 def _trim_street_start(text: str, start: int, street_end: int) -> int | None:
@@ -344,13 +398,13 @@ def _trim_street_start(text: str, start: int, street_end: int) -> int | None:
         while i < len(words) - 1 and words[i].group().islower() and _fold(words[i].group()) in PARTICLES:
             i += 1
     street_word = words[-1].group()
-    if _fold(street_word) in _NOT_A_STREET:
+    if _fold(street_word.rstrip(".")) in _NOT_A_STREET:
         return None
     return start + words[i].start()
 
 
 def _street_word_start(text: str, end: int) -> int:
-    start = end
+    start = end - 1 if text[end - 1:end] == "." else end
     while start > 0 and (text[start - 1].isalpha() or text[start - 1] in _STREET_WORD_CHARS):
         start -= 1
     return start
@@ -358,40 +412,55 @@ def _street_word_start(text: str, end: int) -> int:
 
 def _is_street_word(word: str) -> bool:
     # The suffix alone ("Markt 3", "Hof 12") is too often an ordinary noun.
-    return (
-        word.endswith(_STREET_SUFFIXES)
-        and word[:1].isupper()
-        and word[1:].islower()
-        and any(word.endswith(s) and len(word) > len(s) for s in _STREET_SUFFIXES)
-    )
+    if not (word.istitle() or word.isupper() or word.islower()):
+        return False
+    lowered = word.lower()
+    if lowered.endswith(_STREET_ABBREVIATIONS):
+        return len(lowered) > 4 and word[:1].isupper()
+    return any(lowered.endswith(s) and len(lowered) > len(s) for s in _STREET_SUFFIXES)
 
 
-def _find_street(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
-    for m in _NUMBER_AFTER_WORD_RE.finditer(text):
+def _is_year(house_number: str) -> bool:
+    # "Kerkstraat 2023" names a project; a house number is rarely a year.
+    return house_number.isdigit() and 1900 <= int(house_number) <= 2099
+
+
+def _find_street(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for m in _NUMBER_AFTER_WORD_RE.finditer(lowered):
         street_end = m.start() - 1
         word_start = _street_word_start(text, street_end)
         if not _is_street_word(text[word_start:street_end]):
             continue
         house = _HOUSE_NO_RE.match(text, m.start())
-        if house is None or (word_start and text[word_start - 1].isdigit()):
+        if house is None or (word_start and text[word_start - 1].isdigit()) or _is_year(house.group()):
             continue
         prefix = _STREET_PREFIX_RE.search(text, max(0, word_start - 80), word_start)
         start = _trim_street_start(text, prefix.start() if prefix else word_start, street_end)
         if start is not None:
-            yield "ADRES", start, house.end()
+            yield start, house.end()
 
 
 # --- dates of birth ------------------------------------------------------------
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # Trigger words, searched in the lowercased text with literal first letters
 # (see _SALUTATION_M_RE for why); the date must follow within a few words.
+# "°" and "*" are the genealogical birth signs; "geb" without a dot only
+# counts when a number follows ("geb 3 maart 2005", not "gebeld").
 _DOB_TRIGGER_RE = re.compile(
-    r"(?:geb(?:oren|oorte[^\S\r\n]?datum|\.?[^\S\r\n]?datum|\.)|dob|d\.o\.b\.?|date[^\S\r\n]+of[^\S\r\n]+birth|born)(?!\w)"
+    r"(?:geb(?:oren|oorte[^\S\r\n]?datum|\.?[^\S\r\n]?datum|\.|(?=[^\S\r\n]+\d))|dob|d\.o\.b\.?"
+    r"|date[^\S\r\n]+of[^\S\r\n]+birth|born|°|(?<![\w*])\*(?=[^\S\r\n]?\d)|(?<=is )van(?=[^\S\r\n]+\d))(?![^\W\d_])"
 )
+# "is van 12-03-2005" is a birth date only when it is said of a person.
+_PERSON_BEFORE_IS_VAN_RE = re.compile(
+    r"(?:zoon|dochter|kind|baby|broer|broertje|zus|zusje|cliënt|client|cliente|hij|zij|ze|meneer|mevrouw|moeder|"
+    r"vader|jongste|oudste|tweeling)(?:[^\S\r\n]+[^\W\d_]+){0,2}[^\S\r\n]+is[^\S\r\n]+\Z"
+)
+_WEEKDAYS = "maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|ma|di|wo|do|vr|za|zo"
 _DOB_DATE_RE = re.compile(
     rf"(?i)[^\S\r\n]*[(:]?[^\S\r\n]*"
     rf"(?:(?:[^\W\d_]+[^\S\r\n]*){{1,3}}?:[^\S\r\n]*"
-    rf"|(?:op|on|per|d\.d\.){SP}"
+    rf"|(?:op|on|per|d\.d\.){SP}(?:(?:{_WEEKDAYS})\.?,?{SP})?"
+    rf"|(?:{_WEEKDAYS})\.?,?{SP}"
     rf"|(?:te|in){SP}{UP}[\w-]+(?:{SP}op)?{SP})?"
     r"(?P<date>\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
     rf"|\d{{1,2}}{SP}(?:{_MONTH_ALT})\.?{SP}\d{{4}}"
@@ -408,18 +477,20 @@ def _plausible_date(date: str) -> bool:
 
 
 # Plain "geb" would also fire on gebruik, gebeld, gebied...
-_DOB_HINTS = ("geboren", "geb.", "geb ", "geboorte", "gebdatum", "dob", "d.o.b", "birth", "born")
+_DOB_HINTS = ("geboren", "geb.", "geb ", "geboorte", "gebdatum", "dob", "d.o.b", "birth", "born", "°", "*", "is van ")
 
 
-def _find_birth_date(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_birth_date(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     if not any(hint in lowered for hint in _DOB_HINTS):
         return
     for trigger in _DOB_TRIGGER_RE.finditer(lowered):
         if trigger.start() and lowered[trigger.start() - 1].isalnum():
             continue
+        if trigger.group() == "van" and not _PERSON_BEFORE_IS_VAN_RE.search(lowered, max(0, trigger.start() - 60), trigger.start()):
+            continue
         m = _DOB_DATE_RE.match(text, trigger.end())
         if m and _plausible_date(m.group("date")):
-            yield "GEBOORTEDATUM", m.start("date"), m.end("date")
+            yield m.start("date"), m.end("date")
 
 
 # --- person names --------------------------------------------------------------
@@ -494,19 +565,19 @@ def _salutations(lowered: str) -> Iterator[re.Match]:
         yield from _SALUTATION_OTHER_RE.finditer(lowered)
 
 
-def _find_salutation_names(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_salutation_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for sal in _salutations(lowered):
         if sal.start() and (lowered[sal.start() - 1].isalnum() or lowered[sal.start() - 1] == "_"):
             continue
         m = _name_after_salutation(text, sal.end())
         if m:
-            yield "NAAM", m.start("name"), m.end("name")
+            yield m.start("name"), m.end("name")
 
 
-def _find_initials_names(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_initials_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for m in _INITIALS_RE.finditer(text):
         if _fold(m.group("core")) in SURNAMES:
-            yield "NAAM", m.start(), m.end()
+            yield m.start(), m.end()
 
 
 def _is_first_name(word: str) -> bool:
@@ -558,19 +629,166 @@ def _names_in_run(text: str, tokens: list[re.Match]) -> Iterator[tuple[int, int]
         i = last + 1
 
 
-def _find_first_last_names(text: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _find_first_last_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for run in _RUN_RE.finditer(text):
         if not any(_fold(w) in FIRST_NAMES for w in _TOKEN_RE.findall(run.group())):
             continue  # most runs are organisations or sentence starts
         tokens = list(_TOKEN_RE.finditer(text, run.start(), run.end()))
         for i, last in _names_in_run(text, tokens):
-            yield "NAAM", tokens[i].start(), tokens[last].end()
+            yield tokens[i].start(), tokens[last].end()
+
+
+# Lowercase names after a salutation ("mevrouw de vries") and first names in a
+# family context ("zoon Daan (12)") are checked against Deduce's name lists.
+_LOWER_SAL_NAME_RE = re.compile(rf"{SP}(?P<name>(?:{PARTICLE}{SP}){{0,3}}(?P<core>{LO}+))(?![\w-])")
+
+
+def _known_surname(word: str) -> bool:
+    key = _fold(word)
+    return key in SURNAMES or word.lower() in deduce_gate.names("surname")
+
+
+def _known_first_name(word: str) -> bool:
+    return _fold(word) in FIRST_NAMES or word.lower() in deduce_gate.names("first_name")
+
+
+def _find_lowercase_salutation_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for sal in _salutations(lowered):
+        if sal.start() and (lowered[sal.start() - 1].isalnum() or lowered[sal.start() - 1] == "_"):
+            continue
+        m = _LOWER_SAL_NAME_RE.match(text, sal.end())
+        if m and _fold(m["core"]) not in _NOT_A_NAME and _known_surname(m["core"]):
+            yield m.start("name"), m.end("name")
+
+
+_FAMILY_WORDS = (
+    "zoon|dochter|zoontje|dochtertje|kind|kindje|baby|broer|broertje|zus|zusje|zuster|moeder|vader|"
+    "partner|echtgenoot|echtgenote|man|vrouw|vriend|vriendin|oma|opa|neef|nicht|oom|tante|stiefzoon|"
+    "stiefdochter|pleegzoon|pleegdochter|kleinzoon|kleindochter|schoonzoon|schoondochter|buurman|buurvrouw|"
+    "mantelzorger|jongste|oudste|tweelingbroer|tweelingzus"
+)
+_FAMILY_NAME_RE = re.compile(
+    rf"(?i:{_FAMILY_WORDS})[,:]?{SP}(?P<name>{CAPW})(?P<age>[^\S\r\n]?\([^\S\r\n]?\d{{1,2}}\b)?"
+)
+
+
+def _find_family_first_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for m in _FAMILY_NAME_RE.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "-"):
+            continue
+        name = m["name"]
+        if _fold(name) in _NOT_A_NAME:
+            continue
+        if m["age"] or _known_first_name(name):
+            yield m.start("name"), m.end("name")
+
+
+# "De Vries, J.", "Bakker, Fatima", "El Amrani, M.A.": surname first, as in a register.
+_SURNAME_FIRST_RE = re.compile(
+    rf"(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}{_DOUBLE}),{SP}(?P<given>{_INITIALS}|{CAPW})"
+)
+
+
+def _find_surname_first_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    if "," not in text:
+        return
+    for m in _SURNAME_FIRST_RE.finditer(text):
+        if m.start() and text[m.start() - 1].isalnum():
+            continue
+        given = m["given"].rstrip()
+        if not _known_surname(m["core"].split("-")[0]) or _fold(m["core"]) in _NOT_A_NAME:
+            continue
+        if "." in given or _known_first_name(given):
+            yield m.start(), m.start("given") + len(given)
+
+
+def _find_deduce_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for note in deduce_gate.annotate(text):
+        if note.tag == "persoon" and _plausible_deduce_name(text[note.start:note.end]):
+            yield note.start, note.end
+
+
+def _find_deduce_addresses(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    for note in deduce_gate.annotate(text):
+        span = text[note.start:note.end]
+        number = re.search(r"(\d+)\w*\Z", span)
+        if note.tag == "locatie" and number and not _is_year(number.group(1)):
+            yield note.start, note.end
+
+
+# Words Deduce's lists hold as names but that open or fill Dutch sentences in
+# this domain ("Pas na drie maanden", "Burgemeester en wethouders").
+_ROLE_WORDS = frozenset(_fold(w) for w in """
+    burgemeester wethouder wethouders consulent casemanager regisseur jeugdconsulent
+    klantmanager schuldhulpverlener bewindvoerder mentor curator advocaat rechter
+    huisarts wijkverpleegkundige verpleegkundige psycholoog psychiater hulpverlener
+    begeleider ambtenaar medewerker coördinator directeur teamleider pas hoop
+    """.split())
+
+
+def _plausible_deduce_name(span: str) -> bool:
+    words = _capitalised_words(span) or span.split()
+    if any(w.isupper() and len(w) > 1 for w in words):
+        return False  # acronyms: UWV, FACT, GGZ
+    if len(words) == 1:
+        key = _fold(words[0])
+        return key not in _NOT_A_NAME and key not in _ROLE_WORDS
+    return not all(_fold(w) in _NOT_A_NAME or _fold(w) in _ROLE_WORDS for w in words)
+
+
+# Institutions named after people are not persons: "Jan van Es Stichting",
+# "Stichting Jan van Es", "Dr. Schaepmanschool", "Antoni van Leeuwenhoek ziekenhuis".
+_INSTITUTION_NOUNS = (
+    "stichting", "instituut", "ziekenhuis", "gasthuis", "kliniek", "centrum", "fonds", "college",
+    "lyceum", "academie", "school", "huis", "hospice", "universiteit", "hogeschool", "prijs", "museum",
+    "kindcentrum", "praktijk", "groep", "zorg", "foundation", "kerk", "moskee", "bibliotheek", "vereniging",
+    "ziekenhuizen", "schoolgroep", "campus", "theater", "zaal", "park", "hal", "huize", "basisschool",
+)
+_NAME_WORD = rf"(?:{CAPW}|{UP}\.|Dr\.|Prof\.|Mr\.|St\.|{PARTICLE})"
+_INSTITUTION_RUN_RE = re.compile(
+    rf"{_NAME_WORD}(?:[ -]{_NAME_WORD})*(?:[ -](?:{'|'.join(_INSTITUTION_NOUNS)})\b)?"
+)
+
+
+def _institution_spans(text: str) -> list[tuple[int, int]]:
+    spans = [(n.start, n.end) for n in deduce_gate.annotate(text) if n.tag in ("ziekenhuis", "zorginstelling")]
+    for m in _INSTITUTION_RUN_RE.finditer(text):
+        words = re.findall(r"[\w'’]+", m.group().lower())
+        if len(words) > 1 and any(w.endswith(_INSTITUTION_NOUNS) for w in words) or (
+            len(words) == 1 and words[0].endswith(_INSTITUTION_NOUNS) and words[0] not in _INSTITUTION_NOUNS
+        ):
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def _find_bidi_controls(normalised: Normalised) -> list[tuple[str, int, int]]:
+    return [("STUURTEKEN", start, end) for start, end in normalised.controls]
 
 
 # --- public API ----------------------------------------------------------------
-_DETECTORS = (
-    _find_bsn, _find_iban, _find_phone, _find_email, _find_postcode, _find_street,
-    _find_birth_date, _find_salutation_names, _find_initials_names, _find_first_last_names,
+@dataclass(frozen=True)
+class Detector:
+    kind: str
+    find: Callable[[str, str], Iterable[tuple[int, int]]]
+
+
+# The one list of detectors: adding a detector is adding a line.
+DETECTORS = (
+    Detector("BSN", _find_bsn),
+    Detector("IBAN", _find_iban),
+    Detector("TELEFOON", _find_phone),
+    Detector("E-MAIL", _find_email),
+    Detector("ADRES", _find_postcode),
+    Detector("ADRES", _find_street),
+    Detector("ADRES", _find_deduce_addresses),
+    Detector("GEBOORTEDATUM", _find_birth_date),
+    Detector("NAAM", _find_salutation_names),
+    Detector("NAAM", _find_lowercase_salutation_names),
+    Detector("NAAM", _find_initials_names),
+    Detector("NAAM", _find_first_last_names),
+    Detector("NAAM", _find_surname_first_names),
+    Detector("NAAM", _find_family_first_names),
+    Detector("NAAM", _find_deduce_names),
 )
 
 
@@ -591,10 +809,27 @@ def _lower_same_length(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-def find_personal_data(text: str) -> list[Finding]:
-    """All personal-data spans in text, sorted by start and non-overlapping."""
+def _inside(span: tuple[int, int], outer: list[tuple[int, int]]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e in outer)
+
+
+def _detect(text: str) -> list[tuple[str, int, int]]:
     lowered = _lower_same_length(text)
-    candidates = [hit for detector in _DETECTORS for hit in detector(text, lowered)]
+    candidates = [(d.kind, s, e) for d in DETECTORS for s, e in d.find(text, lowered)]
+    if any(kind == "NAAM" for kind, _, _ in candidates):
+        institutions = _institution_spans(text)
+        candidates = [c for c in candidates if c[0] != "NAAM" or not _inside(c[1:], institutions)]
+    return candidates
+
+
+def find_personal_data(text: str) -> list[Finding]:
+    """All personal-data spans in text, sorted by start and non-overlapping.
+
+    Detection runs on the normalised text; spans are those of the original.
+    """
+    normalised = normalise(text)
+    candidates = [(kind, *normalised.original_span(s, e)) for kind, s, e in _detect(normalised.text)]
+    candidates += _find_bidi_controls(normalised)
     return [Finding(kind, start, end, text[start:end]) for kind, start, end in _resolve_overlaps(candidates)]
 
 

@@ -1,0 +1,95 @@
+"""Deduce (UMC Utrecht's Dutch de-identification method) as one source of the gate.
+
+Deduce contributes what regexes cannot know: its lookup lists of Dutch first
+names and surnames (Meertens/CBS), 150k street names (BAG) and 49k healthcare
+institutions. Only its name, location and institution annotators run here;
+BSN, IBAN, phone numbers, e-mail and dates are the gate's own checksummed
+detectors, and Deduce's date and age annotators would refuse ordinary dates
+and ages, which are not personal data in a case description.
+
+Building the lookup structures takes about a minute; Deduce pickles them in
+`deduce/data/lookup/cache/lookup_structs.pickle` inside its own package
+directory and reloads that in a few seconds. `warm_up()` does the build at
+install time; `annotator()` is the lazy singleton the gate uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+_GROUPS = ("names", "locations", "institutions")
+# A place name alone ("in Zwolle") is not personal data in a case text; Deduce's
+# postcode rule is weaker than the gate's own (stdnum + context).
+_SKIPPED = ("placename", "postal_code", "postbus")
+_lock = threading.Lock()
+_instance = None
+
+
+class Annotation(NamedTuple):
+    tag: str  # "persoon", "locatie", "ziekenhuis", "zorginstelling"
+    start: int
+    end: int
+
+
+def _config() -> dict:
+    import deduce
+
+    base = json.loads((Path(deduce.__file__).parent / "base_config.json").read_text(encoding="utf-8"))
+    base["annotators"] = {
+        name: spec for name, spec in base["annotators"].items()
+        if spec.get("group") in _GROUPS and name not in _SKIPPED
+    }
+    return base
+
+
+def annotator():
+    """The shared Deduce instance (built or loaded from its cache on first use)."""
+    global _instance
+    if _instance is None:
+        with _lock:
+            if _instance is None:
+                from deduce import Deduce
+
+                _instance = Deduce(load_base_config=False, config=_config())
+    return _instance
+
+
+def annotate(text: str) -> list[Annotation]:
+    doc = annotator().deidentify(text, disabled={"post_processing", "redactor"})
+    return [Annotation(a.tag, a.start_char, a.end_char) for a in doc.annotations]
+
+
+@lru_cache(maxsize=None)
+def names(kind: str) -> frozenset[str]:
+    """Deduce's list of "first_name" or "surname", lowercased, without the words
+    Deduce itself whitelists as common Dutch or medical words ("hoop", "pas", "zoon")."""
+    import deduce
+
+    source = Path(deduce.__file__).parent / "data" / "lookup" / "src"
+
+    def read(folder: str) -> set[str]:
+        return {line.strip().lower() for line in (source / folder / "items.txt").read_text(encoding="utf-8").splitlines() if line.strip()}
+
+    common = read("whitelist/lst_common_word") | read("whitelist/lst_stop_word") | read("whitelist/lst_medical_term")
+    return frozenset(read(f"names/lst_{kind}") - common)
+
+
+def warm_up() -> float:
+    """Build (or load) Deduce's lookup structures now; returns the seconds it took.
+
+    Call it from `make install` / `maatwerk init`, so that no request pays for it.
+    """
+    started = time.perf_counter()
+    logging.getLogger(__name__).info("Deduce-opzoeklijsten laden (eenmalig ongeveer een minuut)")
+    annotate("Warm-up met mevrouw Jansen aan de Kerkstraat 1.")
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    print(f"Deduce klaar in {warm_up():.1f} s")
