@@ -24,7 +24,7 @@ from stdnum.nl import postcode as _postcode
 from ingest import deduce_gate
 from ingest.normalise import Normalised, normalise
 
-__all__ = ["Finding", "find_personal_data", "redact"]
+__all__ = ["Finding", "find_personal_data", "redact", "redaction_summary", "warm_up"]
 
 KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM", "STUURTEKEN")
 # Tie-break for equally long overlapping spans: checksummed kinds are the most
@@ -32,12 +32,58 @@ KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM", 
 _PRIORITY = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
+# What each kind is called in a refusal, and what the writer can do about it.
+_LABELS = {
+    "BSN": "burgerservicenummer (BSN)", "IBAN": "rekeningnummer (IBAN)", "TELEFOON": "telefoonnummer",
+    "E-MAIL": "e-mailadres", "ADRES": "adres", "GEBOORTEDATUM": "geboortedatum", "NAAM": "naam van een persoon",
+    "STUURTEKEN": "onzichtbaar stuurteken dat de leesrichting omdraait",
+}
+_ADVICE = {
+    "BSN": "Laat het nummer weg; een casus heeft geen BSN nodig.",
+    "IBAN": "Laat het rekeningnummer weg.",
+    "TELEFOON": "Laat het nummer weg; noem hooguit de organisatie die je kunt bellen.",
+    "E-MAIL": "Laat het adres weg; noem hooguit de organisatie.",
+    "ADRES": "Noem geen straat, huisnummer of postcode; schrijf bijvoorbeeld 'een wijk in Zwolle'.",
+    "GEBOORTEDATUM": "Noem een leeftijd of leeftijdsgroep ('een jongen van 12') in plaats van de geboortedatum.",
+    "NAAM": "Vervang de naam door een rol ('de moeder', 'de cliënt', 'zoon (12)').",
+    "STUURTEKEN": "Verwijder het teken: het laat tekst anders zien dan er staat. Typ de tekst opnieuw.",
+}
+# Characters kept visible at the start and end of a masked span, so a person
+# can find the spot in their own text ("06-••••••78", "1••••••82").
+_KEEP = {"BSN": (1, 2), "IBAN": (4, 2), "TELEFOON": (2, 2)}
+MASK = "•"
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str
     start: int
     end: int
-    text: str
+    text: str  # the offending span exactly as written
+
+    @property
+    def placeholder(self) -> str:
+        return "" if self.kind == "STUURTEKEN" else f"[{self.kind}]"
+
+    @property
+    def masked(self) -> str:
+        """The span with most of it hidden, safe to show in messages and logs."""
+        if self.kind == "STUURTEKEN":
+            return " ".join(f"U+{ord(c):04X}" for c in self.text)
+        if self.kind in _KEEP:
+            head, tail = _KEEP[self.kind]
+            positions = [i for i, c in enumerate(self.text) if c.isalnum()]
+            shown = set(positions[:head] + positions[-tail:])
+            return "".join(c if i in shown or not c.isalnum() else MASK for i, c in enumerate(self.text))
+        if self.kind == "E-MAIL":
+            return re.sub(r"(?<=\w)\w", MASK, self.text.rsplit(".", 1)[0]) + "." + self.text.rsplit(".", 1)[-1]
+        # Names, addresses, dates: only the first character of each word.
+        return re.sub(r"(?<=\w)\w", MASK, self.text)
+
+    @property
+    def message(self) -> str:
+        """Dutch refusal text: what was found, where (masked), and how to fix it."""
+        return f"Dit lijkt een {_LABELS[self.kind]}: {self.masked}. {_ADVICE[self.kind]}"
 
 
 # --- character classes -------------------------------------------------------
@@ -225,9 +271,8 @@ _BSN_RE = re.compile(r"\d(?<!\d\d)(?<!\d[.,/-]\d)(?:[ .-]?\d){8}(?![.,/-]?\d)")
 # A labelled number that passes the elfproef by chance is still not a BSN:
 # "Zaaknummer 123456782", "€ 123.456.782", "123.456.782 euro".
 _NOT_BSN_BEFORE_RE = re.compile(
-    r"(?:€|eur|euro|zaak\w*|dossier\w*|kenmerk|factuur\w*|klant\w*|referentie|ref\.?|order\w*|"
-    r"relatie\w*|polis\w*|registratie\w*|kvk\w*|bwbr?|lening\w*|contract\w*|aanvraag\w*|"
-    r"meldings?\w*|nr\.?|nummer)[\s:.#-]*\Z"
+    r"(?:€|eur|euro|(?:zaak|dossier)(?:nummer|nr\.?)?|kenmerk|referentie|ref\.?|bwbr?|"
+    r"(?:aanvraag|factuur|klant|order|relatie|polis|registratie|lening|contract|melding|kvk)(?:nummer|nr\.?))[\s:.#-]*\Z"
 )
 _BSN_LABEL_RE = re.compile(r"(?:bsn|burgerservicenummer|sofi\w*)[\s:.#-]*\Z")
 _NOT_BSN_AFTER_RE = re.compile(r"[\s,-]*(?:euro|eur|€)")
@@ -247,10 +292,13 @@ def _find_bsn(text: str, lowered: str) -> Iterator[tuple[int, int]]:
 
 
 # --- IBAN ----------------------------------------------------------------------
-# Anchored on the check digits (a digit after two letters), so that the
-# engine skips ahead to digits; the country code is read back from there.
-# Lowercase, dashed and irregularly grouped forms are accepted: mod-97 decides.
-_IBAN_RE = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d(?:[ -]?[A-Za-z0-9]){10,32}")
+# Anchored on the check digits (a digit after two letters, "NL30" or "NL 30"),
+# so that the engine skips ahead to digits; the country code is read back from
+# there. Lowercase, dashed and irregularly grouped forms are accepted: mod-97
+# (and the national check stdnum knows) decides.
+_IBAN_RE = re.compile(
+    r"\d(?:(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)|(?<=(?<![A-Za-z0-9])[A-Za-z]{2} \d))\d(?:[ -]?[A-Za-z0-9]){10,32}"
+)
 
 
 class _IbanPattern:
@@ -258,7 +306,8 @@ class _IbanPattern:
 
     class _Match:
         def __init__(self, m):
-            self._start, self._end = m.start() - 2, m.end()
+            gap = m.string[m.start() - 1] == " "
+            self._start, self._end = m.start() - 2 - gap, m.end()
 
         def start(self):
             return self._start
@@ -267,7 +316,9 @@ class _IbanPattern:
             return self._end
 
     def search(self, text, pos=0):
-        m = _IBAN_RE.search(text, pos + 2)
+        m = _IBAN_RE.search(text, pos)
+        while m and self._Match(m).start() < pos:
+            m = _IBAN_RE.search(text, m.start() + 1)
         return self._Match(m) if m else None
 
 
@@ -335,12 +386,12 @@ def _find_email(text: str, lowered: str) -> Iterator[tuple[int, int]]:
 # goes on (a place name or a house number), since "2023 en" is ordinary text.
 _POSTCODE_RE = re.compile(
     _boundary("[1-9]", r"[\w.,-]")
-    + r"\d{3}(?:[ -]?[A-Z]{2}|[a-z]{2}|[ -][a-z]{2}(?=,?[^\S\r\n]+(?:\d|[A-Z][a-z])))(?![\w-])"
+    + r"\d{3}(?:[ -]?[A-Z]{2}|[a-z]{2}|[ -][a-z]{2}(?=,?[^\S\r\n]+[A-Z][a-z])|-[a-z]{2}(?=[^\S\r\n]+\d))(?![\w-])"
 )
 # Letter pairs that follow numbers as abbreviations ("sinds 2019 WW") or, in
 # lowercase, as units ("1500km"); after a year they are read as text too.
 _POSTCODE_STOP = frozenset("WW ZW EU NL BV NV UK VS".split())
-_POSTCODE_UNITS = frozenset("km kg mg ml cm mm gb mb kb tb uu ct pk".split())
+_POSTCODE_UNITS = frozenset("km kg mg ml cm mm gb mb kb tb uu ct pk is en in op te om of ik je we ze al na nu zo ja ga".split())
 _POSTCODE_AFTER_YEAR = frozenset("AI IT HR PC OV ID TV CV KB MB GB TB KM KG ML CM MM MG EN IN OP TE".split())
 
 
@@ -668,7 +719,7 @@ _FAMILY_WORDS = (
     "mantelzorger|jongste|oudste|tweelingbroer|tweelingzus"
 )
 _FAMILY_NAME_RE = re.compile(
-    rf"(?i:{_FAMILY_WORDS})[,:]?{SP}(?P<name>{CAPW})(?P<age>[^\S\r\n]?\([^\S\r\n]?\d{{1,2}}\b)?"
+    rf"(?i:{_FAMILY_WORDS})[,:]?{SP}(?P<name>{CAPW})(?![\w'’-])"
 )
 
 
@@ -676,16 +727,15 @@ def _find_family_first_names(text: str, lowered: str) -> Iterator[tuple[int, int
     for m in _FAMILY_NAME_RE.finditer(text):
         if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "-"):
             continue
-        name = m["name"]
-        if _fold(name) in _NOT_A_NAME:
-            continue
-        if m["age"] or _known_first_name(name):
+        # A capitalised word right after "zoon", "moeder", ... is a name unless
+        # it is a known non-name ("zoon Mohammed", but "moeder Gemeente" no).
+        if _fold(m["name"]) not in _NOT_A_NAME and _fold(m["name"]) not in _ROLE_WORDS:
             yield m.start("name"), m.end("name")
 
 
 # "De Vries, J.", "Bakker, Fatima", "El Amrani, M.A.": surname first, as in a register.
 _SURNAME_FIRST_RE = re.compile(
-    rf"(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}{_DOUBLE}),{SP}(?P<given>{_INITIALS}|{CAPW})"
+    rf"(?<![\w'’-])(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}{_DOUBLE}),{SP}(?P<given>{_INITIALS}|{CAPW})"
 )
 
 
@@ -695,17 +745,31 @@ def _find_surname_first_names(text: str, lowered: str) -> Iterator[tuple[int, in
     for m in _SURNAME_FIRST_RE.finditer(text):
         if m.start() and text[m.start() - 1].isalnum():
             continue
-        given = m["given"].rstrip()
-        if not _known_surname(m["core"].split("-")[0]) or _fold(m["core"]) in _NOT_A_NAME:
+        given, parts = m["given"].rstrip(), m["core"].split("-")
+        if all(_fold(p) in _NOT_A_NAME or _fold(p) in _ROLE_WORDS for p in parts):
             continue
-        if "." in given or _known_first_name(given):
+        core = parts[-1]
+        # "Kovalenko, A." reads as a register entry whatever the surname;
+        # "Kovalenko, Yonas" needs one of the two names to be known.
+        if "." in given or _known_surname(core) or _known_first_name(given):
             yield m.start(), m.start("given") + len(given)
+
+
+_LEADING_TITLE_RE = re.compile(
+    r"(?:(?:mevrouw|mevr\.?|mw\.?|meneer|mijnheer|de heer|dhr\.?|hr\.|familie|fam\.|dr\.|drs\.|mr\.|ir\.|prof\.)\s+)+"
+)
 
 
 def _find_deduce_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
     for note in deduce_gate.annotate(text):
-        if note.tag == "persoon" and _plausible_deduce_name(text[note.start:note.end]):
-            yield note.start, note.end
+        if note.tag != "persoon":
+            continue
+        # Deduce includes the title ("mevrouw Jansen"); the name alone is what is replaced.
+        title = _LEADING_TITLE_RE.match(lowered, note.start, note.end)
+        start = title.end() if title else note.start
+        end = _cut_organisation_tail(text, start, note.end)
+        if start < end and _plausible_deduce_name(text[start:end]):
+            yield start, end
 
 
 def _find_deduce_addresses(text: str, lowered: str) -> Iterator[tuple[int, int]]:
@@ -723,6 +787,7 @@ _ROLE_WORDS = frozenset(_fold(w) for w in """
     klantmanager schuldhulpverlener bewindvoerder mentor curator advocaat rechter
     huisarts wijkverpleegkundige verpleegkundige psycholoog psychiater hulpverlener
     begeleider ambtenaar medewerker coördinator directeur teamleider pas hoop
+    maatje buddy
     """.split())
 
 
@@ -731,9 +796,24 @@ def _plausible_deduce_name(span: str) -> bool:
     if any(w.isupper() and len(w) > 1 for w in words):
         return False  # acronyms: UWV, FACT, GGZ
     if len(words) == 1:
+        # A lone surname from Deduce's list is too often a Dutch word ("Wijs",
+        # "Schakel", "Boek"); a lone first name is kept. Surnames in context
+        # (mevrouw X, J. X, X, J.) are the other detectors' work.
         key = _fold(words[0])
-        return key not in _NOT_A_NAME and key not in _ROLE_WORDS
+        return key not in _NOT_A_NAME and key not in _ROLE_WORDS and _known_first_name(words[0])
     return not all(_fold(w) in _NOT_A_NAME or _fold(w) in _ROLE_WORDS for w in words)
+
+
+# "Anna van het Sociaal Wijkteam": Deduce reads the particle as part of a
+# surname; when only non-names follow it, the name ends before the particle.
+_PARTICLE_TAIL_RE = re.compile(rf"{SP}(?:{PARTICLE}{SP})+(?P<tail>.+)\Z")
+
+
+def _cut_organisation_tail(text: str, start: int, end: int) -> int:
+    m = _PARTICLE_TAIL_RE.search(text, start, end)
+    if m and all(_fold(w) in _NOT_A_NAME or _fold(w) in _ROLE_WORDS for w in _capitalised_words(m["tail"]) or [""]):
+        return m.start()
+    return end
 
 
 # Institutions named after people are not persons: "Jan van Es Stichting",
@@ -744,7 +824,7 @@ _INSTITUTION_NOUNS = (
     "kindcentrum", "praktijk", "groep", "zorg", "foundation", "kerk", "moskee", "bibliotheek", "vereniging",
     "ziekenhuizen", "schoolgroep", "campus", "theater", "zaal", "park", "hal", "huize", "basisschool",
 )
-_NAME_WORD = rf"(?:{CAPW}|{UP}\.|Dr\.|Prof\.|Mr\.|St\.|{PARTICLE})"
+_NAME_WORD = rf"(?:Dr\.|Prof\.|Mr\.|St\.|{UP}\.|[IVX]{{1,4}}\b|{CAPW}|{PARTICLE})"
 _INSTITUTION_RUN_RE = re.compile(
     rf"{_NAME_WORD}(?:[ -]{_NAME_WORD})*(?:[ -](?:{'|'.join(_INSTITUTION_NOUNS)})\b)?"
 )
@@ -834,12 +914,30 @@ def find_personal_data(text: str) -> list[Finding]:
 
 
 def redact(text: str) -> tuple[str, list[Finding]]:
-    """text with every finding replaced by its placeholder, e.g. "[BSN]"."""
+    """text with every finding replaced by its placeholder, e.g. "[BSN]";
+    direction controls are removed."""
     findings = find_personal_data(text)
     parts, pos = [], 0
     for f in findings:
         parts.append(text[pos:f.start])
-        parts.append(f"[{f.kind}]")
+        parts.append(f.placeholder)
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts), findings
+
+
+def redaction_summary(findings: Iterable[Finding]) -> str:
+    """One Dutch line for the import summary: "vervangen: 3× [NAAM], 1× [BSN]"."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        key = f.placeholder or "stuurteken verwijderd"
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return "vervangen: niets"
+    order = {f"[{kind}]": rank for rank, kind in enumerate(KINDS)}
+    return "vervangen: " + ", ".join(f"{n}× {key}" for key, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
+
+
+def warm_up() -> float:
+    """Load Deduce's lookup structures now (seconds taken); for `make install` / `maatwerk init`."""
+    return deduce_gate.warm_up()

@@ -213,8 +213,10 @@ WORDS = (
     "mevrouw meneer heeft een aanvraag gedaan bij de gemeente voor bijstand en "
     "huurtoeslag het UWV SVB Wmo Participatiewet zorg woning schuld in 2023 "
     "contact opgenomen met wijkteam consulent besluit bezwaar beschikking "
-    "Daarna Inmiddels Volgens nummer rekening BSN IBAN zie dossier"
+    "Daarna Inmiddels Volgens nummer rekening BSN IBAN zie"
 ).split()
+# Not "dossier", "zaak", "kenmerk", "€": a number labelled as a case number or
+# amount is deliberately not read as a BSN (test_labelled_numbers_are_not_a_bsn).
 PUNCT = ["", ",", ".", ":", ";", ")"]
 # A number straight after a space-grouped value is ambiguous ("061 234 567 2023"
 # also reads as phone number 061 2345672), so the sentence goes on with a word.
