@@ -733,6 +733,28 @@ def _find_family_first_names(text: str, lowered: str) -> Iterator[tuple[int, int
             yield m.start("name"), m.end("name")
 
 
+def _find_capitalised_pairs(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    """Two capitalised words mid-sentence that are no known non-name: a name from
+    a list nobody has ("Tesfalem Noori", "Xiaoming Savchenko")."""
+    for run in _RUN_RE.finditer(text):
+        before = text[:run.start()].rstrip()
+        if not before or before[-1] in ".!?:;(\"'‘“\n" or before[-1].isdigit():
+            continue  # a sentence start capitalises any word
+        words = _capitalised_words(run.group())
+        if not 2 <= len(words) <= 4 or not all(map(_could_be_name_word, words)):
+            continue
+        if _is_surname(words[-1]):
+            yield run.start(), run.end()
+
+
+def _could_be_name_word(word: str) -> bool:
+    key = _fold(word)
+    return (
+        not word.isupper() and key not in _NOT_A_NAME and key not in _ROLE_WORDS
+        and key not in deduce_gate.common_words() and not (len(key) >= 7 and key.endswith(_NON_NAME_SUFFIXES))
+    )
+
+
 # "De Vries, J.", "Bakker, Fatima", "El Amrani, M.A.": surname first, as in a register.
 _SURNAME_FIRST_RE = re.compile(
     rf"(?<![\w'’-])(?:{PARTICLE}{SP}){{0,3}}(?P<core>{CAPW}{_DOUBLE}),{SP}(?P<given>{_INITIALS}|{CAPW})"
@@ -868,6 +890,7 @@ DETECTORS = (
     Detector("NAAM", _find_first_last_names),
     Detector("NAAM", _find_surname_first_names),
     Detector("NAAM", _find_family_first_names),
+    Detector("NAAM", _find_capitalised_pairs),
     Detector("NAAM", _find_deduce_names),
 )
 
@@ -897,9 +920,19 @@ def _detect(text: str) -> list[tuple[str, int, int]]:
     lowered = _lower_same_length(text)
     candidates = [(d.kind, s, e) for d in DETECTORS for s, e in d.find(text, lowered)]
     if any(kind == "NAAM" for kind, _, _ in candidates):
+        # Streets and institutions are often named after people; as a whole
+        # ("Johan de Wittlaan 14", "Jan van Es Stichting") they are not a person.
         institutions = _institution_spans(text)
-        candidates = [c for c in candidates if c[0] != "NAAM" or not _inside(c[1:], institutions)]
+        addresses = [(s, e) for kind, s, e in candidates if kind == "ADRES"]
+        candidates = [
+            c for c in candidates
+            if c[0] != "NAAM" or not (_inside(c[1:], institutions) or _overlaps(c[1:], addresses))
+        ]
     return candidates
+
+
+def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in others)
 
 
 def find_personal_data(text: str) -> list[Finding]:

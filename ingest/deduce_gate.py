@@ -65,19 +65,27 @@ def annotate(text: str) -> list[Annotation]:
     return [Annotation(a.tag, a.start_char, a.end_char) for a in doc.annotations]
 
 
-@lru_cache(maxsize=None)
-def names(kind: str) -> frozenset[str]:
-    """Deduce's list of "first_name" or "surname", lowercased, without the words
-    Deduce itself whitelists as common Dutch or medical words ("hoop", "pas", "zoon")."""
+def _source() -> Path:
     import deduce
 
-    source = Path(deduce.__file__).parent / "data" / "lookup" / "src"
+    return Path(deduce.__file__).parent / "data" / "lookup" / "src"
 
-    def read(folder: str) -> set[str]:
-        return {line.strip().lower() for line in (source / folder / "items.txt").read_text(encoding="utf-8").splitlines() if line.strip()}
 
-    common = read("whitelist/lst_common_word") | read("whitelist/lst_stop_word") | read("whitelist/lst_medical_term")
-    return frozenset(read(f"names/lst_{kind}") - common)
+def _read(folder: str) -> set[str]:
+    lines = (_source() / folder / "items.txt").read_text(encoding="utf-8").splitlines()
+    return {line.strip().lower() for line in lines if line.strip()}
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Words Deduce whitelists as common Dutch, stop or medical words ("hoop", "pas", "zoon")."""
+    return frozenset(_read("whitelist/lst_common_word") | _read("whitelist/lst_stop_word") | _read("whitelist/lst_medical_term"))
+
+
+@lru_cache(maxsize=None)
+def names(kind: str) -> frozenset[str]:
+    """Deduce's list of "first_name" or "surname", lowercased, without its common words."""
+    return frozenset(_read(f"names/lst_{kind}") - common_words())
 
 
 def warm_up() -> float:
