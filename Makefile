@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-long bench browser-deps clean
+.PHONY: install run test test-long bench gate-eval browser-deps clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ test-long: install browser-deps
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Privacy gate: recall per kind and false-positive rate on tests/data/gate (both halves).
+gate-eval: install
+	$(BIN)/python -m ingest.gate_eval
 
 clean:
 	rm -rf $(DATA_DIR) build *.egg-info

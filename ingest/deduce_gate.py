@@ -60,9 +60,11 @@ def annotator():
     return _instance
 
 
-def annotate(text: str) -> list[Annotation]:
+# Three detectors (names, streets, institutions) read the same annotations.
+@lru_cache(maxsize=64)
+def annotate(text: str) -> tuple[Annotation, ...]:
     doc = annotator().deidentify(text, disabled={"post_processing", "redactor"})
-    return [Annotation(a.tag, a.start_char, a.end_char) for a in doc.annotations]
+    return tuple(Annotation(a.tag, a.start_char, a.end_char) for a in doc.annotations)
 
 
 def _source() -> Path:
@@ -88,6 +90,14 @@ def names(kind: str) -> frozenset[str]:
     return frozenset(_read(f"names/lst_{kind}") - common_words())
 
 
+@lru_cache(maxsize=1)
+def name_words() -> frozenset[str]:
+    """Every word of Deduce's first names and surnames: Deduce can only find a
+    person where one of these (or a title) occurs."""
+    items = _read("names/lst_first_name") | _read("names/lst_surname") | _read("names/lst_interfix_surname")
+    return frozenset(word for item in items for word in item.split()) - common_words()
+
+
 def warm_up() -> float:
     """Build (or load) Deduce's lookup structures now; returns the seconds it took.
 
@@ -96,6 +106,7 @@ def warm_up() -> float:
     started = time.perf_counter()
     logging.getLogger(__name__).info("Deduce-opzoeklijsten laden (eenmalig ongeveer een minuut)")
     annotate("Warm-up met mevrouw Jansen aan de Kerkstraat 1.")
+    name_words()
     return time.perf_counter() - started
 
 
