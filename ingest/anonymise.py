@@ -1,10 +1,17 @@
-"""Anonymisation gate: find and redact personal data in Dutch case texts.
+"""Privacy gate: find and redact personal data in Dutch case texts.
+
+The text is first normalised (ingest/normalise.py: NFKC, invisible and
+direction characters, dash and space variants, disguised e-mail addresses);
+the detectors in DETECTORS (one line each, with its kind) run on the
+normalised text and their spans are mapped back to the original.
 
 Detectors are regex pre-filters compiled once at import; the expensive checks
-(elfproef, mod-97, phonenumbers) only run on the rare candidates they yield,
-which keeps bulk imports fast. Precision matters as much as recall: a false
-hit rejects a whole import, so every detector demands a checksum or a strong
-context (salutation, first-name list, birth keyword, street suffix).
+(elfproef, mod-97, phonenumbers, Deduce) only run on the candidates they
+yield, which keeps bulk imports fast. Precision matters as much as recall: a
+false hit rejects a whole import, so every detector demands a checksum or a
+strong context (salutation, name list, birth keyword, street suffix), and
+institutions and streets named after people are not persons.
+`make gate-eval` measures recall and false positives (ingest/gate_eval.py).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ KINDS = ("BSN", "IBAN", "TELEFOON", "E-MAIL", "ADRES", "GEBOORTEDATUM", "NAAM", 
 # Tie-break for equally long overlapping spans: checksummed kinds are the most
 # trustworthy, name heuristics the least.
 _PRIORITY = {kind: rank for rank, kind in enumerate(KINDS)}
+Span = tuple[int, int]  # start, end
 
 
 # What each kind is called in a refusal, and what the writer can do about it.
@@ -251,16 +259,25 @@ def _group_ends(text: str, start: int, end: int) -> list[int]:
     return [i + 1 for i in range(start, end) if text[i].isalnum() and (i + 1 == end or not text[i + 1].isalnum())]
 
 
-def _scan_validated(pattern: re.Pattern, text: str, valid: Callable[[str], bool]) -> Iterator[tuple[int, int]]:
-    """Validated spans of a greedy pattern; scanning resumes after the validated
+def _regex_search(pattern: re.Pattern) -> Callable[[str, int], Span | None]:
+    def search(text: str, pos: int) -> Span | None:
+        m = pattern.search(text, pos)
+        return m.span() if m else None
+    return search
+
+
+def _scan_validated(search: Callable[[str, int], Span | None], text: str,
+                    valid: Callable[[str], bool]) -> Iterator[Span]:
+    """Validated spans of a greedy search; scanning resumes after the validated
     end, not the greedy one, so a swallowed neighbour is still found."""
     pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        end = _longest_valid(text, m.start(), m.end(), _group_ends(text, m.start(), m.end()), valid)
+    while (span := search(text, pos)) is not None:
+        start, greedy_end = span
+        end = _longest_valid(text, start, greedy_end, _group_ends(text, start, greedy_end), valid)
         if end is None:
-            pos = m.start() + 1
+            pos = start + 1
             continue
-        yield m.start(), end
+        yield start, end
         pos = end
 
 
@@ -278,7 +295,7 @@ _BSN_LABEL_RE = re.compile(r"(?:bsn|burgerservicenummer|sofi\w*)[\s:.#-]*\Z")
 _NOT_BSN_AFTER_RE = re.compile(r"[\s,-]*(?:euro|eur|€)")
 
 
-def _find_bsn(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_bsn(text: str, lowered: str) -> Iterator[Span]:
     for m in _BSN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if digits == "000000000" or not _bsn.is_valid(digits):
@@ -301,32 +318,19 @@ _IBAN_RE = re.compile(
 )
 
 
-class _IbanPattern:
-    """_IBAN_RE with the match widened to the country code before it."""
-
-    class _Match:
-        def __init__(self, m):
-            gap = m.string[m.start() - 1] == " "
-            self._start, self._end = m.start() - 2 - gap, m.end()
-
-        def start(self):
-            return self._start
-
-        def end(self):
-            return self._end
-
-    def search(self, text, pos=0):
-        m = _IBAN_RE.search(text, pos)
-        while m and self._Match(m).start() < pos:
-            m = _IBAN_RE.search(text, m.start() + 1)
-        return self._Match(m) if m else None
+def _search_iban(text: str, pos: int) -> Span | None:
+    """Next candidate starting at or after pos, widened back to its country code."""
+    m = _IBAN_RE.search(text, pos)
+    while m:
+        start = m.start() - 2 - (text[m.start() - 1] == " ")
+        if start >= pos:
+            return start, m.end()
+        m = _IBAN_RE.search(text, m.start() + 1)
+    return None
 
 
-_IBAN_SCAN = _IbanPattern()
-
-
-def _find_iban(text: str, lowered: str) -> Iterator[tuple[int, int]]:
-    for start, end in _scan_validated(_IBAN_SCAN, text, _iban.is_valid):
+def _find_iban(text: str, lowered: str) -> Iterator[Span]:
+    for start, end in _scan_validated(_search_iban, text, _iban.is_valid):
         yield start, end
 
 
@@ -343,6 +347,9 @@ _PHONE_RE = re.compile(
     + "|" + _boundary("[(]", r"[\w+]") + rf"0\d{{1,3}}\) ?{_DIGITS}{{4,8}}"
     + r")(?!\d)"
 )
+
+
+_PHONE_SEARCH = _regex_search(_PHONE_RE)
 
 
 def _valid_phone(candidate: str) -> bool:
@@ -364,8 +371,8 @@ _SERVICE_NUMBERS = frozenset({
 })
 
 
-def _find_phone(text: str, lowered: str) -> Iterator[tuple[int, int]]:
-    for start, end in _scan_validated(_PHONE_RE, text, _valid_phone):
+def _find_phone(text: str, lowered: str) -> Iterator[Span]:
+    for start, end in _scan_validated(_PHONE_SEARCH, text, _valid_phone):
         yield start, end
 
 
@@ -375,7 +382,7 @@ _EMAIL_RE = re.compile(
 )
 
 
-def _find_email(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_email(text: str, lowered: str) -> Iterator[Span]:
     if "@" in text:
         for m in _EMAIL_RE.finditer(text):
             yield m.start(), m.end()
@@ -434,7 +441,7 @@ _STREET_PREFIX_RE = re.compile(rf"(?<![\w'’-])(?:{CAPW}{SP}(?:{PARTICLE}{SP}){
 _STREET_WORD_CHARS = frozenset("'’-")
 
 
-def _find_postcode(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_postcode(text: str, lowered: str) -> Iterator[Span]:
     for m in _POSTCODE_RE.finditer(text):
         if _postcode_ok(m.group()):
             yield m.start(), m.end()
@@ -476,7 +483,7 @@ def _is_year(house_number: str) -> bool:
     return house_number.isdigit() and 1900 <= int(house_number) <= 2099
 
 
-def _find_street(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_street(text: str, lowered: str) -> Iterator[Span]:
     for m in _NUMBER_AFTER_WORD_RE.finditer(lowered):
         street_end = m.start() - 1
         word_start = _street_word_start(text, street_end)
@@ -531,7 +538,7 @@ def _plausible_date(date: str) -> bool:
 _DOB_HINTS = ("geboren", "geb.", "geb ", "geboorte", "gebdatum", "dob", "d.o.b", "birth", "born", "°", "*", "is van ")
 
 
-def _find_birth_date(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_birth_date(text: str, lowered: str) -> Iterator[Span]:
     if not any(hint in lowered for hint in _DOB_HINTS):
         return
     for trigger in _DOB_TRIGGER_RE.finditer(lowered):
@@ -616,7 +623,7 @@ def _salutations(lowered: str) -> Iterator[re.Match]:
         yield from _SALUTATION_OTHER_RE.finditer(lowered)
 
 
-def _find_salutation_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_salutation_names(text: str, lowered: str) -> Iterator[Span]:
     for sal in _salutations(lowered):
         if sal.start() and (lowered[sal.start() - 1].isalnum() or lowered[sal.start() - 1] == "_"):
             continue
@@ -625,7 +632,7 @@ def _find_salutation_names(text: str, lowered: str) -> Iterator[tuple[int, int]]
             yield m.start("name"), m.end("name")
 
 
-def _find_initials_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_initials_names(text: str, lowered: str) -> Iterator[Span]:
     for m in _INITIALS_RE.finditer(text):
         if _fold(m.group("core")) in SURNAMES:
             yield m.start(), m.end()
@@ -654,7 +661,7 @@ def _surname_end(tokens: list[re.Match], text: str, k: int) -> int:
     return k
 
 
-def _names_in_run(text: str, tokens: list[re.Match]) -> Iterator[tuple[int, int]]:
+def _names_in_run(text: str, tokens: list[re.Match]) -> Iterator[Span]:
     i, n = 0, len(tokens)
     while i < n:
         if not _is_first_name(tokens[i].group()):
@@ -680,7 +687,7 @@ def _names_in_run(text: str, tokens: list[re.Match]) -> Iterator[tuple[int, int]
         i = last + 1
 
 
-def _find_first_last_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_first_last_names(text: str, lowered: str) -> Iterator[Span]:
     for run in _RUN_RE.finditer(text):
         if not any(_fold(w) in FIRST_NAMES for w in _TOKEN_RE.findall(run.group())):
             continue  # most runs are organisations or sentence starts
@@ -703,7 +710,7 @@ def _known_first_name(word: str) -> bool:
     return _fold(word) in FIRST_NAMES or word.lower() in deduce_gate.names("first_name")
 
 
-def _find_lowercase_salutation_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_lowercase_salutation_names(text: str, lowered: str) -> Iterator[Span]:
     for sal in _salutations(lowered):
         if sal.start() and (lowered[sal.start() - 1].isalnum() or lowered[sal.start() - 1] == "_"):
             continue
@@ -723,7 +730,7 @@ _FAMILY_NAME_RE = re.compile(
 )
 
 
-def _find_family_first_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_family_first_names(text: str, lowered: str) -> Iterator[Span]:
     for m in _FAMILY_NAME_RE.finditer(text):
         if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "-"):
             continue
@@ -733,7 +740,7 @@ def _find_family_first_names(text: str, lowered: str) -> Iterator[tuple[int, int
             yield m.start("name"), m.end("name")
 
 
-def _find_capitalised_pairs(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_capitalised_pairs(text: str, lowered: str) -> Iterator[Span]:
     """Two capitalised words mid-sentence that are no known non-name: a name from
     a list nobody has ("Tesfalem Noori", "Xiaoming Savchenko")."""
     for run in _RUN_RE.finditer(text):
@@ -761,7 +768,7 @@ _SURNAME_FIRST_RE = re.compile(
 )
 
 
-def _find_surname_first_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_surname_first_names(text: str, lowered: str) -> Iterator[Span]:
     if "," not in text:
         return
     for m in _SURNAME_FIRST_RE.finditer(text):
@@ -807,7 +814,7 @@ def _deduce(text: str) -> tuple[deduce_gate.Annotation, ...]:
     return ()
 
 
-def _find_deduce_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_deduce_names(text: str, lowered: str) -> Iterator[Span]:
     for note in _deduce(text):
         if note.tag != "persoon":
             continue
@@ -819,7 +826,7 @@ def _find_deduce_names(text: str, lowered: str) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
-def _find_deduce_addresses(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+def _find_deduce_addresses(text: str, lowered: str) -> Iterator[Span]:
     for note in _deduce(text):
         span = text[note.start:note.end]
         number = re.search(r"(\d+)\w*\Z", span)
@@ -896,7 +903,7 @@ def _find_bidi_controls(normalised: Normalised) -> list[tuple[str, int, int]]:
 @dataclass(frozen=True)
 class Detector:
     kind: str
-    find: Callable[[str, str], Iterable[tuple[int, int]]]
+    find: Callable[[str, str], Iterable[Span]]
 
 
 # The one list of detectors: adding a detector is adding a line.

@@ -60,8 +60,13 @@ def _clusters(text: str):
 _EMAIL_HINTS = ("@", "at]", "at)", "at}", " at ", "apenstaart")
 
 
+_SPECIAL_RE = re.compile("[" + re.escape("".join(ZERO_WIDTH | BIDI_CONTROLS) + _DASHES + _SPACES + "\uff20") + "]")
+
+
 def normalise(text: str) -> Normalised:
-    if text.isascii():  # the common case: only a disguised e-mail address can need mapping
+    # The common cases (ASCII, or plain Dutch with ë and é) map one to one:
+    # only a disguised e-mail address can then need rewriting.
+    if text.isascii() or (unicodedata.is_normalized("NFKC", text) and not _SPECIAL_RE.search(text)):
         offsets = list(range(len(text)))
         plain = Normalised(text, offsets, [o + 1 for o in offsets], [])
         lowered = text.lower()
