@@ -991,11 +991,13 @@ def redact(text: str) -> tuple[str, list[Finding]]:
     return "".join(parts), findings
 
 
-def redaction_summary(findings: Iterable[Finding]) -> str:
-    """One Dutch line for the import summary: "vervangen: 3× [NAAM], 1× [BSN]"."""
+def redaction_summary(findings: Iterable) -> str:
+    """One Dutch line for the import summary: "vervangen: 3× [NAAM], 1× [BSN]".
+
+    Takes anything with a `.kind` (Findings, or the importer's redaction records)."""
     counts: dict[str, int] = {}
     for f in findings:
-        key = f.placeholder or "stuurteken verwijderd"
+        key = "stuurteken verwijderd" if f.kind == "STUURTEKEN" else f"[{f.kind}]"
         counts[key] = counts.get(key, 0) + 1
     if not counts:
         return "vervangen: niets"
