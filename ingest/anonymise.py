@@ -498,6 +498,34 @@ def _find_street(text: str, lowered: str) -> Iterator[Span]:
             yield start, house.end()
 
 
+# Streets whose name has no street suffix ("Laan van Meerdervoort 12", "Oude
+# Gracht 123", "Heer Bokelweg"): the one to four words before a house number,
+# looked up in Deduce's list of Dutch street names.
+_NUMBER_AFTER_SPACE_RE = re.compile(r"\d(?<=[^\S\r\n]\d)")
+_WORD_BEFORE_RE = re.compile(r"[\w'’.-]+")
+
+
+def _find_listed_street(text: str, lowered: str) -> Iterator[Span]:
+    streets = deduce_gate.street_names()
+    for m in _NUMBER_AFTER_SPACE_RE.finditer(text):
+        house = _HOUSE_NO_RE.match(text, m.start())
+        if house is None or _is_year(house.group()) or (m.start() > 1 and not text[m.start() - 2].isalpha()):
+            continue
+        words = list(_WORD_BEFORE_RE.finditer(text, max(0, m.start() - 60), m.start()))[-4:]
+        for first in range(len(words)):
+            name = lowered[words[first].start():words[-1].end()]
+            if name in streets and _is_listed_street_name(text[words[first].start():words[-1].end()]):
+                yield words[first].start(), house.end()
+                break
+
+
+def _is_listed_street_name(name: str) -> bool:
+    # The list also holds one-word streets that are ordinary words ("Artikel",
+    # "Regenboog"): a name must start with a capital and not be one known non-name.
+    words = name.split()
+    return name[:1].isupper() and not (len(words) == 1 and (_fold(name) in _NOT_A_NAME or name.lower() in deduce_gate.common_words()))
+
+
 # --- dates of birth ------------------------------------------------------------
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # Trigger words, searched in the lowercased text with literal first letters
@@ -915,6 +943,7 @@ DETECTORS = (
     Detector("ADRES", _find_postcode),
     Detector("ADRES", _find_street),
     Detector("ADRES", _find_deduce_addresses),
+    Detector("ADRES", _find_listed_street),
     Detector("GEBOORTEDATUM", _find_birth_date),
     Detector("NAAM", _find_salutation_names),
     Detector("NAAM", _find_lowercase_salutation_names),

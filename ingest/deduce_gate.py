@@ -1,22 +1,28 @@
 """Deduce (UMC Utrecht's Dutch de-identification method) as one source of the gate.
 
 Deduce contributes what regexes cannot know: its lookup lists of Dutch first
-names and surnames (Meertens/CBS), 150k street names (BAG) and 49k healthcare
-institutions. Only its name, location and institution annotators run here;
-BSN, IBAN, phone numbers, e-mail and dates are the gate's own checksummed
-detectors, and Deduce's date and age annotators would refuse ordinary dates
-and ages, which are not personal data in a case description.
+names and surnames (Meertens/CBS) and its name patterns (titles, initials,
+particles). Only its name annotators and its suffix-based street pattern run
+here; BSN, IBAN, phone numbers, e-mail and dates are the gate's own
+checksummed detectors, and Deduce's date and age annotators would refuse
+ordinary dates and ages, which are not personal data in a case description.
 
-Building the lookup structures takes about a minute; Deduce pickles them in
-`deduce/data/lookup/cache/lookup_structs.pickle` inside its own package
-directory and reloads that in a few seconds. `warm_up()` does the build at
-install time; `annotator()` is the lazy singleton the gate uses.
+Deduce's full lookup structures take 85 s to build and, loaded, about 1 GB of
+memory and 7 s of a held GIL per process, almost all of it for two lists: 150k
+street names and 49k healthcare institutions. The gate builds Deduce from a
+copy of its lists without those two (in ~/.cache/maatwerk/deduce-<version>,
+or $XDG_CACHE_HOME), and reads the street names as a plain set instead
+(`street_names()`). `warm_up()` builds that cache at install time;
+`annotator()` is the lazy singleton the gate uses.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from functools import lru_cache
@@ -26,7 +32,9 @@ from typing import NamedTuple
 _GROUPS = ("names", "locations", "institutions")
 # A place name alone ("in Zwolle") is not personal data in a case text; Deduce's
 # postcode rule is weaker than the gate's own (stdnum + context).
-_SKIPPED = ("placename", "postal_code", "postbus")
+_SKIPPED = ("placename", "postal_code", "postbus", "street_lookup", "institution")
+# Emptied in the gate's copy of Deduce's lists (see the module docstring).
+_HEAVY_LISTS = ("locations/lst_street", "institutions/lst_healthcare_institution")
 _lock = threading.Lock()
 _instance = None
 
@@ -56,7 +64,8 @@ def annotator():
             if _instance is None:
                 from deduce import Deduce
 
-                _instance = Deduce(load_base_config=False, config=_config())
+                lists = _light_lookup_dir()
+                _instance = Deduce(load_base_config=False, config=_config(), lookup_data_path=lists, cache_path=lists)
     return _instance
 
 
@@ -71,6 +80,33 @@ def _source() -> Path:
     import deduce
 
     return Path(deduce.__file__).parent / "data" / "lookup" / "src"
+
+
+def _light_lookup_dir() -> Path:
+    """A copy of Deduce's lookup lists with the heavy lists emptied, made once."""
+    import deduce
+
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maatwerk"
+    target = cache_root / f"deduce-{deduce.__version__}"
+    if (target / "src").is_dir():
+        return target
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="deduce-", dir=cache_root))
+    shutil.copytree(_source(), staging / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for heavy in _HEAVY_LISTS:
+        for name in ("items.txt", "exceptions.txt"):
+            (staging / "src" / heavy / name).write_text("", encoding="utf-8")
+    try:
+        staging.rename(target)  # atomic: a concurrent first use keeps one of the two copies
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@lru_cache(maxsize=1)
+def street_names() -> frozenset[str]:
+    """Deduce's Dutch street names (BAG), lowercased: "laan van meerdervoort", "oude gracht"."""
+    return frozenset(_read("locations/lst_street"))
 
 
 def _read(folder: str) -> set[str]:
@@ -107,6 +143,7 @@ def warm_up() -> float:
     logging.getLogger(__name__).info("Deduce-opzoeklijsten laden (eenmalig ongeveer een minuut)")
     annotate("Warm-up met mevrouw Jansen aan de Kerkstraat 1.")
     name_words()
+    street_names()
     return time.perf_counter() - started
 
 
