@@ -913,7 +913,7 @@ _INSTITUTION_RUN_RE = re.compile(
 
 
 def _institution_spans(text: str) -> list[tuple[int, int]]:
-    spans = [(n.start, n.end) for n in _deduce(text) if n.tag in ("ziekenhuis", "zorginstelling")]
+    spans = [(n.start, n.end) for n in _deduce(text) if n.tag == "ziekenhuis"]
     for m in _INSTITUTION_RUN_RE.finditer(text):
         words = re.findall(r"[\w'’]+", m.group().lower())
         if len(words) > 1 and any(w.endswith(_INSTITUTION_NOUNS) for w in words) or (

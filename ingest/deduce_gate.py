@@ -40,7 +40,7 @@ _instance = None
 
 
 class Annotation(NamedTuple):
-    tag: str  # "persoon", "locatie", "ziekenhuis", "zorginstelling"
+    tag: str  # "persoon", "locatie", "ziekenhuis"
     start: int
     end: int
 
