@@ -128,11 +128,6 @@ SURNAMES = ["Jansen", "de Vries", "Bakker", "van den Berg", "El Amrani", "Yılma
             "Jama", "Sultani", "Savchenko", "Zhou", "Dekker", "Kramer", "Azzouzi", "Doğan", "Baldewsingh"]
 
 
-def full_name():
-    last = pick(SURNAMES)
-    return f"{pick(FIRST)} {last[0].upper() + last[1:] if rng.random() < 0.3 else last}"
-
-
 def email_forms():
     domains = ["hotmail.com", "gmail.com", "ziggo.nl", "kpnmail.nl", "outlook.com", "casema.nl", "live.nl"]
     for _ in range(14):
@@ -237,14 +232,14 @@ def positives():
     for _ in range(4):
         for v, p in bsn_forms():
             add("BSN", v, p + (" " if p and not p.endswith(" ") and rng.random() < 0.5 else ""), CONTEXTS)
-        for v, p in iban_forms():
-            add("IBAN", v, "", CONTEXTS)
-        for v, p in phone_forms():
-            add("TELEFOON", v, "", CONTEXTS)
-        for v, p in email_forms():
-            add("E-MAIL", v, "", CONTEXTS)
-        for v, p in address_forms():
-            add("ADRES", v, "", CONTEXTS)
+        for v, prefix in iban_forms():
+            add("IBAN", v, prefix, CONTEXTS)
+        for v, prefix in phone_forms():
+            add("TELEFOON", v, prefix, CONTEXTS)
+        for v, prefix in email_forms():
+            add("E-MAIL", v, prefix, CONTEXTS)
+        for v, prefix in address_forms():
+            add("ADRES", v, prefix, CONTEXTS)
         for v, p in birth_forms():
             add("GEBOORTEDATUM", v, p, BIRTH_CONTEXTS)
         for v, p in name_forms():
