@@ -7,6 +7,7 @@ directory's RocksDB lock allows only one process anyway.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from graph import StoreLocked
 from graph.errors import MaatwerkError
 from graph.sparql import QueryQueue
 from graph.sparql_worker import close_pool
+from ingest.anonymise import warm_up
 
 log = logging.getLogger("maatwerk.api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -104,6 +106,9 @@ def _lifespan(settings: Settings):
             log.error("%s", exc)  # one clear line instead of a trace: the usual cause is a second `serve`
             raise
         try:
+            # The gate's name lists load beside the index (under a second from their cache), so neither the
+            # first search's personal-data warning nor the first import waits for them.
+            threading.Thread(target=warm_up, name="gate-warm-up", daemon=True).start()
             core.search()  # load the index now, so the first request is not the slow one
             app.state.sparql_queue = QueryQueue(
                 settings.sparql_workers, settings.sparql_queue, retry_after_s=settings.sparql_timeout_s

@@ -114,6 +114,10 @@ def import_cases(
         result = core.import_file(file, redact=redact, progress=progress)
     for redaction in result.redactions:
         err.print(f"vervangen: {redaction.case} [{redaction.field}] {redaction.kind}", markup=False)
+    if result.redactions:
+        from ingest.anonymise import redaction_summary
+
+        err.print(redaction_summary(result.redactions), markup=False)
     out.print(f"{len(result.cases)} casussen geïmporteerd.")
 
 

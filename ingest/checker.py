@@ -113,7 +113,8 @@ class RecordChecker:
             self.redactions.extend(Redaction(case, name, f.kind) for f in findings)
             return cleaned
         for finding in find_personal_data(value):
-            self._fail(case, name, "personal-data", f"Persoonsgegevens gevonden ({finding.kind})", finding.text)
+            # The span is shown masked: a refusal must not echo the personal data into answers and logs.
+            self._fail(case, name, "personal-data", finding.message, finding.masked)
         return value
 
     def _build(self, case: str, raw: dict, texts: dict[str, str]) -> CaseRecord:

@@ -21,7 +21,7 @@ class Problem:
     span: str | None = None
 
     def __str__(self) -> str:
-        span = f": «{self.span}»" if self.span else ""
+        span = f": «{self.span}»" if self.span and self.span not in self.message else ""
         return f"{self.case} [{self.field}] {self.message}{span}"
 
 

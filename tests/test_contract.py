@@ -260,7 +260,7 @@ def test_every_field_is_gated_through_the_cli(data_dir, tmp_path):
     done = cli("import-cases", str(write_jsonl(tmp_path / "poort.jsonl", gated_records())), data_dir=data_dir)
     assert done.returncode == 2, done.stdout + done.stderr
     for n, name in enumerate(GATED):
-        assert f"poort-{n} [{name}] Persoonsgegevens gevonden (E-MAIL)" in done.stderr, done.stderr
+        assert f"poort-{n} [{name}] Dit lijkt een e-mailadres" in done.stderr, done.stderr
     assert stored(data_dir, "poort-0") is None
 
 
