@@ -348,7 +348,7 @@ _SENTENCE_WORDS = frozenset(
 )
 # Capitalised words that are never the surname part of a name: besides the
 # sentence words, months, days, places, organisations and law words.
-_NOT_A_NAME = set(_MONTHS) | {
+_NON_NAME_WORDS = set(_MONTHS) | {
     "maandag",
     "dinsdag",
     "woensdag",
@@ -509,7 +509,7 @@ _NOT_A_NAME = set(_MONTHS) | {
     "moskee",
     "bibliotheek",
 }
-_NOT_A_NAME = frozenset(_fold(w) for w in _NOT_A_NAME) | _SENTENCE_WORDS | PARTICLES
+_NOT_A_NAME = frozenset(_fold(w) for w in _NON_NAME_WORDS) | _SENTENCE_WORDS | PARTICLES
 # Sentence words swept into a street prefix are dropped ("In de Kerkstraat"),
 # but not particles that begin street names ("De Ruyterkade", "Van Goghstraat").
 _STREET_TRIM = (_SENTENCE_WORDS | _PREPOSITION_PARTICLES) - {"de", "het", "van"}
