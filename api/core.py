@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
+from api.feedback import FeedbackStore
 from api.settings import Settings
 from graph import KnowledgeGraph
 from graph.cases import CaseDoc
@@ -83,6 +84,11 @@ class Maatwerk:
 
     def close(self) -> None:
         self.kg.close()
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        """Votes on search results, in the data directory (not in the graph)."""
+        return FeedbackStore(self.settings.data_dir)
 
     # --- imports ---------------------------------------------------------------
 
