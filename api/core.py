@@ -21,6 +21,7 @@ from api.settings import Settings
 from graph import KnowledgeGraph
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
+from graph.contacts import DEMO_CONTACTS_FILE, ContactImport, import_contacts
 from graph.limited import Limits
 from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
@@ -66,6 +67,7 @@ class Maatwerk:
         result = None
         if demo:
             result = self.import_file(DEMO_CASES_FILE, progress=progress)
+            self.import_contacts(DEMO_CONTACTS_FILE)
         else:
             self.search(progress)
         return result
@@ -188,6 +190,15 @@ class Maatwerk:
             "articles": len(law.articles),
             "leden": sum(len(a.leden) for a in law.articles),
         }
+
+    def import_contacts(self, path: Path) -> ContactImport:
+        """The maatwerkregister from a CSV: every organisation in it gets exactly the file's contact points.
+
+        Not case text, so the privacy gate does not run (mailboxes and phone numbers are the point);
+        all rows are checked first, and one commit replaces them, or nothing changes.
+        """
+        with self._import_lock:
+            return import_contacts(self.kg, path, self.concepts)
 
     def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
         if self._search is None:
