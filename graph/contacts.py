@@ -58,6 +58,13 @@ _URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 _YES, _NO = {"ja", "j", "yes", "true", "1"}, {"", "nee", "n", "no", "false", "0"}
 
 
+class ContactsRefused(InvalidInput):
+    """A contacts file that cannot be read in as it is; `detail` lists every problem (the CLI prints them)."""
+
+    def lines(self) -> list[str]:
+        return [str(line) for line in self.detail or []]
+
+
 @dataclass(frozen=True)
 class ContactPoint:
     """One contact point as the UI shows it."""
@@ -106,9 +113,9 @@ def import_contacts(kg, path: Path, concepts: ConceptIndex) -> ContactImport:
         if point:
             checked.append(point)
     if errors:
-        raise InvalidInput(f"{path.name}: {len(errors)} fout(en); er is niets ingelezen.", errors)
+        raise ContactsRefused(f"{path.name}: {len(errors)} fout(en); er is niets ingelezen.", errors)
     if not checked:
-        raise InvalidInput(f"{path.name}: geen contactpunten in het bestand; er is niets ingelezen.")
+        raise ContactsRefused(f"{path.name}: geen contactpunten in het bestand; er is niets ingelezen.")
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for point in checked:
         by_org[point["organisation"]].append(point)
@@ -122,25 +129,25 @@ def import_contacts(kg, path: Path, concepts: ConceptIndex) -> ContactImport:
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise InvalidInput(f"{path.name} is groter dan {MAX_BYTES // 1024 // 1024} MB; dat is geen contactenlijst.")
+            raise ContactsRefused(f"{path.name} is groter dan {MAX_BYTES // 1024 // 1024} MB; dat is geen contactenlijst.")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path.name} is geen UTF-8-tekst.") from exc
+        raise ContactsRefused(f"{path.name} is geen UTF-8-tekst.") from exc
     except OSError as exc:
-        raise InvalidInput(f"Kan {path} niet lezen: {exc.strerror or exc}.") from exc
+        raise ContactsRefused(f"Kan {path} niet lezen: {exc.strerror or exc}.") from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing or unknown:
         problems = [f"kolom ontbreekt: {c}" for c in missing] + [f"onbekende kolom: {c}" for c in unknown]
-        raise InvalidInput(f"{path.name}: de kolommen kloppen niet; er is niets ingelezen.", problems)
+        raise ContactsRefused(f"{path.name}: de kolommen kloppen niet; er is niets ingelezen.", problems)
     try:
         return [
             (n, {k.strip(): (v or "").strip() for k, v in row.items() if k}) for n, row in enumerate(reader, start=2)
         ]
     except csv.Error as exc:
-        raise InvalidInput(f"{path.name}: geen geldige CSV ({exc}); er is niets ingelezen.") from exc
+        raise ContactsRefused(f"{path.name}: geen geldige CSV ({exc}); er is niets ingelezen.") from exc
 
 
 def _check_row(row: dict[str, str], concepts: ConceptIndex) -> tuple[dict[str, Any] | None, list[str]]:
