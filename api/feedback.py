@@ -112,7 +112,9 @@ def export_pairs(rows: list[tuple[str | None, str, str]]) -> list[dict[str, Any]
             tally[query][case_id][vote] += 1
     pairs = []
     for query, cases in tally.items():
-        sought, useful, not_relevant = [], [], []
+        sought: list[str] = []
+        useful: list[str] = []
+        not_relevant: list[str] = []
         for case_id, votes in sorted(cases.items()):
             positive = votes["nuttig"] + votes["gezocht"]
             if positive > votes["niet_nuttig"]:

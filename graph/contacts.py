@@ -129,7 +129,8 @@ def import_contacts(kg, path: Path, concepts: ConceptIndex) -> ContactImport:
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise ContactsRefused(f"{path.name} is groter dan {MAX_BYTES // 1024 // 1024} MB; dat is geen contactenlijst.")
+            limit = MAX_BYTES // 1024 // 1024
+            raise ContactsRefused(f"{path.name} is groter dan {limit} MB; dat is geen contactenlijst.")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ContactsRefused(f"{path.name} is geen UTF-8-tekst.") from exc
@@ -261,6 +262,8 @@ def _register_quads(kg) -> list[ox.Quad]:
 
 def _belongs_to(quad: ox.Quad, organisations: set[str]) -> bool:
     """A quad of a contact point (or its org:hasPost link) of one of these organisations."""
+    if not isinstance(quad.subject, ox.NamedNode):
+        return False
     subject = quad.subject.value
     if subject in organisations and quad.predicate.value == term("org:hasPost"):
         return True

@@ -157,7 +157,10 @@ def chart_export(request: Request, chart_id: str, format: str = "json") -> Respo
         raise ApiError(404, "Onbekende grafiek", f"Kies uit: {', '.join(c.id for c in CHARTS)}")
     core = maatwerk(request)
     errors: list[str] = []
-    years = tuple(year_param(request.query_params.get(n, "").strip(), YEAR_LABELS[n], errors) for n in YEAR_PARAMS)
+    year_from, year_to = (
+        year_param(request.query_params.get(n, "").strip(), YEAR_LABELS[n], errors) for n in YEAR_PARAMS
+    )
+    years = (year_from, year_to)
     if errors:
         raise ApiError(422, "Ongeldige periode", errors)
     query = with_year_filter({e.id: e.query for e in example_queries()}[spec.query_id], *years)
