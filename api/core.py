@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from functools import cached_property
 from itertools import chain, islice
 from pathlib import Path
 from types import MappingProxyType
@@ -87,7 +88,7 @@ class Maatwerk:
     def close(self) -> None:
         self.kg.close()
 
-    @property
+    @cached_property
     def feedback(self) -> FeedbackStore:
         """Votes on search results, in the data directory (not in the graph)."""
         return FeedbackStore(self.settings.data_dir)
