@@ -132,6 +132,61 @@ def import_law(
     out.print(f"{summary['title']} ({summary['bwb_id']}): {summary['articles']} artikelen, {summary['leden']} leden.")
 
 
+@app.command("import-contacts")
+def import_contacts(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV met de kolommen uit de README"),
+    data_dir: Path | None = DataDir,
+):
+    """Lees contactpunten in het maatwerkregister in; een organisatie in het bestand krijgt precies deze contactpunten.
+
+    Alles of niets: bij één foute regel wordt niets ingelezen (exit 2). Dit is geen casustekst,
+    dus de privacypoort voor casussen loopt er niet over.
+    """
+    with _app(data_dir) as core:
+        result = core.import_contacts(file)
+    out.print(f"{result.points} contactpunten van {len(result.organisations)} organisaties ingelezen.")
+
+
+@app.command()
+def rapport(
+    jaar: int = typer.Option(..., "--jaar", help="Het jaar van de rapportage, bijv. 2023"),
+    out_file: Path = typer.Option(..., "--out", help="Het PDF-bestand dat wordt geschreven"),
+    voorbeeld: list[str] = typer.Option([], "--voorbeeld", help="Id van een voorbeeldcasus (herhaalbaar, hoogstens 5)"),
+    url: str | None = typer.Option(
+        None, "--url", help="Adres van de kennisbank (bijv. https://kennisbank.example), voor de links in de PDF"
+    ),
+    data_dir: Path | None = DataDir,
+):
+    """Schrijf de jaarrapportage systeemleren als PDF (Chromium drukt de HTML-versie af)."""
+    from api.pdf import html_to_pdf
+    from api.ui.report import render_report, report_context
+
+    with _app(data_dir) as core:
+        context = report_context(core, jaar, voorbeeld)
+    pdf = html_to_pdf(render_report(context, url))
+    out_file.write_bytes(pdf)
+    out.print(f"Jaarrapportage {jaar} geschreven naar {out_file} ({context['casussen']} casussen).")
+
+
+feedback_app = typer.Typer(help="Feedback op zoekresultaten (nuttig / niet nuttig).", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out_file: Path = typer.Option(..., "--out", help="JSONL-bestand in het formaat van search/eval/gold.jsonl"),
+    data_dir: Path | None = DataDir,
+):
+    """Schrijf de feedback als gelabelde zoekvragen (query, relevant, partial, kind, source) om na te kijken."""
+    from api.feedback import FeedbackStore, export_pairs
+
+    pairs = export_pairs(FeedbackStore(_settings(data_dir).data_dir).rows())
+    with open(out_file, "w", encoding="utf-8") as handle:
+        for pair in pairs:
+            handle.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    out.print(f"{len(pairs)} gelabelde zoekvragen geschreven naar {out_file}.")
+
+
 def search(
     text: str,
     k: int = typer.Option(10, "-k"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from functools import cached_property
 from itertools import chain, islice
 from pathlib import Path
 from types import MappingProxyType
@@ -16,10 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
+from api.feedback import FeedbackStore
 from api.settings import Settings
 from graph import KnowledgeGraph
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
+from graph.contacts import DEMO_CONTACTS_FILE, ContactImport, import_contacts
 from graph.limited import Limits
 from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
@@ -65,6 +68,7 @@ class Maatwerk:
         result = None
         if demo:
             result = self.import_file(DEMO_CASES_FILE, progress=progress)
+            self.import_contacts(DEMO_CONTACTS_FILE)
         else:
             self.search(progress)
         return result
@@ -83,6 +87,11 @@ class Maatwerk:
 
     def close(self) -> None:
         self.kg.close()
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Votes on search results, in the data directory (not in the graph)."""
+        return FeedbackStore(self.settings.data_dir)
 
     # --- imports ---------------------------------------------------------------
 
@@ -182,6 +191,15 @@ class Maatwerk:
             "articles": len(law.articles),
             "leden": sum(len(a.leden) for a in law.articles),
         }
+
+    def import_contacts(self, path: Path) -> ContactImport:
+        """The maatwerkregister from a CSV: every organisation in it gets exactly the file's contact points.
+
+        Not case text, so the privacy gate does not run (mailboxes and phone numbers are the point);
+        all rows are checked first, and one commit replaces them, or nothing changes.
+        """
+        with self._import_lock:
+            return import_contacts(self.kg, path, self.concepts)
 
     def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
         if self._search is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.limited import Limits, Rows, select
+from ontology.vocabulary import BY_PARAM
 
 YEAR_PLACEHOLDER = "#JAARFILTER"
 
@@ -28,6 +29,8 @@ class ChartSpec:
     value: str = "casussen"
     horizontal: bool = False
     series: str | None = None  # a column that splits the bars into stacked datasets
+    drill: tuple[tuple[str, str], ...] = ()
+    """(case-list filter, column): the filters that list the cases behind one bar, from its row."""
 
 
 CHARTS = (
@@ -38,6 +41,7 @@ CHARTS = (
         "11-knelpunttypen-tellen",
         "bar",
         lambda r: r["knelpunt"],
+        drill=(("knelpunttype", "knelpunttype"),),
     ),
     ChartSpec(
         "levensgebieden",
@@ -47,6 +51,17 @@ CHARTS = (
         "bar",
         lambda r: r["gebied"],
         horizontal=True,
+        drill=(("levensgebied", "levensgebied"),),
+    ),
+    ChartSpec(
+        "levensgebieden-samen",
+        "Levensgebieden die samen voorkomen",
+        "Paren van levensgebieden in dezelfde casus: waar problemen zich opstapelen.",
+        "16-levensgebieden-samen",
+        "bar",
+        lambda r: f"{r['naamA']} + {r['naamB']}",
+        horizontal=True,
+        drill=(("levensgebied", "gebiedA"), ("levensgebied", "gebiedB")),
     ),
     ChartSpec(
         "wetten",
@@ -56,6 +71,7 @@ CHARTS = (
         "bar",
         lambda r: r["naam"],
         horizontal=True,
+        drill=(("law", "wet"),),
     ),
     ChartSpec(
         "samen",
@@ -65,6 +81,17 @@ CHARTS = (
         "bar",
         lambda r: f"{r['naamA']} + {r['naamB']}",
         horizontal=True,
+        drill=(("law", "wetA"), ("law", "wetB")),
+    ),
+    ChartSpec(
+        "voorzieningen",
+        "Ingezette voorzieningen",
+        "De voorzieningen die het vaakst deel zijn van de oplossing of de interventies.",
+        "17-voorzieningen-tellen",
+        "bar",
+        lambda r: r["naam"],
+        horizontal=True,
+        drill=(("voorziening", "voorziening"),),
     ),
     ChartSpec(
         "leerordes",
@@ -74,6 +101,7 @@ CHARTS = (
         "04-casussen-per-leerorde",
         "bar",
         lambda r: r["orde"],
+        drill=(("leerorde", "leerorde"),),
     ),
     ChartSpec(
         "jaren",
@@ -83,6 +111,7 @@ CHARTS = (
         "bar",
         lambda r: str(r["jaar"]),
         series="status",
+        drill=(("jaar", "jaar"), ("status", "status")),
     ),
 )
 
@@ -114,16 +143,36 @@ def draw(kg, spec: ChartSpec, query: str, limits: Limits) -> Chart:
 
 
 def chart_data(spec: ChartSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rows -> Chart.js labels and datasets (one dataset, or one per value of `series`)."""
+    """Rows -> Chart.js labels and datasets (one dataset, or one per value of `series`).
+
+    `drill` runs parallel to the datasets: for each bar, the case-list filters (param, value) behind it,
+    or None for an empty cell of a stacked chart.
+    """
     if spec.series is None:
         labels = [spec.label(r) for r in rows]
-        return {"labels": labels, "datasets": [{"label": "Casussen", "data": [int(r[spec.value]) for r in rows]}]}
+        return {
+            "labels": labels,
+            "datasets": [{"label": "Casussen", "data": [int(r[spec.value]) for r in rows]}],
+            "drill": [[drill_filters(spec, r) for r in rows]],
+        }
     labels = list(dict.fromkeys(spec.label(r) for r in rows))
     series = sorted({str(r[spec.series]) for r in rows})
     data = {s: [0] * len(labels) for s in series}
+    drill: dict[str, list[list[tuple[str, str]] | None]] = {s: [None] * len(labels) for s in series}
     for row in rows:
-        data[str(row[spec.series])][labels.index(spec.label(row))] = int(row[spec.value])
-    return {"labels": labels, "datasets": [{"label": s, "data": data[s]} for s in series]}
+        at = labels.index(spec.label(row))
+        data[str(row[spec.series])][at] = int(row[spec.value])
+        drill[str(row[spec.series])][at] = drill_filters(spec, row)
+    return {
+        "labels": labels,
+        "datasets": [{"label": s, "data": data[s]} for s in series],
+        "drill": [drill[s] for s in series],
+    }
+
+
+def drill_filters(spec: ChartSpec, row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The case-list filters that select the cases counted in `row`: [(param, IRI or value)]."""
+    return [(param, str(row[column])) for param, column in spec.drill if row.get(column) is not None]
 
 
 def year_bounds(kg, limits: Limits) -> tuple[int | None, int | None]:
@@ -131,3 +180,80 @@ def year_bounds(kg, limits: Limits) -> tuple[int | None, int | None]:
     rows = select(kg, "SELECT (MIN(?j) AS ?min) (MAX(?j) AS ?max) WHERE { ?c a mw:Casus ; mw:jaar ?j }", limits)
     first = rows.rows[0] if rows.rows else {}
     return first.get("min"), first.get("max")
+
+
+# --- the cases behind a bar ------------------------------------------------------------------------
+
+# Case-list filter -> the path from a case to the concept it names.
+CASE_PATHS: dict[str, str] = {
+    **{param: kind.predicate for param, kind in BY_PARAM.items() if kind.predicate},
+    "knelpunttype": "mw:knelpunt/mw:knelpuntType",
+    "leerorde": "mw:leerpunt/mw:leerorde",
+}
+NO_STATUS = "onbekend"  # what query 09 calls a case without a status
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a drill-down lists: every concept must be linked (law A and law B), one status, a year range."""
+
+    concepts: tuple[tuple[str, str], ...] = ()  # (param of CASE_PATHS, concept IRI)
+    status: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+def case_list_query(selection: CaseFilter) -> str:
+    """The SPARQL that lists the cases behind a bar: shown on the case-list page, and run by `case_list`."""
+    patterns = [f"  ?casus {CASE_PATHS[param]} <{_iri(value)}> ." for param, value in selection.concepts]
+    if selection.status == NO_STATUS:
+        patterns.append("  FILTER NOT EXISTS { ?casus mw:status ?s }")
+    elif selection.status:
+        patterns.append(f"  ?casus mw:status {_string(selection.status)} .")
+    patterns.append("  OPTIONAL { ?casus mw:status ?status }")
+    query = f"""PREFIX mw: <https://w3id.org/maatwerk/def#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+
+SELECT ?casus ?id ?titel ?jaar ?status
+WHERE {{
+  ?casus a mw:Casus ;
+         dcterms:identifier ?id ;
+         dcterms:title ?titel .
+  OPTIONAL {{ ?casus mw:jaar ?jaar }}
+{chr(10).join(patterns)}
+  {YEAR_PLACEHOLDER}
+}}
+ORDER BY DESC(?jaar) ?id
+"""
+    return with_year_filter(query, selection.year_from, selection.year_to)
+
+
+def case_list(kg, selection: CaseFilter, limits: Limits) -> Rows:
+    """The cases behind a bar, whole or refused (503): a list that claims to be the cases must not miss some."""
+    return select(kg, case_list_query(selection), limits, complete=True)
+
+
+def _iri(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", value):
+        raise ValueError(f"not an IRI: {value!r}")
+    return value
+
+
+def _string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- the yearly report ---------------------------------------------------------------------------
+
+
+def leerpunten(kg, query: str, limits: Limits) -> Rows:
+    """Every leerpunt of the (year-filtered) query 18 with its order and follow-up, whole or refused (503)."""
+    return select(kg, query, limits, complete=True)
+
+
+def totals_per_year(chart: Chart) -> list[tuple[int, int]]:
+    """The per-year-and-status chart summed per year: the trend line of the report."""
+    totals: dict[int, int] = {}
+    for row in chart.rows:
+        totals[int(row["jaar"])] = totals.get(int(row["jaar"]), 0) + int(row["casussen"])
+    return sorted(totals.items())

@@ -313,8 +313,8 @@ def test_systeemleren_draws_every_chart_and_shows_its_query(visit):
     page = v.goto("/systeemleren")
     page.wait_for_selector("canvas[data-getekend='ja']")
     canvases = page.locator("canvas[id^='grafiek-']")
-    assert canvases.count() == 6
-    assert page.locator("canvas[data-getekend='ja']").count() == 6
+    assert canvases.count() >= 6  # a chart without data in this small corpus says so instead of drawing
+    assert page.locator("canvas[data-getekend='ja']").count() == canvases.count()
     assert _canvas_has_pixels(page, "canvas[id^='grafiek-']")
     page.get_by_text("Toon de SPARQL-query").first.click()
     assert "SELECT" in page.locator("pre.query").first.inner_text()

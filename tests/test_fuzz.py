@@ -60,6 +60,7 @@ OPERATIONS = (
     "GET /sparql",
     "POST /sparql",
     "GET /id/{kind}/{slug}",
+    "POST /api/feedback",
 )
 HYPOTHESIS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.http import maatwerk
 from api.ui.pages import local_url, page
+from graph.contacts import contact_points
 from graph.limited import over_limit
 from graph.resources import Resource, cases_involving, incoming
 from graph.sparql import SparqlError
@@ -92,6 +93,7 @@ def resource_page(request: Request, kind: str, slug: str, resource: Resource) ->
             **_describe(resource),
             **context,
             "search_filter": _search_filter_for(kind, slug),
+            "contactpunten": contact_points(core.kg, [resource.iri]).get(resource.iri, []),
         },
     )
 

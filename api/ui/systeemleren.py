@@ -1,23 +1,41 @@
-"""Systeemleren (`/systeemleren`): what keeps coming back, as charts over every case, with their queries."""
+"""Systeemleren (`/systeemleren`): what keeps coming back, as charts over every case, with their queries.
+
+Every bar opens the cases behind it (`/systeemleren/casussen?…`, the filters spelled out), and every
+chart and case list downloads as CSV or .xlsx (`?format=csv|xlsx`; `format=json` is the JSON twin).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.http import maatwerk
-from api.ui.pages import legacy_redirect, page, year_param
+from api.export import FORMATS, table_response
+from api.http import ApiError, maatwerk
+from api.ui.pages import legacy_redirect, local_url, page, year_param
 from api.ui.sparql import example_queries
-from graph.charts import CHARTS, ChartSpec, draw, with_year_filter, year_bounds
+from graph.charts import (
+    CASE_PATHS,
+    CHARTS,
+    NO_STATUS,
+    CaseFilter,
+    Chart,
+    ChartSpec,
+    case_list,
+    case_list_query,
+    draw,
+    with_year_filter,
+    year_bounds,
+)
 from graph.limited import over_limit
 from graph.sparql import SparqlError
-from ontology.vocabulary import YEAR_PARAMS
+from ontology.vocabulary import BY_PARAM, STATUSES, YEAR_PARAMS
 
 router = APIRouter(include_in_schema=False)
 
-YEAR_LABELS = dict(zip(YEAR_PARAMS, ("Vanaf jaar", "Tot en met jaar")))
+YEAR_LABELS = dict(zip(YEAR_PARAMS, ("Vanaf jaar", "Tot en met jaar"), strict=True))
 
 
 @router.get("/systeemleren", response_class=HTMLResponse, name="systeemleren")
@@ -31,7 +49,10 @@ def systeemleren(request: Request):
         year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors) for name in YEAR_PARAMS
     ]
     queries = {e.id: e.query for e in example_queries()}
-    charts = [_chart(core, spec, with_year_filter(queries[spec.query_id], year_from, year_to)) for spec in CHARTS]
+    charts = [
+        _chart(core, spec, with_year_filter(queries[spec.query_id], year_from, year_to), (year_from, year_to))
+        for spec in CHARTS
+    ]
     try:
         min_year, max_year = core.cached("year bounds", lambda: year_bounds(core.kg, core.limits))
     except SparqlError as exc:
@@ -49,11 +70,12 @@ def systeemleren(request: Request):
             "year_to": year_to,
             "min_year": min_year,
             "max_year": max_year,
+            "feedback_weeks": core.feedback.weekly_counts(),
         },
     )
 
 
-def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
+def _chart(core, spec: ChartSpec, query: str, years: tuple[int | None, int | None]) -> dict[str, Any]:
     """One chart for the template; over the SPARQL limits it says so instead of drawing."""
     try:
         chart = core.cached(("chart", query), lambda: draw(core.kg, spec, query, core.limits))
@@ -65,6 +87,7 @@ def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
             "query": query,
             "rows": (),
             "data": {"labels": [], "datasets": []},
+            "links": [],
             "config": {"horizontal": spec.horizontal},
             "js": None,
             "truncated": False,
@@ -76,6 +99,8 @@ def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
         "query": query,
         "rows": chart.rows,
         "data": chart.data,
+        "links": drill_links(chart, years),
+        "export": _export_link(spec, years),
         "error": "",
         "config": {"horizontal": spec.horizontal},
         "truncated": chart.truncated,
@@ -86,5 +111,153 @@ def _chart(core, spec: ChartSpec, query: str) -> dict[str, Any]:
             "horizontal": spec.horizontal,
             "stacked": spec.series is not None,
             "data": chart.data,
+            "links": drill_links(chart, years),
         },
     }
+
+
+# --- drill-down: the cases behind a bar ------------------------------------------------------------
+
+CASE_LIST_PARAMS = (*CASE_PATHS, "status", *YEAR_PARAMS)
+FILTER_NAMES = {**{p: k.label for p, k in BY_PARAM.items()}, "leerorde": "Leerorde", "status": "Status"}
+_KIND_OF_PARAM = {**{p: k.kind for p, k in BY_PARAM.items()}, "leerorde": "leerorde"}
+
+
+def drill_url(filters: list[tuple[str, str]], years: tuple[int | None, int | None]) -> str:
+    """The case list behind one bar: concept IRIs become their slugs, a year the range of that one year."""
+    year_from, year_to = years
+    params: list[tuple[str, Any]] = []
+    for param, value in filters:
+        if param == "jaar":
+            year_from = year_to = int(value)
+        else:
+            params.append((param, value.rsplit("/", 1)[-1] if param in CASE_PATHS else value))
+    params += [(name, year) for name, year in zip(YEAR_PARAMS, (year_from, year_to), strict=True) if year is not None]
+    return "/systeemleren/casussen?" + urlencode(params)
+
+
+def drill_links(chart: Chart, years: tuple[int | None, int | None]) -> list[list[str | None]]:
+    """Per dataset, per bar: the address of its case list (None for an empty cell)."""
+    return [
+        [drill_url(filters, years) if filters is not None else None for filters in dataset]
+        for dataset in chart.data.get("drill", [])
+    ]
+
+
+def _export_link(spec: ChartSpec, years: tuple[int | None, int | None]) -> str:
+    params = urlencode([(n, y) for n, y in zip(YEAR_PARAMS, years, strict=True) if y is not None])
+    return f"/systeemleren/grafiek/{spec.id}" + (f"?{params}&" if params else "?")
+
+
+@router.get("/systeemleren/grafiek/{chart_id}", name="grafiek-data")
+def chart_export(request: Request, chart_id: str, format: str = "json") -> Response:
+    """One chart's numbers: JSON (`format=json`), CSV or .xlsx, for the same period as the page."""
+    spec = next((c for c in CHARTS if c.id == chart_id), None)
+    if spec is None:
+        raise ApiError(404, "Onbekende grafiek", f"Kies uit: {', '.join(c.id for c in CHARTS)}")
+    core = maatwerk(request)
+    errors: list[str] = []
+    year_from, year_to = (
+        year_param(request.query_params.get(n, "").strip(), YEAR_LABELS[n], errors) for n in YEAR_PARAMS
+    )
+    years = (year_from, year_to)
+    if errors:
+        raise ApiError(422, "Ongeldige periode", errors)
+    query = with_year_filter({e.id: e.query for e in example_queries()}[spec.query_id], *years)
+    chart = core.cached(("chart", query), lambda: draw(core.kg, spec, query, core.limits))
+    columns, rows = chart_table(chart, years)
+    if format in FORMATS:
+        name = f"grafiek-{spec.id}" + "".join(f"-{y}" for y in years if y is not None)
+        return table_response(format, name, columns, rows)
+    if format != "json":
+        raise ApiError(422, "Onbekend formaat", "Kies json, csv of xlsx")
+    return JSONResponse({"id": spec.id, "titel": spec.title, "query": query, "kolommen": columns, "rijen": rows})
+
+
+def chart_table(chart: Chart, years: tuple[int | None, int | None]) -> tuple[list[str], list[list[Any]]]:
+    """A chart as a table: one row per bar label, a column per dataset, and the address of each bar's cases."""
+    data = chart.data
+    single = len(data["datasets"]) == 1
+    columns = [chart.spec.title, *(ds["label"] if not single else "Casussen" for ds in data["datasets"])]
+    links = drill_links(chart, years)
+    rows = []
+    for i, label in enumerate(data["labels"]):
+        row: list[Any] = [label, *(ds["data"][i] for ds in data["datasets"])]
+        if single:
+            row.append(links[0][i] if links else "")
+        rows.append(row)
+    if single:
+        columns.append("Lijst van casussen")
+    return columns, rows
+
+
+@router.get("/systeemleren/casussen", name="casussen-achter-grafiek")
+def cases_behind(request: Request, format: str = "html") -> Response:
+    """The cases behind a bar or cell: their filters in words, the query that lists them, CSV and .xlsx."""
+    core = maatwerk(request)
+    selection, described, errors = _case_filter(core, request)
+    if errors:
+        if format == "html":
+            return page(request, "fout.html", {"title": "Ongeldige filters", "message": " ".join(errors)}, 422)
+        raise ApiError(422, "Ongeldige filters", errors)
+    try:
+        rows = case_list(core.kg, selection, core.limits)
+    except SparqlError as exc:
+        if not over_limit(exc) or format != "html":
+            raise
+        return page(request, "fout.html", {"title": "Te veel werk", "message": str(exc)}, 503)
+    cases = [
+        {
+            "id": r["id"],
+            "titel": r["titel"],
+            "jaar": r["jaar"],
+            "status": r["status"] or NO_STATUS,
+            "adres": local_url(r["casus"]),
+        }
+        for r in rows
+    ]
+    name = "casussen-" + "-".join(v for _, v in described) if described else "casussen"
+    if format in FORMATS:
+        base = str(request.base_url).rstrip("/")
+        table = [[c["id"], c["titel"], c["jaar"], c["status"], base + c["adres"]] for c in cases]
+        return table_response(format, name, ["Casus", "Titel", "Jaar", "Status", "Adres"], table)
+    query = case_list_query(selection)
+    if format == "json":
+        filters = [{"filter": k, "waarde": v} for k, v in described]
+        return JSONResponse({"filters": filters, "aantal": len(cases), "casussen": cases, "query": query})
+    if format != "html":
+        raise ApiError(422, "Onbekend formaat", "Kies html, json, csv of xlsx")
+    own = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "format"])
+    return page(
+        request,
+        "casussen.html",
+        {"nav": "systeemleren", "filters": described, "cases": cases, "query": query, "export": own},
+    )
+
+
+def _case_filter(core, request: Request) -> tuple[CaseFilter, list[tuple[str, str]], list[str]]:
+    """The address's filters resolved to concepts, with their Dutch description, or the errors."""
+    params = request.query_params
+    errors: list[str] = []
+    concepts, described = [], []
+    for param in CASE_PATHS:
+        for value in params.getlist(param):
+            found = core.concepts.resolve(_KIND_OF_PARAM[param], value)
+            if not found:
+                errors.append(f"{FILTER_NAMES[param]} '{value}' is onbekend.")
+                continue
+            concepts.append((param, found[0].iri))
+            described.append((FILTER_NAMES[param], found[0].label))
+    status = params.get("status") or None
+    if status and status not in (*STATUSES, NO_STATUS):
+        errors.append(f"Status '{status}' is onbekend; kies uit {', '.join((*STATUSES, NO_STATUS))}.")
+    elif status:
+        described.append(("Status", status))
+    year_from, year_to = (year_param(params.get(n, "").strip(), YEAR_LABELS[n], errors) for n in YEAR_PARAMS)
+    if year_from is not None and year_from == year_to:
+        described.append(("Jaar", str(year_from)))
+    else:
+        described += [
+            (YEAR_LABELS[n], str(y)) for n, y in zip(YEAR_PARAMS, (year_from, year_to), strict=True) if y is not None
+        ]
+    return CaseFilter(tuple(concepts), status, year_from, year_to), described, errors

@@ -28,6 +28,15 @@
         maintainAspectRatio: false,
         animation: false,
         plugins: { legend: { display: !single } },
+        // A bar opens the list of cases behind it (the same links as the numbers in the table).
+        onClick: function (event, elements) {
+          var hit = elements && elements[0];
+          var link = hit && spec.links && spec.links[hit.datasetIndex] && spec.links[hit.datasetIndex][hit.index];
+          if (link) window.location.assign(link);
+        },
+        onHover: function (event, elements) {
+          event.native.target.style.cursor = elements && elements.length ? "pointer" : "default";
+        },
         scales: {
           x: { stacked: spec.stacked, beginAtZero: true, ticks: { precision: 0 } },
           y: { stacked: spec.stacked, beginAtZero: true, ticks: { precision: 0, autoSkip: false } }
