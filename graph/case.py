@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import typing
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -596,14 +596,14 @@ def record_snapshot(record: CaseRecord) -> dict[str, Any]:
             "solution": record.solution,
             "status": record.status,
             "year": record.year,
-            **{name: [c.label for c in record.links.get(k.kind, [])] for name, k in BY_FIELD.items()},
+            **{name: _names(c.label for c in record.links.get(k.kind, [])) for name, k in BY_FIELD.items()},
             "knelpunten": [{"type": c.label, "text": t} for c, t in record.knelpunten],
             "interventions": list(record.interventions),
             "learning_points": [
                 {
                     "text": p.text,
                     "order": int(p.order.slug) if p.order.slug.isdigit() else 1,
-                    "addressees": [c.label for c in p.addressees],
+                    "addressees": _names(c.label for c in p.addressees),
                     "follow_up": p.follow_up.label if p.follow_up else None,
                     "presented_on": p.presented_on.isoformat() if p.presented_on else None,
                     "response_on": p.response_on.isoformat() if p.response_on else None,
@@ -621,19 +621,24 @@ def detail_snapshot(detail: dict[str, Any]) -> dict[str, Any]:
     return _snapshot(
         {
             **{key: detail.get(key) for key in ("id", "title", "situation", "solution", "status", "year", "source")},
-            **{name: [link["label"] for link in detail.get(name, [])] for name in BY_FIELD},
+            **{name: _names(link["label"] for link in detail.get(name, [])) for name in BY_FIELD},
             "knelpunten": list(detail.get("knelpunten", [])),
             "interventions": list(detail.get("interventions", [])),
             "learning_points": [
                 {
                     **{key: p.get(key) for key in ("text", "order", "follow_up", "presented_on")},
                     **{key: p.get(key) for key in ("response_on", "response")},
-                    "addressees": [link["label"] for link in p.get("addressees", [])],
+                    "addressees": _names(link["label"] for link in p.get("addressees", [])),
                 }
                 for p in detail.get("learning_points", [])
             ],
         }
     )
+
+
+def _names(labels: Iterable[str]) -> list[str]:
+    """Link labels in the order the reader gives them, so a snapshot does not change with the order typed."""
+    return sorted(labels, key=str.lower)
 
 
 def _snapshot(values: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.ui import case, search, systeemleren
+from api.ui import case, forms, search, systeemleren
 
 router = APIRouter(include_in_schema=False)
 router.include_router(search.router)
+router.include_router(forms.router)  # before case: /casus/nieuw is not a case id
 router.include_router(case.router)
 router.include_router(systeemleren.router)
