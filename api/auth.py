@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http import error_response
@@ -220,6 +220,7 @@ class ReadLock:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        response: Response
         if scope["path"].startswith(("/api/", "/sparql", "/id/")) and not wants_page(request):
             response = error_response(401, "Niet aangemeld", "Meld u aan of stuur een geldige sleutel mee.")
         else:
@@ -272,7 +273,9 @@ def csrf_token(request: Request) -> str:
 
 def csrf_ok(request: Request, given: Any) -> bool:
     expected = request.session.get("csrf") if "session" in request.scope else None
-    return bool(expected) and isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+    if not isinstance(expected, str) or not expected or not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def sign_in_url(request: Request) -> str:

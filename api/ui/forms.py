@@ -11,6 +11,7 @@ autocomplete, entity-linking suggestions and the duplicate check.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -390,4 +391,33 @@ def case_history(request: Request, case_uri: str) -> list[dict[str, Any]]:
     return versions
 
 
+MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def datum(value: str | None) -> str:
+    """An ISO date or time as Dutch readers write it: `1 maart 2025`, `6 december 2026 02:49 UTC`."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    return day if len(value) <= 10 else f"{day} {moment:%H:%M} UTC"
+
+
 templates.env.globals.update(current_account=current_account, csrf_token=csrf_token, case_history=case_history)
+templates.env.filters.update(datum=datum)
