@@ -119,7 +119,10 @@ LENIENT = [
                     "text": "Bel eerst samen voordat je een brief stuurt.",
                     "order": 1,
                     "type": "1e orde",
-                    **{"addressees": [], "follow_up": None, "presented_on": None, "response_on": None},
+                    "addressees": [],
+                    "follow_up": None,
+                    "presented_on": None,
+                    "response_on": None,
                     "response": None,
                 }
             ]
