@@ -285,7 +285,7 @@ def sign_in_url(request: Request) -> str:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never `//evil.example` or `https://…` (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or target.startswith(("//", SIGN_IN)) or "\\" in target:
         return "/"
     return target
 
