@@ -198,6 +198,14 @@ def test_writing_needs_a_writer(anon):
     assert anon.post("/casus/hulp", json={"text": "x"}).status_code == 401
 
 
+def test_form_help_suggests_concepts_and_similar_cases(writer):
+    text = "Een man met een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar."
+    answer = writer.post("/casus/hulp", json={"text": text}).json()
+    assert {"field": "organisations", "kind": "Organisatie", "label": "UWV"} in answer["concepts"]
+    assert 1 <= len(answer["similar"]) <= 3 and all(s["url"].startswith("/casus/") for s in answer["similar"])
+    assert writer.post("/casus/hulp", content=b"{niet", headers={"content-type": "application/json"}).status_code == 422
+
+
 def test_check_text_finds_a_bsn_without_echoing_it(anon):
     answer = anon.post("/api/check-text", json={"text": f"Zijn BSN is {BSN}."}).json()
     (finding,) = answer["findings"]

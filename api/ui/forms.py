@@ -348,7 +348,10 @@ async def form_help(request: Request):
     """Concepts recognised in the texts (to add as links) and the most similar stored cases (a duplicate?)."""
     if current_account(request) is None:
         raise ApiError(401, "Niet aangemeld", "Meld u aan als schrijver.")
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError:  # not JSON, or not UTF-8
+        raise ApiError(422, "Geen geldige JSON", 'Verwacht {"text": "...", "id": "..."}') from None
     text = str(body.get("text") or "") if isinstance(body, dict) else ""
     own = str(body.get("id") or "") if isinstance(body, dict) else ""
     limit = request.app.state.settings.max_text_chars
