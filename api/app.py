@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import docs, linked_data, routes, sparql_protocol, ui
+from api import auth, docs, linked_data, routes, sparql_protocol, ui
 from api.core import Maatwerk
 from api.http import ErrorJSONResponse, error_response
 from api.logging_config import hide_query_strings_in_access_log
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _add_error_handlers(app)
+    auth.install(app, settings)  # sessions and the optional read lock, inside the size limit and headers
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(OptionsAllow)
     app.add_middleware(SecurityHeaders)

@@ -469,5 +469,53 @@ def _print_table(result) -> None:
     out.print(f"[dim]{len(rows)} rij(en)[/dim]")
 
 
+# --- writers' accounts ---------------------------------------------------------------------------
+
+users = typer.Typer(help="Schrijvers: accounts voor de formulieren in de browser.", no_args_is_help=True)
+app.add_typer(users, name="user")
+
+
+@users.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="Naam waarmee de schrijver zich aanmeldt"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Lees het wachtwoord van stdin"),
+    data_dir: Path | None = DataDir,
+):
+    """Een schrijver toevoegen (het wachtwoord wordt gevraagd, twee keer)."""
+    from api.auth import Accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Nog een keer")
+    account = Accounts(_settings(data_dir).data_dir).add(name, password)
+    out.print(f"Schrijver {account.name} toegevoegd ({account.writer.label}).")
+
+
+@users.command("remove")
+def user_remove(name: str = typer.Argument(...), data_dir: Path | None = DataDir):
+    """Een schrijver verwijderen; een open sessie van die schrijver werkt meteen niet meer."""
+    from api.auth import Accounts
+
+    Accounts(_settings(data_dir).data_dir).remove(name)
+    out.print(f"Schrijver {name} verwijderd.")
+
+
+@users.command("list")
+def user_list(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DataDir):
+    """De schrijvers: naam, kenmerk in de graaf en sinds wanneer."""
+    from api.auth import Accounts
+
+    accounts = Accounts(_settings(data_dir).data_dir).list()
+    rows = [{"name": a.name, "label": a.writer.label, "agent": a.writer.iri, "created": a.created} for a in accounts]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("naam", "kenmerk", "sinds")
+    for row in rows:
+        table.add_row(row["name"], row["label"], row["created"])
+    out.print(table if rows else "Nog geen schrijvers; voeg er een toe met `maatwerk user add NAAM`.")
+
+
 if __name__ == "__main__":
     app()

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from api.feedback import FeedbackStore
 from api.settings import Settings
 from graph import KnowledgeGraph
+from graph.case import Writer, history_writer
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from graph.contacts import DEMO_CONTACTS_FILE, ContactImport, import_contacts
@@ -104,16 +105,23 @@ class Maatwerk:
         redact: bool = False,
         progress: Progress | None = None,
         expected: int = 0,
+        writer: Writer | None = None,
     ) -> ImportResult:
         """Gate, link and commit all cases or none; then bring the indexes up to date.
 
         One import at a time: each is all-or-nothing, and its index sync must not interleave with another's.
+        A `writer` (a save from the browser form) is recorded as a new version of each case (graph.case).
         """
         with self._import_lock:
-            return self._import(records, redact, progress, expected)
+            return self._import(records, redact, progress, expected, writer)
 
     def _import(
-        self, records: Iterable[tuple[str, Any]], redact: bool, progress: Progress | None, expected: int
+        self,
+        records: Iterable[tuple[str, Any]],
+        redact: bool,
+        progress: Progress | None,
+        expected: int,
+        writer: Writer | None = None,
     ) -> ImportResult:
         counted = 0
 
@@ -129,8 +137,16 @@ class Maatwerk:
         records = iter(records)
         head = list(islice(records, limit + 1))  # the rest streams from the file
         validate = self._shacl_check if len(head) <= limit else None
+        history = history_writer(self.kg, self.concepts, writer) if writer else None
         result = import_cases(
-            self.kg, chain(head, records), self.concepts, redact, step, validate, max_text=self.settings.max_text_chars
+            self.kg,
+            chain(head, records),
+            self.concepts,
+            redact,
+            step,
+            validate,
+            max_text=self.settings.max_text_chars,
+            history=history,
         )
         self._after_write(progress, {r.iri: r.search_doc() for r in result.cases})
         return result

@@ -61,6 +61,15 @@ def _number(kind: type, minimum: float) -> Callable[[str], Any]:
     return parse
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "ja", "aan", "on", "yes"):
+        return True
+    if value in ("0", "false", "nee", "uit", "off", "no"):
+        return False
+    raise _Unusable(f"{raw.strip()!r} is geen ja/nee-waarde (gebruik 1 of 0)")
+
+
 REGISTRY: tuple[Setting, ...] = (
     Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data-map: de store en de zoekindex"),
     Setting(
@@ -153,6 +162,20 @@ REGISTRY: tuple[Setting, ...] = (
         "hier in plaats van op de opdrachtregel, waar elk proces ze kan lezen",
         secret=True,
     ),
+    Setting(
+        "read_requires_login",
+        "MAATWERK_READ_REQUIRES_LOGIN",
+        False,
+        _flag,
+        "1: ook lezen (pagina's, API, SPARQL) vraagt een aangemelde schrijver of een API-sleutel; standaard 0 (open)",
+    ),
+    Setting(
+        "session_hours",
+        "MAATWERK_SESSION_HOURS",
+        8.0,
+        _number(float, 0.01),
+        "zoveel uur blijft een schrijver aangemeld (de sessiecookie verloopt daarna)",
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in REGISTRY}
 
@@ -186,6 +209,8 @@ class Settings:
     max_body_bytes: int = _from_env("max_body_bytes")
     max_k: int = _from_env("max_k")
     publish_auth: str = _from_env("publish_auth")
+    read_requires_login: bool = _from_env("read_requires_login")
+    session_hours: float = _from_env("session_hours")
 
     def with_data_dir(self, data_dir: Path | str | None) -> Settings:
         return self if data_dir is None else replace(self, data_dir=Path(data_dir))

@@ -12,11 +12,12 @@ Input and output use the same field names; link fields and their predicates come
 
 from __future__ import annotations
 
+import json
 import typing
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pyoxigraph as ox
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, create
 from graph.cases import CaseDoc
 from graph.concepts import Concept, ConceptIndex
 from ontology import iri, slugify, term
-from ontology.vocabulary import BY_FIELD, BY_KIND, CASE_LINKS, STATUSES
+from ontology.vocabulary import BY_FIELD, BY_KIND, CASE_LINKS, FOLLOW_UP_STATUSES, STATUSES
 
 # What ontology/shapes.ttl (mws:CasusShape) asks of a case's texts; the importer checks them before
 # anything is stored, because SHACL runs only on imports up to the configured size.
@@ -59,9 +60,24 @@ class KnelpuntInput(BaseModel):
 
 
 class LearningPointInput(BaseModel):
+    """A leerpunt, and how it was followed up: to whom it was put, when, and what was done with it."""
+
     model_config = ConfigDict(str_strip_whitespace=True)
     text: GatedText = Field(min_length=1)
     order: int = Field(1, ge=1, le=3, description="Leerorde: 1, 2 of 3")
+    addressees: list[Label] | Label = Field([], description="Organisaties aan wie het leerpunt is voorgelegd: labels")
+    follow_up: str | None = Field(None, description=f"Opvolgstatus: {', '.join(FOLLOW_UP_STATUSES)}")
+    presented_on: date | None = Field(None, description="Voorgelegd op (JJJJ-MM-DD)")
+    response_on: date | None = Field(None, description="Datum van de reactie (JJJJ-MM-DD)")
+    response: GatedText | None = Field(None, description="Wat is ermee gedaan, zonder persoonsgegevens")
+
+    @field_validator("follow_up")
+    @classmethod
+    def _known_follow_up(cls, value: str | None) -> str | None:
+        status = value.strip().lower() if value else None
+        if status and status not in FOLLOW_UP_STATUSES:
+            raise ValueError(f"kies uit {', '.join(FOLLOW_UP_STATUSES)}")
+        return status
 
 
 class _CaseInputBase(BaseModel):
@@ -215,6 +231,11 @@ class LearningPointOutput(BaseModel):
     text: str
     order: int = Field(description="Leerorde: 1, 2 of 3")
     type: str = Field(description="De leerorde als label (1e, 2e, 3e orde)")
+    addressees: list[LinkRef] = Field([], description="Organisaties aan wie het is voorgelegd")
+    follow_up: str | None = Field(None, description="Opvolgstatus; null als die niet is bijgehouden")
+    presented_on: str | None = Field(None, description="Voorgelegd op (JJJJ-MM-DD)")
+    response_on: str | None = Field(None, description="Datum van de reactie (JJJJ-MM-DD)")
+    response: str | None = Field(None, description="Wat is ermee gedaan")
 
 
 class CaseDetail(CaseLinks):  # type: ignore[misc, valid-type]
@@ -231,6 +252,19 @@ class CaseDetail(CaseLinks):  # type: ignore[misc, valid-type]
 
 
 @dataclass
+class LearningPoint:
+    """A checked leerpunt: its text, leerorde and follow-up, labels resolved to concepts."""
+
+    text: str
+    order: Concept
+    addressees: list[Concept] = field(default_factory=list)
+    follow_up: Concept | None = None
+    presented_on: date | None = None
+    response_on: date | None = None
+    response: str = ""
+
+
+@dataclass
 class CaseRecord:
     """A case the importer checked: texts final (gated), labels resolved to concepts."""
 
@@ -244,7 +278,7 @@ class CaseRecord:
     derived: list[Concept] = field(default_factory=list)
     knelpunten: list[tuple[Concept, str]] = field(default_factory=list)
     interventions: list[str] = field(default_factory=list)
-    learning_points: list[tuple[str, Concept]] = field(default_factory=list)
+    learning_points: list[LearningPoint] = field(default_factory=list)
     fictional: bool = False
     source: str | None = None
 
@@ -299,6 +333,11 @@ _N = {
         "mw:leerpunt",
         "mw:leerorde",
         "mw:afgeleidConcept",
+        "mw:geadresseerde",
+        "mw:opvolgstatus",
+        "mw:voorgelegdOp",
+        "mw:reactieOp",
+        "mw:reactie",
         "prov:generatedAtTime",
         "prov:wasAttributedTo",
         "prov:Agent",
@@ -310,6 +349,7 @@ IDENTIFIER = _N["dcterms:identifier"]
 _XSD_INT = ox.NamedNode(term("xsd:integer"))
 _XSD_BOOL = ox.NamedNode(term("xsd:boolean"))
 _XSD_DT = ox.NamedNode(term("xsd:dateTime"))
+_XSD_DATE = ox.NamedNode(term("xsd:date"))
 
 
 def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
@@ -350,12 +390,22 @@ def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
         add(node, "mw:knelpuntType", ox.NamedNode(concept.iri))
         if description:
             add(node, "dcterms:description", text(description))
-    for n, (description, concept) in enumerate(record.learning_points, 1):
+    for n, point in enumerate(record.learning_points, 1):
         node = ox.NamedNode(f"{record.iri}/leerpunt/{n}")
         add(case, "mw:leerpunt", node)
         add(node, "rdf:type", _N["mw:Leerpunt"])
-        add(node, "mw:leerorde", ox.NamedNode(concept.iri))
-        add(node, "dcterms:description", text(description))
+        add(node, "mw:leerorde", ox.NamedNode(point.order.iri))
+        add(node, "dcterms:description", text(point.text))
+        for organisation in point.addressees:
+            add(node, "mw:geadresseerde", ox.NamedNode(organisation.iri))
+        if point.follow_up:
+            add(node, "mw:opvolgstatus", ox.NamedNode(point.follow_up.iri))
+        if point.presented_on:
+            add(node, "mw:voorgelegdOp", ox.Literal(point.presented_on.isoformat(), datatype=_XSD_DATE))
+        if point.response_on:
+            add(node, "mw:reactieOp", ox.Literal(point.response_on.isoformat(), datatype=_XSD_DATE))
+        if point.response:
+            add(node, "mw:reactie", text(point.response))
     if record.source:
         agent = ox.NamedNode(iri("bron", slugify(record.source)))
         add(case, "prov:wasAttributedTo", agent)
@@ -382,6 +432,11 @@ _P = {
         "mw:knelpuntType",
         "mw:leerpunt",
         "mw:leerorde",
+        "mw:geadresseerde",
+        "mw:opvolgstatus",
+        "mw:voorgelegdOp",
+        "mw:reactieOp",
+        "mw:reactie",
         "mw:interventie",
         "dcterms:description",
         "prov:wasAttributedTo",
@@ -428,18 +483,24 @@ def read_case(kg, case: str, concepts: ConceptIndex) -> dict[str, Any] | None:
         {"type": _label(part[_P["mw:knelpuntType"]], concepts), "text": _first(part[_P["dcterms:description"]]) or ""}
         for part in _parts(kg, values[_P["mw:knelpunt"]])
     ]
-    detail["learning_points"] = [
-        {
-            "text": _first(part[_P["dcterms:description"]]) or "",
-            "order": _order(part[_P["mw:leerorde"]]),
-            "type": _label(part[_P["mw:leerorde"]], concepts),
-        }
-        for part in _parts(kg, values[_P["mw:leerpunt"]])
-    ]
+    detail["learning_points"] = [_learning_point(part, concepts) for part in _parts(kg, values[_P["mw:leerpunt"]])]
     detail["interventions"] = sorted(o.value for o in values[_P["mw:interventie"]])
     sources = values[_P["prov:wasAttributedTo"]]
     detail["source"] = _first(_objects(kg, sources[0].value)[_P["rdfs:label"]]) if sources else None
     return detail
+
+
+def _learning_point(part: dict[str, list], concepts: ConceptIndex) -> dict[str, Any]:
+    return {
+        "text": _first(part[_P["dcterms:description"]]) or "",
+        "order": _order(part[_P["mw:leerorde"]]),
+        "type": _label(part[_P["mw:leerorde"]], concepts),
+        "addressees": _links(part[_P["mw:geadresseerde"]], concepts, derived=False),
+        "follow_up": _label(part[_P["mw:opvolgstatus"]], concepts) or None,
+        "presented_on": _first(part[_P["mw:voorgelegdOp"]]),
+        "response_on": _first(part[_P["mw:reactieOp"]]),
+        "response": _first(part[_P["mw:reactie"]]),
+    }
 
 
 def _objects(kg, subject: str) -> dict[str, list]:
@@ -483,3 +544,205 @@ def _order(objects: list) -> int:
 
 def _first(objects: list, cast=str):
     return cast(objects[0].value) if objects else None
+
+
+# --- versions: who saved a case in the browser, when, and what it was before -----------------
+
+HISTORY = "/geschiedenis"
+"""A case's history graph is its IRI + this: kept apart from the case graph, which every import replaces."""
+
+_H = {
+    name: ox.NamedNode(term(name))
+    for name in (
+        "rdf:type",
+        "rdfs:label",
+        "mw:Casusversie",
+        "mw:Schrijver",
+        "mw:versienummer",
+        "mw:gewijzigdVeld",
+        "mw:inhoud",
+        "prov:specializationOf",
+        "prov:wasRevisionOf",
+        "prov:wasAttributedTo",
+        "prov:generatedAtTime",
+    )
+}
+_RDF_JSON = ox.NamedNode(term("rdf:JSON"))
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A signed-in writer as the graph knows them: an opaque IRI and a short label, never their name."""
+
+    iri: str
+    label: str
+
+
+def history_iri(case: str) -> str:
+    return case + HISTORY
+
+
+def version_iri(case: str, number: int) -> str:
+    return f"{case}/versie/{number}"
+
+
+def record_snapshot(record: CaseRecord) -> dict[str, Any]:
+    """The checked case in the import format, labels as text: what a version keeps of it."""
+    return _snapshot(
+        {
+            "id": record.id,
+            "title": record.title,
+            "situation": record.situation,
+            "solution": record.solution,
+            "status": record.status,
+            "year": record.year,
+            **{name: _names(c.label for c in record.links.get(k.kind, [])) for name, k in BY_FIELD.items()},
+            "knelpunten": [{"type": c.label, "text": t} for c, t in record.knelpunten],
+            "interventions": list(record.interventions),
+            "learning_points": [
+                {
+                    "text": p.text,
+                    "order": int(p.order.slug) if p.order.slug.isdigit() else 1,
+                    "addressees": _names(c.label for c in p.addressees),
+                    "follow_up": p.follow_up.label if p.follow_up else None,
+                    "presented_on": p.presented_on.isoformat() if p.presented_on else None,
+                    "response_on": p.response_on.isoformat() if p.response_on else None,
+                    "response": p.response or None,
+                }
+                for p in record.learning_points
+            ],
+            "source": record.source,
+        }
+    )
+
+
+def detail_snapshot(detail: dict[str, Any]) -> dict[str, Any]:
+    """A case read back (`read_case`) in the same import format as `record_snapshot`."""
+    return _snapshot(
+        {
+            **{key: detail.get(key) for key in ("id", "title", "situation", "solution", "status", "year", "source")},
+            **{name: _names(link["label"] for link in detail.get(name, [])) for name in BY_FIELD},
+            "knelpunten": list(detail.get("knelpunten", [])),
+            "interventions": list(detail.get("interventions", [])),
+            "learning_points": [
+                {
+                    **{key: p.get(key) for key in ("text", "order", "follow_up", "presented_on")},
+                    **{key: p.get(key) for key in ("response_on", "response")},
+                    "addressees": _names(link["label"] for link in p.get("addressees", [])),
+                }
+                for p in detail.get("learning_points", [])
+            ],
+        }
+    )
+
+
+def _names(labels: Iterable[str]) -> list[str]:
+    """Link labels in the order the reader gives them, so a snapshot does not change with the order typed."""
+    return sorted(labels, key=str.lower)
+
+
+def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """Empty values left out, so two snapshots of the same case compare equal however they were built."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in sorted(value.items()) if v not in (None, "", [])}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(values)
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+    """Import-format fields whose value differs; every field of `after` when there was no before."""
+    before = before or {}
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def history_writer(kg, concepts: ConceptIndex, writer: Writer):
+    """For `import_cases`: the quads that record a browser save of `record` as a new version.
+
+    The first save of a case that came in by file also records what it was before, as version 1
+    (attributed to no writer), so the previous version is kept whatever its origin.
+    """
+
+    def write(record: CaseRecord, at: datetime) -> list[ox.Quad]:
+        case = record.iri
+        number = version_count(kg, case)
+        quads: list[ox.Quad] = []
+        previous = read_case(kg, case, concepts)
+        before = detail_snapshot(previous) if previous else None
+        if before is not None and number == 0:
+            stamp = stored_time(kg, case) or at
+            number = 1
+            quads += version_quads(case, number, None, stamp, before, changed_fields(None, before))
+        after = record_snapshot(record)
+        quads += version_quads(case, number + 1, writer, at, after, changed_fields(before, after))
+        return quads
+
+    return write
+
+
+def version_quads(
+    case: str, number: int, writer: Writer | None, at: datetime, content: dict[str, Any], changed: list[str]
+) -> list[ox.Quad]:
+    graph = ox.NamedNode(history_iri(case))
+    version = ox.NamedNode(version_iri(case, number))
+    quads = [
+        ox.Quad(version, _H["rdf:type"], _H["mw:Casusversie"], graph),
+        ox.Quad(version, _H["prov:specializationOf"], ox.NamedNode(case), graph),
+        ox.Quad(version, _H["mw:versienummer"], ox.Literal(str(number), datatype=_XSD_INT), graph),
+        ox.Quad(version, _H["prov:generatedAtTime"], ox.Literal(at.isoformat(), datatype=_XSD_DT), graph),
+        ox.Quad(
+            version, _H["mw:inhoud"], ox.Literal(json.dumps(content, ensure_ascii=False), datatype=_RDF_JSON), graph
+        ),
+        *(ox.Quad(version, _H["mw:gewijzigdVeld"], ox.Literal(name), graph) for name in changed),
+    ]
+    if number > 1:
+        quads.append(ox.Quad(version, _H["prov:wasRevisionOf"], ox.NamedNode(version_iri(case, number - 1)), graph))
+    if writer is not None:
+        agent = ox.NamedNode(writer.iri)
+        quads += [
+            ox.Quad(version, _H["prov:wasAttributedTo"], agent, graph),
+            ox.Quad(agent, _H["rdf:type"], _H["mw:Schrijver"], graph),
+            ox.Quad(agent, _H["rdf:type"], ox.NamedNode(term("prov:Agent")), graph),
+            ox.Quad(agent, _H["rdfs:label"], ox.Literal(writer.label), graph),
+        ]
+    return quads
+
+
+def version_count(kg, case: str) -> int:
+    graph = ox.NamedNode(history_iri(case))
+    return sum(1 for _ in kg.store.quads_for_pattern(None, _H["rdf:type"], _H["mw:Casusversie"], graph))
+
+
+def stored_time(kg, case: str) -> datetime | None:
+    node = ox.NamedNode(case)
+    for quad in kg.store.quads_for_pattern(node, _H["prov:generatedAtTime"], None, node):
+        return datetime.fromisoformat(quad.object.value)
+    return None
+
+
+def read_history(kg, case: str) -> list[dict[str, Any]]:
+    """The case's versions, newest first: number, time, writer (IRI and label, or None), changed fields, content."""
+    graph = ox.NamedNode(history_iri(case))
+    versions = []
+    for quad in kg.store.quads_for_pattern(None, _H["rdf:type"], _H["mw:Casusversie"], graph):
+        values: dict[str, list] = defaultdict(list)
+        for q in kg.store.quads_for_pattern(quad.subject, None, None, graph):
+            values[q.predicate.value].append(q.object)
+        agent = _first(values[_H["prov:wasAttributedTo"].value])
+        labels = list(kg.store.quads_for_pattern(ox.NamedNode(agent), _H["rdfs:label"], None, graph)) if agent else []
+        versions.append(
+            {
+                "version": int(values[_H["mw:versienummer"].value][0].value),
+                "uri": quad.subject.value,
+                "at": _first(values[_H["prov:generatedAtTime"].value]),
+                "writer": agent,
+                "writer_label": labels[0].object.value if labels else None,
+                "changed": sorted(o.value for o in values[_H["mw:gewijzigdVeld"].value]),
+                "content": json.loads(_first(values[_H["mw:inhoud"].value]) or "{}"),
+            }
+        )
+    return sorted(versions, key=lambda v: -v["version"])

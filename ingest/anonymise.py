@@ -54,7 +54,7 @@ _LABELS = {
 _ADVICE = {
     "BSN": "Laat het nummer weg; een casus heeft geen BSN nodig.",
     "IBAN": "Laat het rekeningnummer weg.",
-    "TELEFOON": "Laat het nummer weg; noem hooguit de organisatie die je kunt bellen.",
+    "TELEFOON": "Laat het nummer weg; noem hooguit de organisatie die u kunt bellen.",
     "E-MAIL": "Laat het adres weg; noem hooguit de organisatie.",
     "ADRES": "Noem geen straat, huisnummer of postcode; schrijf bijvoorbeeld 'een wijk in Zwolle'.",
     "GEBOORTEDATUM": "Noem een leeftijd of leeftijdsgroep ('een jongen van 12') in plaats van de geboortedatum.",

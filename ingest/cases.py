@@ -36,10 +36,12 @@ def import_cases(
     progress: Callable[[int], None] | None = None,
     validate: Callable[[list[ox.Quad]], list[tuple[str, str]]] | None = None,
     max_text: int = MAX_TEXT,
+    history: Callable[[CaseRecord, datetime], list[ox.Quad]] | None = None,
 ) -> ImportResult:
     """Check every record and commit all cases in one journaled commit, or raise ImportRejected.
 
     `validate` (SHACL) sees all new quads at once, before the commit point, and names (case, message).
+    `history` (a browser save: graph.case.history_writer) adds each case's version record to the same commit.
     """
     checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text)
     accepted: list[CaseRecord] = []
@@ -58,6 +60,8 @@ def import_cases(
                 to_validate.extend(built)
             accepted.append(record)
             yield from built
+            if history:
+                yield from history(record, now)
         if validate and to_validate and not checker.problems:
             checker.problems.extend(
                 Problem(case, "shacl", "invalid", message) for case, message in validate(to_validate)

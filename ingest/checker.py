@@ -8,18 +8,30 @@ per file and against the store, and the lengths ontology/shapes.ttl asks.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import reprlib
 from collections.abc import Callable
 from typing import Any
 
-from graph.case import FIELDS, ID_FIELD, MAX_ID, MIN_SITUATION, MIN_TITLE, CaseRecord, case_iri, gated_texts
+from graph.case import (
+    FIELDS,
+    ID_FIELD,
+    MAX_ID,
+    MIN_SITUATION,
+    MIN_TITLE,
+    CaseRecord,
+    LearningPoint,
+    LearningPointInput,
+    case_iri,
+    gated_texts,
+)
 from graph.concepts import Concept, ConceptIndex
 from ingest.anonymise import find_personal_data, redact
 from ingest.problems import Problem, Redaction
 from ingest.readers import MAX_TEXT, Unparsable
 from ontology import slugify
-from ontology.vocabulary import BY_FIELD, STATUSES
+from ontology.vocabulary import BY_FIELD, FOLLOW_UP_STATUSES, STATUSES
 
 # Values quoted in messages are cut to this many characters: a message must not carry megabytes.
 SHOWN_CHARS = 80
@@ -268,19 +280,58 @@ class RecordChecker:
                 result.append((concept, texts.get(f"knelpunten[{i}].text", "")))
         return result
 
-    def _learning_points(self, case: str, values: Any, texts: dict[str, str]) -> list[tuple[str, Concept]]:
+    def _learning_points(self, case: str, values: Any, texts: dict[str, str]) -> list[LearningPoint]:
         result = []
         for i, value in enumerate(_as_list(values)):
-            order = value.get("order", 1) if isinstance(value, dict) else 1
-            concept = self._resolve(case, f"learning_points[{i}].order", "leerorde", str(order))
-            path = f"learning_points[{i}].text" if isinstance(value, dict) else f"learning_points[{i}]"
+            item = value if isinstance(value, dict) else {}
+            at = f"learning_points[{i}]"
+            unknown = set(item) - LEARNING_POINT_FIELDS
+            if unknown:
+                self._fail(case, at, "invalid", f"Onbekende velden: {_shown(', '.join(sorted(unknown)), False)}")
+            concept = self._resolve(case, f"{at}.order", "leerorde", str(item.get("order", 1)))
+            path = f"{at}.text" if isinstance(value, dict) else at
             text = texts.get(path, "")
+            point = LearningPoint(
+                text,
+                concept,  # type: ignore[arg-type]  # None only when a problem was recorded
+                addressees=self._resolve_all(case, f"{at}.addressees", "organisatie", item.get("addressees")),
+                follow_up=self._follow_up(case, f"{at}.follow_up", item.get("follow_up")),
+                presented_on=self._date(case, f"{at}.presented_on", item.get("presented_on")),
+                response_on=self._date(case, f"{at}.response_on", item.get("response_on")),
+                response=texts.get(f"{at}.response", ""),
+            )
             if not text and not any(p.case == case and p.field == path for p in self.problems):
                 self._fail(case, path, "invalid", "Een leerpunt heeft tekst nodig")
             elif concept and text:
-                result.append((text, concept))
+                result.append(point)
         return result
 
+    def _follow_up(self, case: str, name: str, value: Any) -> Concept | None:
+        """A follow-up status by its label (open, voorgelegd, ...), resolved to its opvolgstatus concept."""
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or value.strip().lower() not in FOLLOW_UP_STATUSES:
+            self._fail(
+                case,
+                name,
+                "invalid",
+                f"Onbekende opvolgstatus {_shown(value)}; kies uit {', '.join(FOLLOW_UP_STATUSES)}",
+            )
+            return None
+        return self._resolve(case, name, "opvolgstatus", value.strip().lower())
+
+    def _date(self, case: str, name: str, value: Any) -> dt.date | None:
+        if value in (None, ""):
+            return None
+        try:
+            return dt.date.fromisoformat(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            pass
+        self._fail(case, name, "invalid", f"Datum {_shown(value)} is geen datum als 2024-03-31 (JJJJ-MM-DD)")
+        return None
+
+
+LEARNING_POINT_FIELDS = frozenset(LearningPointInput.model_fields)
 
 _SHORT_REPR = reprlib.Repr()
 _SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = SHOWN_CHARS

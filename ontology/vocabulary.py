@@ -95,6 +95,8 @@ KINDS: tuple[Kind, ...] = (
     # Knelpunten are nodes of their own (mw:knelpunt / mw:knelpuntType), not a direct link.
     Kind("knelpunttype", "Knelpunttype", "Knelpunttypen", scheme=ID + "schema/knelpunttypen", param="knelpunttype"),
     Kind("leerorde", "Leerorde", "Leerordes", scheme=ID + "schema/leerordes"),
+    # How far a leerpunt has been followed up (mw:opvolgstatus on the leerpunt node).
+    Kind("opvolgstatus", "Opvolgstatus", "Opvolgstatussen", scheme=ID + "schema/opvolgstatussen"),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
@@ -105,6 +107,8 @@ LINKABLE: frozenset[str] = frozenset(k.kind for k in KINDS if k.linkable)
 
 # Case facets that are values, not concepts.
 STATUSES: tuple[str, ...] = ("opgelost", "lopend", "niet opgelost")
+# A leerpunt's follow-up, in order; the labels of the opvolgstatus concepts (ontology/vocabularies.ttl).
+FOLLOW_UP_STATUSES: tuple[str, ...] = ("open", "voorgelegd", "opgepakt", "doorgevoerd", "niet opgepakt")
 YEAR_PARAMS: tuple[str, str] = ("year_from", "year_to")
 FILTER_PARAMS: tuple[str, ...] = (*BY_PARAM, "status", *YEAR_PARAMS)
 

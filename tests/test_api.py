@@ -260,8 +260,8 @@ def test_case_detail(client):
     assert [k["type"] for k in body["knelpunten"]] == ["samenwerking"]
     # The same field names as the import format: learning_points, with their order as imported.
     assert "leerpunten" not in body
-    assert body["learning_points"] == [
-        {"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2, "type": "2e orde"}
+    assert [{k: p[k] for k in ("text", "order", "type", "follow_up")} for p in body["learning_points"]] == [
+        {"text": "Leg vooraf vast wie de werkplekaanpassing betaalt.", "order": 2, "type": "2e orde", "follow_up": None}
     ]
     assert body["interventions"] == ["Keukentafelgesprek met gemeente en UWV samen."]
 

@@ -114,7 +114,18 @@ LENIENT = [
         {"learning_points": ["Bel eerst samen voordat je een brief stuurt."]},
         lambda case: (
             case["learning_points"]
-            == [{"text": "Bel eerst samen voordat je een brief stuurt.", "order": 1, "type": "1e orde"}]
+            == [
+                {
+                    "text": "Bel eerst samen voordat je een brief stuurt.",
+                    "order": 1,
+                    "type": "1e orde",
+                    "addressees": [],
+                    "follow_up": None,
+                    "presented_on": None,
+                    "response_on": None,
+                    "response": None,
+                }
+            ]
         ),
     ),
     ({"status": "Opgelost"}, lambda case: case["status"] == "opgelost"),

@@ -53,6 +53,8 @@ OPERATIONS = (
     "GET /api/cases",
     "POST /api/cases",
     "GET /api/cases/{case_id}",
+    "GET /api/cases/{case_id}/history",
+    "POST /api/check-text",
     "GET /api/laws",
     "GET /api/organisations",
     "GET /api/voorzieningen",

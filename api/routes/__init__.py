@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from api.http import maatwerk
 from api.models import Health
-from api.routes import cases, concepts, feedback, reference
+from api.routes import cases, concepts, feedback, gate, history, reference
 
 # The app documents the import format (CASES_BODY_SCHEMA).
 from api.routes.cases import CASES_BODY_SCHEMA
@@ -27,5 +27,7 @@ router.include_router(cases.router)
 router.include_router(reference.router)
 router.include_router(concepts.router)
 router.include_router(feedback.router)
+router.include_router(gate.router)
+router.include_router(history.router)
 
 __all__ = ["CASES_BODY_SCHEMA", "router"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.ui import case, report, search, systeemleren
+from api.ui import case, forms, report, search, systeemleren
 
 router = APIRouter(include_in_schema=False)
 router.include_router(search.router)
+router.include_router(forms.router)  # before case: /casus/nieuw is not a case id
 router.include_router(case.router)
 router.include_router(systeemleren.router)
 router.include_router(report.router)
