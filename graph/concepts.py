@@ -174,6 +174,8 @@ class ConceptIndex:
     _labels_by_iri: dict[str, list[str]] = field(default_factory=dict)
     # normalised label -> IRIs, for the labels entity linking may find in text
     _link_labels: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    # IRI -> eli:title (an article's heading: "Bijzondere bijstand")
+    _titles: dict[str, str] = field(default_factory=dict)
     # thesaurus concept IRI -> the concepts it is skos:related to
     _related: dict[str, list[str]] = field(default_factory=dict)
 
@@ -197,6 +199,8 @@ class ConceptIndex:
             self._labels[concept.kind].setdefault(label, set()).add(concept.iri)
         if label_kind in ("pref", "alt", "title"):
             self._labels_by_iri.setdefault(concept.iri, []).append(label)
+        if label_kind == "title":
+            self._titles.setdefault(concept.iri, label)
         self._linkable_label(concept, label, label_kind)
 
     def _linkable_label(self, concept: Concept, label: str, label_kind: str) -> None:
@@ -237,6 +241,9 @@ class ConceptIndex:
 
     def labels_of(self, concept_iri: str) -> list[str]:
         return self._labels_by_iri.get(concept_iri, [])
+
+    def title_of(self, concept_iri: str) -> str | None:
+        return self._titles.get(concept_iri)
 
     def related(self, concept_iri: str) -> list[Concept]:
         """The known concepts a thesaurus concept is skos:related to."""
