@@ -252,14 +252,16 @@ def evaluate(
         None, "--encoder", help="Andere encoder dan de index (bouwt een tijdelijke index)"
     ),
     fit_calibration: bool = typer.Option(
-        False, "--fit-calibration", help="Fit relevance en match_quality op het tune-deel en schrijf search/calibration.json"
+        False,
+        "--fit-calibration",
+        help="Fit relevance en match_quality op het tune-deel en schrijf search/calibration.json",
     ),
     as_json: bool = typer.Option(False, "--json"),
     data_dir: Path | None = DataDir,
 ):
     """MRR, nDCG@10 en recall@1/5/10 per modus, en hoe vaak match_quality klopt."""
     from graph.cases import case_docs
-    from search.calibration import CALIBRATION_FILE, Calibration
+    from search.calibration import CALIBRATION_FILE
     from search.calibration import fit as fit_model
     from search.encoders import get_encoder
     from search.engine import Ranker
@@ -288,8 +290,10 @@ def evaluate(
             calibration, fitted = fit_model(calibration_samples(ranker, gold_queries), ranker.index.encoder.id)
             calibration.save()
             out.print(f"Calibratie geschreven naar {CALIBRATION_FILE} ({calibration.queries} tune-queries): {fitted}")
+        else:
+            calibration = service.calibration
         metrics = run_eval(ranker, gold_queries)
-        quality = match_quality_report(ranker, gold_queries, service.calibration if not fit_calibration else calibration)
+        quality = match_quality_report(ranker, gold_queries, calibration)
     if as_json:
         answer = {"modes": {m: v.__dict__ for m, v in metrics.items()}, "match_quality": quality.__dict__}
         sys.stdout.write(json.dumps(answer, indent=2) + "\n")

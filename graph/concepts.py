@@ -62,12 +62,13 @@ SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {
 
 # What a thesaurus concept (statushouder, huurachterstand) usually involves: laws, voorzieningen,
 # organisations and levensgebieden, by skos:related.
-_RELATED_QUERY = """
-SELECT ?s ?o WHERE {
-  VALUES ?scheme { %s }
+_THESAURUS_SCHEMES = " ".join(f"<{k.scheme}>" for k in KIND_ROWS if k.scheme and k.kind in THESAURUS_KINDS)
+_RELATED_QUERY = f"""
+SELECT ?s ?o WHERE {{
+  VALUES ?scheme {{ {_THESAURUS_SCHEMES} }}
   ?s skos:inScheme ?scheme ; skos:related ?o .
-}
-""" % " ".join(f"<{k.scheme}>" for k in KIND_ROWS if k.scheme and k.kind in THESAURUS_KINDS)
+}}
+"""
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def fit(samples: list[tuple[np.ndarray, np.ndarray]], encoder: str = "") -> tupl
     fold_of = np.arange(len(samples)) % FOLDS
     best_out_of_fold = np.zeros(len(samples))
     for fold in range(FOLDS):
-        train = [s for s, f in zip(samples, fold_of) if f != fold]
+        train = [s for s, f in zip(samples, fold_of, strict=True) if f != fold]
         coef, intercept = _logistic(*_stack(train))
         for i in np.flatnonzero(fold_of == fold):
             x = samples[i][0]
@@ -102,7 +102,7 @@ def _weak_threshold(best: np.ndarray, real: np.ndarray) -> float:
     kept = np.sort(best[real])
     if not len(kept):
         return STRONG
-    index = int(math.floor((1 - KEEP_REAL) * len(kept)))
+    index = math.floor((1 - KEEP_REAL) * len(kept))
     return float(min(kept[index], STRONG))
 
 

@@ -6,8 +6,8 @@ the CLI's `--json` and the API return the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from graph.case import case_details, case_iri
 from graph.cases import CaseDoc, case_docs, case_stamps
 from graph.concepts import Concept, ConceptIndex
 from graph.errors import InvalidInput, NotFound
-from ontology import term
+from ontology import ID, term
 from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, THESAURUS_KINDS, YEAR_PARAMS
 from search import privacy
 from search.calibration import Calibration
@@ -29,14 +29,19 @@ from search.index import SearchIndex, lexical_text, passage_texts
 from search.text import analyse
 
 SUGGESTIONS = 5
-# Suggestions look at the best precedents only, and a concept linked by at least UBIQUITOUS of all
-# cases (gemeente) is suggested only when the question names it or MOST of those precedents link it.
+# Suggestions look at the best few results only (none when no comparable case is known); a concept
+# linked by at least UBIQUITOUS of all cases (gemeente) is suggested only when the question names it
+# or MOST of those results link it.
 PRECEDENTS = 5
 UBIQUITOUS = 0.25
 MOST = 0.6
 # Evidence from a thesaurus word of the question (statushouder -> VluchtelingenWerk) counts less
 # than a precedent that links the concept.
 IMPLIED_WEIGHT = 0.5
+# What the question names (and, without a precedent, the generic help) is listed before the rest.
+ALWAYS = 10.0
+# Where to turn when no comparable case is known: the national Maatwerkloket and the municipality.
+GENERIC_HELP = (ID + "organisatie/maatwerkloket", ID + "organisatie/gemeente")
 _ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
 # What answers suggest next to the cases: the kinds a person acts on (levensgebieden are context).
 SUGGESTED_KINDS = ("wet", "artikel", "voorziening", "organisatie")
@@ -210,7 +215,7 @@ class SearchService:
         thesaurus = [c for c in ranking.query_concepts if c.kind in THESAURUS_KINDS]
         results = [
             self._result(ranker, hit, details[iri], ranking, text, query_terms, p, thesaurus)
-            for hit, iri, p in zip(ranking.hits, iris, relevance)
+            for hit, iri, p in zip(ranking.hits, iris, relevance, strict=True)
             if iri in details
         ]
         quality = self.calibration.quality([r["relevance"] for r in results])
@@ -286,16 +291,18 @@ class SearchService:
         or most precedents link it. What the question names is always listed.
         """
         groups = {link.kind: name for name, link in BY_FIELD.items() if link.kind in SUGGESTED_KINDS}
-        precedents = [] if quality == "none" else [r for r in results if r["relevance"] >= self.calibration.weak]
-        precedents = precedents[:PRECEDENTS]
+        precedents = [] if quality == "none" else results[:PRECEDENTS]
         evidence: dict[str, _Evidence] = {}
         for concept in query_concepts:
             if concept.kind in groups:
                 evidence.setdefault(concept.iri, _Evidence(_concept_json(concept))).named = True
-        for result in precedents:
+        for rank, result in enumerate(precedents):
             for field_name in groups.values():
                 for link in result[field_name]:
-                    evidence.setdefault(link["uri"], _Evidence({**link, "kind": BY_FIELD[field_name].kind})).cases += 1
+                    ev = evidence.setdefault(link["uri"], _Evidence({**link, "kind": BY_FIELD[field_name].kind}))
+                    ev.cases += 1
+                    ev.support += 0.5 + result["relevance"]  # a likelier precedent is stronger evidence
+                    ev.in_best = ev.in_best or rank == 0
         for concept in query_concepts:
             if concept.kind in THESAURUS_KINDS:
                 for related in self.concepts.related(concept.iri):
@@ -303,16 +310,24 @@ class SearchService:
                         evidence.setdefault(related.iri, _Evidence(_concept_json(related))).implied_by.append(
                             concept.label
                         )
+        if quality == "none":
+            for iri in GENERIC_HELP:
+                if iri in self.concepts.concepts:
+                    evidence.setdefault(iri, _Evidence(_concept_json(self.concepts.concepts[iri]))).generic = True
         postings, alive = ranker.index.postings(), max(ranker.index.alive_count, 1)
         suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
         ranked = []
         for iri, ev in evidence.items():
             share = len(postings.get(iri, ())) / alive
-            if ev.named or (share < UBIQUITOUS or ev.cases / max(len(precedents), 1) >= MOST) and ev.score():
-                ranked.append((ev.score() * math.log((alive + 1) / (share * alive + 1)) + (10.0 if ev.named else 0), ev))
+            specific = share < UBIQUITOUS or ev.cases / max(len(precedents), 1) >= MOST
+            # one mention in a lower-ranked case alone is too little: the best case, two cases or the question
+            supported = ev.cases >= 2 or ev.in_best or ev.implied_by
+            if ev.named or ev.generic or (specific and supported):
+                idf = math.log((alive + 1) / (share * alive + 1))
+                ranked.append((ev.score() * idf + (ALWAYS if ev.named or ev.generic else 0.0), ev))
         for weight, ev in sorted(ranked, key=lambda x: -x[0]):
             group = suggested[groups[ev.item["kind"]]]
-            if ev.named or len(group) < SUGGESTIONS:
+            if ev.named or ev.generic or len(group) < SUGGESTIONS:
                 group.append(self._suggestion(ev, weight, len(precedents)))
         self._add_roles(suggested["organisations"])
         return suggested
@@ -330,7 +345,11 @@ class SearchService:
         if ev.cases:
             why.append(f"in {ev.cases} van de {n_precedents} vergelijkbare casus{'sen' if n_precedents != 1 else ''}")
         if ev.implied_by:
-            why.append("hoort bij " + ", ".join(f"‘{w}’" for w in dict.fromkeys(ev.implied_by)) + " uit uw beschrijving")
+            why.append(
+                "hoort bij " + ", ".join(f"‘{w}’" for w in dict.fromkeys(ev.implied_by)) + " uit uw beschrijving"
+            )
+        if ev.generic:
+            why.append("algemene hulp wanneer geen vergelijkbare casus bekend is")
         return item | {"weight": round(weight, 4), "why": why}
 
     def _add_roles(self, organisations: list[dict]) -> None:
@@ -348,10 +367,13 @@ class _Evidence:
     item: dict[str, Any]
     named: bool = False
     cases: int = 0
+    support: float = 0.0
+    in_best: bool = False
     implied_by: list[str] = field(default_factory=list)
+    generic: bool = False
 
     def score(self) -> float:
-        return float(self.named) + self.cases + IMPLIED_WEIGHT * bool(self.implied_by)
+        return float(self.named) + self.support + IMPLIED_WEIGHT * bool(self.implied_by)
 
 
 def _concept_json(concept: Concept) -> dict[str, Any]:

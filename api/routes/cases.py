@@ -18,6 +18,8 @@ from api.models import (
     CaseDetail,
     CaseInput,
     CaseList,
+    CheckTextRequest,
+    CheckTextResponse,
     ErrorResponse,
     ImportRejectedResponse,
     ImportResponse,
@@ -28,6 +30,7 @@ from api.models import (
 from api.settings import default
 from graph.case import case_details, case_iri, read_case
 from ingest.readers import BadInput, checked, load_json
+from search import privacy
 
 router = APIRouter()
 
@@ -43,6 +46,21 @@ CASES_BODY_SCHEMA = TypeAdapter(CaseInput | Annotated[list[CaseInput], Field(min
 
 
 # --- similar cases --------------------------------------------------------------------------
+
+
+@router.post(
+    "/api/check-text",
+    response_model=CheckTextResponse,
+    responses={**BAD_BODY, **ERRORS},
+    tags=["zoeken"],
+    summary="Lijkt deze tekst persoonsgegevens te bevatten? (dezelfde poort als de import)",
+)
+def check_personal_data(request: Request, body: CheckTextRequest):
+    """For the search page's warning while typing: findings are masked, the text is not kept."""
+    if len(body.text) > request.app.state.settings.max_text_chars:
+        check_text(request, body.text)
+    found = privacy.findings(body.text)
+    return {"findings": [f.__dict__ for f in found], "warnings": privacy.warnings(found)}
 
 
 @router.post(
