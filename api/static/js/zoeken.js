@@ -51,5 +51,4 @@
     window.clearTimeout(timer);
     timer = window.setTimeout(check, 400);
   });
-  if (box.value.trim()) { check(); }
 })();
