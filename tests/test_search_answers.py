@@ -108,7 +108,8 @@ def test_gibberish_and_unrelated_questions_get_no_precedent(real_demo_core, text
 
 def test_a_seed_situation_finds_its_precedent_with_a_strong_match(real_demo_core):
     answer = real_demo_core.search().search(
-        "Man in rolstoel begint een nieuwe baan maar kan zijn werkplek niet bereiken; gemeente en UWV wijzen naar elkaar"
+        "Man in rolstoel begint een nieuwe baan maar kan zijn werkplek niet bereiken; "
+        "gemeente en UWV wijzen naar elkaar"
     )
     assert answer["match_quality"] == "strong"
     assert answer["results"][0]["id"] == "demo-008"
