@@ -7,7 +7,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -144,7 +144,7 @@ def search(
 
 def _with_filter_options(command):
     """The search filters as options, named like the API's parameters (`--law`, `--year-from`, …)."""
-    options = [
+    options: list[tuple[str, Any, Any]] = [
         (
             param,
             list[str],
@@ -153,7 +153,7 @@ def _with_filter_options(command):
         for param, kind in BY_PARAM.items()
     ]
     options.append(("status", list[str], typer.Option([], "--status", help=", ".join(STATUSES) + " (herhaalbaar)")))
-    options += [(param, Optional[int], typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
+    options += [(param, int | None, typer.Option(None, "--" + param.replace("_", "-"))) for param in YEAR_PARAMS]
     signature = inspect.signature(command, eval_str=True)
     fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     added = [
@@ -413,11 +413,18 @@ def _print_results(response: dict, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(response, ensure_ascii=False, indent=2) + "\n")
         return
+    for warning in response.get("warnings", []):
+        err.print(f"[yellow]{warning}[/yellow]")
     concepts = ", ".join(c["label"] for c in response["query_concepts"]) or "geen"
     out.print(f"[dim]Herkend in de vraag: {concepts}[/dim]")
+    if response["match_quality"] == "none":
+        out.print("[bold]Geen vergelijkbare casus gevonden.[/bold] Misschien, met een zwakke overeenkomst:")
     for n, result in enumerate(response["results"], 1):
         laws = ", ".join(law["label"] for law in result["laws"])
-        out.print(f"[bold]{n}. {result['title']}[/bold]  [dim]{result['id']} · score {result['score']:.2f}[/dim]")
+        out.print(
+            f"[bold]{n}. {result['title']}[/bold]  [dim]{result['id']} · {result['relevance_label']} "
+            f"({result['relevance']:.0%})[/dim]"
+        )
         out.print(f"   [italic]{result['explanation']['best_passage']}[/italic]", highlight=False)
         if result["solution"]:
             out.print(f"   Oplossing: {result['solution'][:300]}", highlight=False)

@@ -92,7 +92,8 @@ class SimilarCasesRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV verwijzen naar elkaar.",
+                    "text": "Een man in een rolstoel kan zijn werkplek niet bereiken; "
+                    "gemeente en UWV verwijzen naar elkaar.",
                     "k": 5,
                     "filters": {"levensgebied": ["werk & opleiding"]},
                 }
@@ -207,7 +208,8 @@ class CaseList(BaseModel):
 
 
 class PersonalDataFinding(BaseModel):
-    """Why a case was refused: personal data (the message names BSN, IBAN, NAAM, …; span is the text) or another problem."""
+    """Why a case was refused: personal data (the message names BSN, IBAN, NAAM, …; span is the text)
+    or another problem."""
 
     case: str = Field(description="Id van de casus, of de plaats in de body (body[0])")
     field: str

@@ -105,7 +105,7 @@ def evaluate(ranker: Ranker, gold: list[GoldQuery], modes: tuple[str, ...] = tup
 
 
 def _evaluate_mode(ranker: Ranker, gold: list[GoldQuery], mode: str) -> Metrics:
-    iri_to_id = {iri: case_id for case_id, iri in zip(ranker.index.facets.ids, ranker.index.facets.iris)}
+    iri_to_id = {iri: case_id for case_id, iri in zip(ranker.index.facets.ids, ranker.index.facets.iris, strict=True)}
     scored = [item for item in gold if item.relevant]  # MRR and recall are undefined without a relevant case
     totals = [0.0] * 5
     for item in scored:
@@ -180,6 +180,6 @@ def unknown_ids(gold: list[GoldQuery], known: set[str]) -> set[str]:
 if __name__ == "__main__":
     # Rewrites the split of every line of the labelled set by the rule above (run after adding lines).
     lines = [json.loads(line) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for line, split in zip(lines, assign_splits(lines)):
+    for line, split in zip(lines, assign_splits(lines), strict=True):
         line["split"] = split
     GOLD_FILE.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
