@@ -292,6 +292,29 @@ class SearchService:
         """
         groups = {link.kind: name for name, link in BY_FIELD.items() if link.kind in SUGGESTED_KINDS}
         precedents = [] if quality == "none" else results[:PRECEDENTS]
+        evidence = self._evidence(groups, precedents, query_concepts, quality)
+        postings, alive = ranker.index.postings(), max(ranker.index.alive_count, 1)
+        suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
+        ranked = []
+        for iri, ev in evidence.items():
+            share = len(postings.get(iri, ())) / alive
+            specific = share < UBIQUITOUS or ev.cases / max(len(precedents), 1) >= MOST
+            # one mention in a lower-ranked case alone is too little: the best case, two cases or the question
+            supported = ev.cases >= 2 or ev.in_best or ev.implied_by
+            if ev.named or ev.generic or (specific and supported):
+                idf = math.log((alive + 1) / (share * alive + 1))
+                ranked.append((ev.score() * idf + (ALWAYS if ev.named or ev.generic else 0.0), ev))
+        for weight, ev in sorted(ranked, key=lambda x: -x[0]):
+            group = suggested[groups[ev.item["kind"]]]
+            if ev.named or ev.generic or len(group) < SUGGESTIONS:
+                group.append(self._suggestion(ev, weight, len(precedents)))
+        self._add_roles(suggested["organisations"])
+        return suggested
+
+    def _evidence(
+        self, groups: dict[str, str], precedents: list[dict], query_concepts: list[Concept], quality: str
+    ) -> dict[str, _Evidence]:
+        """Per concept, what speaks for suggesting it."""
         evidence: dict[str, _Evidence] = {}
         for concept in query_concepts:
             if concept.kind in groups:
@@ -314,23 +337,7 @@ class SearchService:
             for iri in GENERIC_HELP:
                 if iri in self.concepts.concepts:
                     evidence.setdefault(iri, _Evidence(_concept_json(self.concepts.concepts[iri]))).generic = True
-        postings, alive = ranker.index.postings(), max(ranker.index.alive_count, 1)
-        suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
-        ranked = []
-        for iri, ev in evidence.items():
-            share = len(postings.get(iri, ())) / alive
-            specific = share < UBIQUITOUS or ev.cases / max(len(precedents), 1) >= MOST
-            # one mention in a lower-ranked case alone is too little: the best case, two cases or the question
-            supported = ev.cases >= 2 or ev.in_best or ev.implied_by
-            if ev.named or ev.generic or (specific and supported):
-                idf = math.log((alive + 1) / (share * alive + 1))
-                ranked.append((ev.score() * idf + (ALWAYS if ev.named or ev.generic else 0.0), ev))
-        for weight, ev in sorted(ranked, key=lambda x: -x[0]):
-            group = suggested[groups[ev.item["kind"]]]
-            if ev.named or ev.generic or len(group) < SUGGESTIONS:
-                group.append(self._suggestion(ev, weight, len(precedents)))
-        self._add_roles(suggested["organisations"])
-        return suggested
+        return evidence
 
     def _suggestion(self, ev: _Evidence, weight: float, n_precedents: int) -> dict[str, Any]:
         item = {k: v for k, v in ev.item.items() if k not in ("kind",)}
