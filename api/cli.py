@@ -306,21 +306,32 @@ def export(
 @app.command("eval")
 def evaluate(
     gold: Path | None = typer.Option(None, "--gold", help="JSONL met query, relevant, partial"),
+    split: str | None = typer.Option(None, "--split", help="Alleen dit deel van de gold set: tune of heldout"),
     encoder: str | None = typer.Option(
         None, "--encoder", help="Andere encoder dan de index (bouwt een tijdelijke index)"
+    ),
+    fit_calibration: bool = typer.Option(
+        False,
+        "--fit-calibration",
+        help="Fit relevance en match_quality op het tune-deel en schrijf search/calibration.json",
     ),
     as_json: bool = typer.Option(False, "--json"),
     data_dir: Path | None = DataDir,
 ):
-    """MRR, nDCG@10 en recall@1/5/10 voor lexical, dense, hybrid en hybrid+graph."""
+    """MRR, nDCG@10 en recall@1/5/10 per modus, en hoe vaak match_quality klopt."""
     from graph.cases import case_docs
+    from search.calibration import CALIBRATION_FILE
+    from search.calibration import fit as fit_model
     from search.encoders import get_encoder
     from search.engine import Ranker
-    from search.evaluate import GOLD_FILE, load_gold, unknown_ids
+    from search.evaluate import GOLD_FILE, calibration_samples, load_gold, match_quality_report, unknown_ids
     from search.evaluate import evaluate as run_eval
     from search.index import SearchIndex
 
-    gold_queries = load_gold(gold or GOLD_FILE)
+    if fit_calibration and split not in (None, "tune"):
+        err.print("[red]De calibratie wordt alleen op het tune-deel gefit[/red]")
+        raise typer.Exit(2)
+    gold_queries = load_gold(gold or GOLD_FILE, split="tune" if fit_calibration else split)
     with _app(data_dir) as core:
         service = core.search()
         ranker = service.ranker
@@ -334,10 +345,19 @@ def evaluate(
                 f"[yellow]Let op: {len(missing)} case-id's uit de gold set staan niet in de graaf: "
                 f"{', '.join(sorted(missing)[:10])}[/yellow]"
             )
+        if fit_calibration:
+            calibration, fitted = fit_model(calibration_samples(ranker, gold_queries), ranker.index.encoder.id)
+            calibration.save()
+            out.print(f"Calibratie geschreven naar {CALIBRATION_FILE} ({calibration.queries} tune-queries): {fitted}")
+        else:
+            calibration = service.calibration
         metrics = run_eval(ranker, gold_queries)
+        quality = match_quality_report(ranker, gold_queries, calibration)
     if as_json:
-        sys.stdout.write(json.dumps({m: v.__dict__ for m, v in metrics.items()}, indent=2) + "\n")
+        answer = {"modes": {m: v.__dict__ for m, v in metrics.items()}, "match_quality": quality.__dict__}
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
         return
+    scored = next(iter(metrics.values())).queries
     table = Table(
         "modus",
         "MRR",
@@ -345,11 +365,17 @@ def evaluate(
         "recall@1",
         "recall@5",
         "recall@10",
-        title=f"{len(gold_queries)} queries, encoder {ranker.index.encoder.id}",
+        title=f"{len(gold_queries)} queries ({split or 'alle'}), {scored} gescoord, encoder {ranker.index.encoder.id}",
     )
     for mode, m in metrics.items():
         table.add_row(mode, *(f"{v:.3f}" for v in (m.mrr, m.ndcg10, m.recall1, m.recall5, m.recall10)))
     out.print(table)
+    out.print(
+        f"match_quality: 'none' bij {quality.none_right:.1%} van {quality.none_queries} vragen zonder precedent; "
+        f"niet 'none' bij {quality.real_right:.1%} van {quality.real_queries} vragen met precedent"
+    )
+    for kind, counts in quality.counts.items():
+        out.print(f"  {kind}: " + ", ".join(f"{q} {n}" for q, n in sorted(counts.items())))
 
 
 @app.command()
@@ -446,11 +472,18 @@ def _print_results(response: dict, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(response, ensure_ascii=False, indent=2) + "\n")
         return
+    for warning in response.get("warnings", []):
+        err.print(f"[yellow]{warning}[/yellow]")
     concepts = ", ".join(c["label"] for c in response["query_concepts"]) or "geen"
     out.print(f"[dim]Herkend in de vraag: {concepts}[/dim]")
+    if response["match_quality"] == "none":
+        out.print("[bold]Geen vergelijkbare casus gevonden.[/bold] Misschien, met een zwakke overeenkomst:")
     for n, result in enumerate(response["results"], 1):
         laws = ", ".join(law["label"] for law in result["laws"])
-        out.print(f"[bold]{n}. {result['title']}[/bold]  [dim]{result['id']} · score {result['score']:.2f}[/dim]")
+        out.print(
+            f"[bold]{n}. {result['title']}[/bold]  [dim]{result['id']} · {result['relevance_label']} "
+            f"({result['relevance']:.0%})[/dim]"
+        )
         out.print(f"   [italic]{result['explanation']['best_passage']}[/italic]", highlight=False)
         if result["solution"]:
             out.print(f"   Oplossing: {result['solution'][:300]}", highlight=False)

@@ -124,13 +124,24 @@ class SimilarCasesRequest(BaseModel):
         return data
 
 
+MatchQuality = Literal["strong", "weak", "none"]
+
+
 class CaseResult(CaseLinks):  # type: ignore[misc, valid-type]
-    score: float
+    score: float = Field(description="Gewogen som van de signalen (voor rangschikking, geen kans)")
+    relevance: float = Field(
+        ge=0,
+        le=1,
+        description="Geschatte kans dat een casusregisseur dit een relevant precedent noemt (gekalibreerd)",
+    )
+    relevance_label: str = Field(description="De relevance in woorden: sterke overeenkomst, mogelijk relevant, …")
     explanation: Explanation
 
 
 class SuggestedLink(LinkRef):
-    weight: float = Field(description="Som van de scores van de casussen die dit gebruiken")
+    weight: float = Field(description="Hoe specifiek gedeeld: bewijs (vraag, precedenten) maal idf over alle casussen")
+    why: list[str] = Field(description="Waarom voorgesteld: ‘genoemd in uw beschrijving’, ‘in 3 van de 5 …’")
+    title: str | None = Field(None, description="Opschrift van een wetsartikel")
 
 
 class SuggestedOrganisation(SuggestedLink):
@@ -146,10 +157,31 @@ class Suggested(BaseModel):
 
 
 class SimilarCasesResponse(BaseModel):
+    match_quality: MatchQuality = Field(
+        description="strong: een vergelijkbare casus is bekend; weak: misschien; none: geen vergelijkbare casus bekend"
+    )
     query_concepts: list[ConceptRef] = Field(description="Begrippen herkend in de vraag")
     results: list[CaseResult]
     suggested: Suggested
+    warnings: list[str] = Field(description="Persoonsgegevens die de vraag lijkt te bevatten (gemaskeerd)")
     timings_ms: dict[str, float]
+
+
+class CheckTextRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="De tekst die u wilt laten nakijken op persoonsgegevens")
+
+
+class TextFindingOut(BaseModel):
+    kind: str = Field(description="BSN, IBAN, TELEFOON, E-MAIL, ADRES, GEBOORTEDATUM of NAAM")
+    masked: str = Field(description="Het gevonden stuk, gemaskeerd: 06-••••••78")
+    start: int
+    end: int
+
+
+class CheckTextResponse(BaseModel):
+    findings: list[TextFindingOut]
+    warnings: list[str]
 
 
 class SimilarToCaseResponse(SimilarCasesResponse):

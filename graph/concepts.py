@@ -19,7 +19,7 @@ from functools import lru_cache
 import Stemmer
 
 from ontology.vocabulary import KINDS as KIND_ROWS
-from ontology.vocabulary import LINKABLE
+from ontology.vocabulary import LINKABLE, THESAURUS_KINDS
 
 KINDS = tuple(k.kind for k in KIND_ROWS)
 # Kinds that entity linking looks for in free text. Knelpunttypen ("communicatie") and
@@ -46,6 +46,8 @@ SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {{
   }} UNION {{
     ?s skos:altLabel ?label BIND("alt" AS ?labelKind)
   }} UNION {{
+    ?s skos:hiddenLabel ?label BIND("hidden" AS ?labelKind)
+  }} UNION {{
     ?s eli:title ?label BIND("title" AS ?labelKind)
   }} UNION {{
     ?s skos:notation ?label BIND("notation" AS ?labelKind)
@@ -57,6 +59,16 @@ SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {{
     types=" ".join(f'({k.rdf_type} "{k.kind}")' for k in KIND_ROWS if k.rdf_type),
     schemes=" ".join(f'(<{k.scheme}> "{k.kind}")' for k in KIND_ROWS if k.scheme),
 )
+
+# What a thesaurus concept (statushouder, huurachterstand) usually involves: laws, voorzieningen,
+# organisations and levensgebieden, by skos:related.
+_THESAURUS_SCHEMES = " ".join(f"<{k.scheme}>" for k in KIND_ROWS if k.scheme and k.kind in THESAURUS_KINDS)
+_RELATED_QUERY = f"""
+SELECT ?s ?o WHERE {{
+  VALUES ?scheme {{ {_THESAURUS_SCHEMES} }}
+  ?s skos:inScheme ?scheme ; skos:related ?o .
+}}
+"""
 
 
 @dataclass(frozen=True)
@@ -163,12 +175,18 @@ class ConceptIndex:
     _labels_by_iri: dict[str, list[str]] = field(default_factory=dict)
     # normalised label -> IRIs, for the labels entity linking may find in text
     _link_labels: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    # IRI -> eli:title (an article's heading: "Bijzondere bijstand")
+    _titles: dict[str, str] = field(default_factory=dict)
+    # thesaurus concept IRI -> the concepts it is skos:related to
+    _related: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_graph(cls, kg) -> ConceptIndex:
         index = cls()
         for row in kg.select(_CONCEPTS_QUERY):
             index.add(Concept(row["s"], row["kind"], row["pref"], row["bwb"]), row["label"], row["labelKind"])
+        for row in kg.select(_RELATED_QUERY):
+            index._related.setdefault(row["s"], []).append(row["o"])
         index.compile()
         return index
 
@@ -178,9 +196,12 @@ class ConceptIndex:
             key = label_key(text)
             if key:
                 self._by_label[concept.kind].setdefault(key, set()).add(concept.iri)
-        self._labels[concept.kind].setdefault(label, set()).add(concept.iri)
+        if label_kind != "hidden":  # misspellings resolve and link, but are never shown or offered
+            self._labels[concept.kind].setdefault(label, set()).add(concept.iri)
         if label_kind in ("pref", "alt", "title"):
             self._labels_by_iri.setdefault(concept.iri, []).append(label)
+        if label_kind == "title":
+            self._titles.setdefault(concept.iri, label)
         self._linkable_label(concept, label, label_kind)
 
     def _linkable_label(self, concept: Concept, label: str, label_kind: str) -> None:
@@ -221,6 +242,13 @@ class ConceptIndex:
 
     def labels_of(self, concept_iri: str) -> list[str]:
         return self._labels_by_iri.get(concept_iri, [])
+
+    def title_of(self, concept_iri: str) -> str | None:
+        return self._titles.get(concept_iri)
+
+    def related(self, concept_iri: str) -> list[Concept]:
+        """The known concepts a thesaurus concept is skos:related to."""
+        return [self.concepts[i] for i in sorted(self._related.get(concept_iri, ())) if i in self.concepts]
 
     def of_kind(self, kind: str) -> list[Concept]:
         return sorted((c for c in self.concepts.values() if c.kind == kind), key=lambda c: c.label.lower())

@@ -97,6 +97,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("leerorde", "Leerorde", "Leerordes", scheme=ID + "schema/leerordes"),
     # How far a leerpunt has been followed up (mw:opvolgstatus on the leerpunt node).
     Kind("opvolgstatus", "Opvolgstatus", "Opvolgstatussen", scheme=ID + "schema/opvolgstatussen"),
+    # The lay-language thesaurus (ontology/thesaurus.ttl): cases do not link to these concepts;
+    # entity linking finds them in a question, and skos:related leads on to laws, voorzieningen
+    # and organisations.
+    Kind("doelgroep", "Doelgroep", "Doelgroepen", scheme=ID + "schema/doelgroepen", linkable=True),
+    Kind("situatie", "Situatie", "Situaties", scheme=ID + "schema/situaties", linkable=True),
+    Kind("aandoening", "Aandoening", "Aandoeningen", scheme=ID + "schema/aandoeningen", linkable=True),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
@@ -104,6 +110,8 @@ BY_FIELD: dict[str, Kind] = {k.field: k for k in KINDS if k.field}
 BY_PARAM: dict[str, Kind] = {k.param: k for k in KINDS if k.param}
 CASE_LINKS: tuple[Kind, ...] = tuple(k for k in KINDS if k.is_case_link)
 LINKABLE: frozenset[str] = frozenset(k.kind for k in KINDS if k.linkable)
+# Thesaurus kinds: found in questions and shown in explanations, never a link of a case.
+THESAURUS_KINDS: frozenset[str] = frozenset(k.kind for k in KINDS if k.linkable and not k.is_case_link)
 
 # Case facets that are values, not concepts.
 STATUSES: tuple[str, ...] = ("opgelost", "lopend", "niet opgelost")

@@ -15,6 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from search.calibration import Calibration, features
 from search.engine import MODES, Ranker
 
 GOLD_FILE = Path(__file__).parent / "eval" / "gold.jsonl"
@@ -102,7 +105,7 @@ def evaluate(ranker: Ranker, gold: list[GoldQuery], modes: tuple[str, ...] = tup
 
 
 def _evaluate_mode(ranker: Ranker, gold: list[GoldQuery], mode: str) -> Metrics:
-    iri_to_id = {iri: case_id for case_id, iri in zip(ranker.index.facets.ids, ranker.index.facets.iris)}
+    iri_to_id = {iri: case_id for case_id, iri in zip(ranker.index.facets.ids, ranker.index.facets.iris, strict=True)}
     scored = [item for item in gold if item.relevant]  # MRR and recall are undefined without a relevant case
     totals = [0.0] * 5
     for item in scored:
@@ -131,6 +134,45 @@ def _dcg(gains: list[int]) -> float:
     return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
 
 
+def calibration_samples(ranker: Ranker, gold: list[GoldQuery], k: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per question: the calibration features of its top k results and whether each is a relevant case."""
+    ids = ranker.index.facets.ids
+    samples = []
+    for item in gold:
+        ranking = ranker.rank(item.query, k=k)
+        labels = np.asarray([ids[h.row] in item.relevant for h in ranking.hits], dtype=bool)
+        samples.append((features(ranking) if ranking.hits else np.zeros((0, 0)), labels))
+    return samples
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """How often match_quality is right: "none" for no-precedent questions, not "none" for real ones."""
+
+    none_right: float
+    none_queries: int
+    real_right: float
+    real_queries: int
+    counts: dict[str, dict[str, int]]
+    """kind of question -> match_quality -> how many."""
+
+
+def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Calibration) -> QualityReport:
+    counts: dict[str, dict[str, int]] = {"precedent": {}, "none": {}}
+    for item in gold:
+        quality = calibration.quality(calibration.relevance(ranker.rank(item.query, k=10)))
+        kind = "precedent" if item.relevant else "none"
+        counts[kind][quality] = counts[kind].get(quality, 0) + 1
+    n_none, n_real = sum(counts["none"].values()), sum(counts["precedent"].values())
+    return QualityReport(
+        counts["none"].get("none", 0) / max(n_none, 1),
+        n_none,
+        1 - counts["precedent"].get("none", 0) / max(n_real, 1),
+        n_real,
+        counts,
+    )
+
+
 def unknown_ids(gold: list[GoldQuery], known: set[str]) -> set[str]:
     return {c for item in gold for c in item.relevant | item.partial if c not in known}
 
@@ -138,6 +180,6 @@ def unknown_ids(gold: list[GoldQuery], known: set[str]) -> set[str]:
 if __name__ == "__main__":
     # Rewrites the split of every line of the labelled set by the rule above (run after adding lines).
     lines = [json.loads(line) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for line, split in zip(lines, assign_splits(lines)):
+    for line, split in zip(lines, assign_splits(lines), strict=True):
         line["split"] = split
     GOLD_FILE.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")

@@ -6,8 +6,9 @@ the CLI's `--json` and the API return the same thing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,29 @@ from graph.case import case_details, case_iri
 from graph.cases import CaseDoc, case_docs, case_stamps
 from graph.concepts import Concept, ConceptIndex
 from graph.errors import InvalidInput, NotFound
-from ontology import term
-from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, YEAR_PARAMS
+from ontology import ID, term
+from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, THESAURUS_KINDS, YEAR_PARAMS
+from search import privacy
+from search.calibration import Calibration
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import SearchIndex, lexical_text, passage_texts
 from search.text import analyse
 
 SUGGESTIONS = 5
+# Suggestions look at the best few results only (none when no comparable case is known); a concept
+# linked by at least UBIQUITOUS of all cases (gemeente) is suggested only when the question names it
+# or MOST of those results link it.
+PRECEDENTS = 5
+UBIQUITOUS = 0.25
+MOST = 0.6
+# Evidence from a thesaurus word of the question (statushouder -> VluchtelingenWerk) counts less
+# than a precedent that links the concept.
+IMPLIED_WEIGHT = 0.5
+# What the question names (and, without a precedent, the generic help) is listed before the rest.
+ALWAYS = 10.0
+# Where to turn when no comparable case is known: the national Maatwerkloket and the municipality.
+GENERIC_HELP = (ID + "organisatie/maatwerkloket", ID + "organisatie/gemeente")
 _ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
 # What answers suggest next to the cases: the kinds a person acts on (levensgebieden are context).
 SUGGESTED_KINDS = ("wet", "artikel", "voorziening", "organisatie")
@@ -58,6 +74,7 @@ class SearchService:
         self.index = index
         self.index_dir = index_dir
         self.ranker = Ranker(index, concepts)
+        self.calibration = Calibration.load()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -194,29 +211,51 @@ class SearchService:
         iris = [ranker.index.facets.iris[h.row] for h in ranking.hits]
         details = case_details(self.kg, iris, self.concepts)
         query_terms = set(analyse(text))  # once per answer, not once per result
+        relevance = self.calibration.relevance(ranking)
+        thesaurus = [c for c in ranking.query_concepts if c.kind in THESAURUS_KINDS]
         results = [
-            self._result(ranker, hit, details[iri], ranking, text, query_terms)
-            for hit, iri in zip(ranking.hits, iris)
+            self._result(ranker, hit, details[iri], ranking, text, query_terms, p, thesaurus)
+            for hit, iri, p in zip(ranking.hits, iris, relevance, strict=True)
             if iri in details
         ]
+        quality = self.calibration.quality([r["relevance"] for r in results])
+        found = privacy.findings(text)
         return {
+            "match_quality": quality,
             "query_concepts": [_concept_json(c) for c in ranking.query_concepts],
             "results": results,
-            "suggested": self._suggested(results, ranking.query_concepts),
+            "suggested": self._suggested(ranker, results, ranking.query_concepts, quality),
+            "warnings": privacy.warnings(found),
             "timings_ms": {name: round(ms, 2) for name, ms in ranking.timings_ms.items()},
         }
 
+    def relevance_label(self, relevance: float) -> str:
+        """The plain words the page shows for a relevance."""
+        if relevance >= self.calibration.strong:
+            return "sterke overeenkomst"
+        return "mogelijk relevant" if relevance >= self.calibration.weak else "zwakke overeenkomst"
+
     def _result(
-        self, ranker: Ranker, hit: Hit, case: dict[str, Any], ranking: Ranking, text: str, query_terms: set[str]
+        self,
+        ranker: Ranker,
+        hit: Hit,
+        case: dict[str, Any],
+        ranking: Ranking,
+        text: str,
+        query_terms: set[str],
+        relevance: float,
+        thesaurus: list[Concept],
     ) -> dict[str, Any]:
         pieces = passage_texts(case["title"], case["situation"])
         weights = MODES["hybrid+graph"]
         return {
             **{key: case[key] for key in ("id", "uri", "title")},
             "score": round(hit.score, 4),
+            "relevance": round(relevance, 4),
+            "relevance_label": self.relevance_label(relevance),
             **{key: case[key] for key in ("situation", "solution", "status", "year", *_CASE_LINK_FIELDS, "derived")},
             "explanation": {
-                "shared_concepts": [_concept_json(c) for c in hit.shared],
+                "shared_concepts": [_concept_json(c) for c in [*self._shared_words(case, thesaurus), *hit.shared]],
                 "best_passage": ranker.best_passage(hit.row, pieces, ranking.query_vector, text),
                 "matched_terms": sorted(
                     query_terms & set(analyse(lexical_text(case["title"], case["situation"], case["solution"])))
@@ -234,33 +273,91 @@ class SearchService:
             },
         }
 
-    def _suggested(self, results: list[dict], query_concepts: list[Concept]) -> dict[str, list[dict]]:
-        """Laws/articles, voorzieningen and organisations weighted by the scores of the cases that use them."""
+    def _shared_words(self, case: dict[str, Any], thesaurus: list[Concept]) -> list[Concept]:
+        """The question's thesaurus concepts (statushouder, huurachterstand) that the case's text names too."""
+        if not thesaurus:
+            return []
+        in_case = {c.iri for c in self.concepts.linked_concepts(f"{case['title']}. {case['situation']}")}
+        return [c for c in thesaurus if c.iri in in_case]
+
+    def _suggested(
+        self, ranker: Ranker, results: list[dict], query_concepts: list[Concept], quality: str
+    ) -> dict[str, list[dict]]:
+        """Laws, articles, voorzieningen and organisations, ranked by specificity, each with why.
+
+        A concept's weight is how much it is shared (named in the question, linked by the best
+        precedents, or implied by a thesaurus word of the question) times its idf over all cases, so
+        a concept every case links (gemeente) ranks low, and is left out unless the question names it
+        or most precedents link it. What the question names is always listed.
+        """
         groups = {link.kind: name for name, link in BY_FIELD.items() if link.kind in SUGGESTED_KINDS}
-        weight: dict[str, float] = {}
-        label: dict[str, dict] = {}
-        for result in results:
-            for key in groups.values():
-                for link in result[key]:
-                    weight[link["uri"]] = weight.get(link["uri"], 0.0) + result["score"]
-                    label[link["uri"]] = {**link, "group": key}
-        top = max((r["score"] for r in results), default=1.0)
-        for concept in query_concepts:
-            if concept.kind in groups:
-                weight[concept.iri] = weight.get(concept.iri, 0.0) + top
-                label.setdefault(
-                    concept.iri, {**_concept_json(concept), "bwb_id": concept.bwb_id, "group": groups[concept.kind]}
-                )
+        precedents = [] if quality == "none" else results[:PRECEDENTS]
+        evidence = self._evidence(groups, precedents, query_concepts, quality)
+        postings, alive = ranker.index.postings(), max(ranker.index.alive_count, 1)
         suggested: dict[str, list[dict]] = {group: [] for group in groups.values()}
-        for uri in sorted(weight, key=lambda u: -weight[u]):
-            item = label[uri]
-            group = suggested[item["group"]]
-            if len(group) < SUGGESTIONS:
-                group.append(
-                    {k: v for k, v in item.items() if k not in ("group", "kind")} | {"weight": round(weight[uri], 4)}
-                )
+        ranked = []
+        for iri, ev in evidence.items():
+            share = len(postings.get(iri, ())) / alive
+            specific = share < UBIQUITOUS or ev.cases / max(len(precedents), 1) >= MOST
+            # one mention in a lower-ranked case alone is too little: the best case, two cases or the question
+            supported = ev.cases >= 2 or ev.in_best or ev.implied_by
+            if ev.named or ev.generic or (specific and supported):
+                idf = math.log((alive + 1) / (share * alive + 1))
+                ranked.append((ev.score() * idf + (ALWAYS if ev.named or ev.generic else 0.0), ev))
+        for weight, ev in sorted(ranked, key=lambda x: -x[0]):
+            group = suggested[groups[ev.item["kind"]]]
+            if ev.named or ev.generic or len(group) < SUGGESTIONS:
+                group.append(self._suggestion(ev, weight, len(precedents)))
         self._add_roles(suggested["organisations"])
         return suggested
+
+    def _evidence(
+        self, groups: dict[str, str], precedents: list[dict], query_concepts: list[Concept], quality: str
+    ) -> dict[str, _Evidence]:
+        """Per concept, what speaks for suggesting it."""
+        evidence: dict[str, _Evidence] = {}
+        for concept in query_concepts:
+            if concept.kind in groups:
+                evidence.setdefault(concept.iri, _Evidence(_concept_json(concept))).named = True
+        for rank, result in enumerate(precedents):
+            for field_name in groups.values():
+                for link in result[field_name]:
+                    ev = evidence.setdefault(link["uri"], _Evidence({**link, "kind": BY_FIELD[field_name].kind}))
+                    ev.cases += 1
+                    ev.support += 0.5 + result["relevance"]  # a likelier precedent is stronger evidence
+                    ev.in_best = ev.in_best or rank == 0
+        for concept in query_concepts:
+            if concept.kind in THESAURUS_KINDS:
+                for related in self.concepts.related(concept.iri):
+                    if related.kind in groups:
+                        evidence.setdefault(related.iri, _Evidence(_concept_json(related))).implied_by.append(
+                            concept.label
+                        )
+        if quality == "none":
+            for iri in GENERIC_HELP:
+                if iri in self.concepts.concepts:
+                    evidence.setdefault(iri, _Evidence(_concept_json(self.concepts.concepts[iri]))).generic = True
+        return evidence
+
+    def _suggestion(self, ev: _Evidence, weight: float, n_precedents: int) -> dict[str, Any]:
+        item = {k: v for k, v in ev.item.items() if k not in ("kind",)}
+        concept = self.concepts.concepts.get(item["uri"])
+        if concept is not None:
+            item.setdefault("bwb_id", concept.bwb_id)
+        if ev.item["kind"] == "artikel":
+            item["title"] = self.concepts.title_of(item["uri"]) or ""
+        why = []
+        if ev.named:
+            why.append("genoemd in uw beschrijving")
+        if ev.cases:
+            why.append(f"in {ev.cases} van de {n_precedents} vergelijkbare casus{'sen' if n_precedents != 1 else ''}")
+        if ev.implied_by:
+            why.append(
+                "hoort bij " + ", ".join(f"‘{w}’" for w in dict.fromkeys(ev.implied_by)) + " uit uw beschrijving"
+            )
+        if ev.generic:
+            why.append("algemene hulp wanneer geen vergelijkbare casus bekend is")
+        return item | {"weight": round(weight, 4), "why": why}
 
     def _add_roles(self, organisations: list[dict]) -> None:
         for org in organisations:
@@ -268,6 +365,22 @@ class SearchService:
             for key, predicate in (("role", _ROLE), ("contact", _CONTACT)):
                 found = next(self.kg.store.quads_for_pattern(node, predicate, None, None), None)
                 org[key] = found.object.value if found else ""
+
+
+@dataclass
+class _Evidence:
+    """Why a concept is suggested: named in the question, linked by precedents, implied by thesaurus words."""
+
+    item: dict[str, Any]
+    named: bool = False
+    cases: int = 0
+    support: float = 0.0
+    in_best: bool = False
+    implied_by: list[str] = field(default_factory=list)
+    generic: bool = False
+
+    def score(self) -> float:
+        return float(self.named) + self.support + IMPLIED_WEIGHT * bool(self.implied_by)
 
 
 def _concept_json(concept: Concept) -> dict[str, Any]:

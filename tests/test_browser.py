@@ -244,7 +244,7 @@ def test_search_shows_cards_and_opens_the_case_with_its_graph(visit):
     )
     page.get_by_role("button", name="Zoek vergelijkbare casussen").click()
     page.wait_for_selector("article.result")
-    assert "q=" in page.url, "de zoekvraag hoort in het adres te staan, zodat je hem kunt delen"
+    assert "Meisje" not in page.url and "q=" not in page.url, "de beschrijving blijft uit het adres (issue 13)"
 
     first = page.locator("article.result").first
     assert "Eetstoornisbehandeling" in first.locator("h3").inner_text()

@@ -49,6 +49,7 @@ SLOW_EXAMPLES = 400
 OPERATIONS = (
     "GET /health",
     "POST /api/similar-cases",
+    "POST /api/check-text",
     "GET /api/cases/{case_id}/similar",
     "GET /api/cases",
     "POST /api/cases",

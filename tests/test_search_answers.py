@@ -1,0 +1,208 @@
+"""What a similar-cases answer says beyond the ranking (issue 16, issue 13 point 6): match quality and
+calibrated relevance, suggestions ranked by specificity with why, thesaurus concepts in explanations,
+and warnings when the question holds personal data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from search.calibration import CALIBRATION_FILE, FEATURES, Calibration, fit
+from search.service import MOST, UBIQUITOUS
+from tests.conftest import MAATWERK
+
+QUALITIES = {"strong", "weak", "none"}
+LABELS = {"sterke overeenkomst", "mogelijk relevant", "zwakke overeenkomst"}
+
+
+@pytest.fixture(scope="module")
+def client(small_dir):
+    with TestClient(create_app(Settings().with_data_dir(small_dir))) as client:
+        yield client
+
+
+def similar(client, text: str, **extra) -> dict:
+    response = client.post("/api/similar-cases", json={"text": text, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- the API answer -----------------------------------------------------------------------------
+
+
+def test_an_answer_has_match_quality_and_a_calibrated_relevance_per_result(client):
+    body = similar(client, "Man in een rolstoel kan zijn werkplek niet bereiken; gemeente en UWV wijzen naar elkaar")
+    assert body["match_quality"] in QUALITIES
+    assert body["results"]
+    for result in body["results"]:
+        assert 0.0 <= result["relevance"] <= 1.0
+        assert result["relevance_label"] in LABELS
+    relevances = [r["relevance"] for r in body["results"]]
+    assert relevances[0] == max(relevances), "the best-ranked result is the likeliest precedent"
+    assert body["warnings"] == []
+
+
+def test_personal_data_in_the_question_is_answered_with_a_masked_warning(client):
+    body = similar(client, "Rolstoel past niet op het werk, BSN 123456782, bel 06-12345678")
+    assert body["results"], "the search is answered normally"
+    assert any("BSN" in w for w in body["warnings"]) and any("telefoonnummer" in w for w in body["warnings"])
+    assert not any("123456782" in w or "12345678" in w for w in body["warnings"]), "warnings show the span masked"
+
+
+def test_check_text_runs_the_gate_and_masks_what_it_finds(client):
+    found = client.post("/api/check-text", json={"text": "Haar BSN is 123456782."}).json()
+    assert [f["kind"] for f in found["findings"]] == ["BSN"]
+    assert "3456" not in found["findings"][0]["masked"]
+    assert found["warnings"][0].startswith("Dit lijkt een BSN")
+    assert client.post("/api/check-text", json={"text": "Gemeente en UWV wijzen naar elkaar"}).json() == {
+        "findings": [],
+        "warnings": [],
+    }
+    assert client.post("/api/check-text", json={"text": "x", "extra": 1}).status_code == 422
+
+
+def test_every_suggestion_says_why_and_named_organisations_are_always_listed(client):
+    body = similar(client, "De gemeente en het UWV wijzen naar elkaar bij een rolstoel op het werk")
+    suggested = body["suggested"]
+    for group in suggested.values():
+        for item in group:
+            assert item["why"], f"{item['label']} has no reason"
+    organisations = {o["label"]: o for o in suggested["organisations"]}
+    assert "UWV" in organisations
+    assert "genoemd in uw beschrijving" in organisations["UWV"]["why"]
+
+
+def test_an_article_suggestion_carries_its_title(client):
+    body = similar(client, "Bijzondere bijstand voor een wasmachine geweigerd, Participatiewet art. 35")
+    articles = body["suggested"]["articles"]
+    assert articles and all("title" in a for a in articles)
+    assert any(a["title"] for a in articles), "articles with an eli:title show it"
+
+
+# --- with the real encoder: what the calibration is fitted for ----------------------------------
+
+
+@pytest.mark.parametrize("text", ["asdfgh qwerty zxcv", "hoe laat gaat de bibliotheek open op zaterdag", "hallo"])
+def test_gibberish_and_unrelated_questions_get_no_precedent(real_demo_core, text):
+    answer = real_demo_core.search().search(text)
+    assert answer["match_quality"] == "none"
+    organisations = {o["id"] for o in answer["suggested"]["organisations"]}
+    assert {"maatwerkloket", "gemeente"} <= organisations, "generic help is still offered"
+    assert not answer["suggested"]["laws"], "no confident list of laws without a precedent"
+
+
+def test_a_seed_situation_finds_its_precedent_with_a_strong_match(real_demo_core):
+    answer = real_demo_core.search().search(
+        "Man in rolstoel begint een nieuwe baan maar kan zijn werkplek niet bereiken; "
+        "gemeente en UWV wijzen naar elkaar"
+    )
+    assert answer["match_quality"] == "strong"
+    assert answer["results"][0]["id"] == "demo-008"
+    assert answer["results"][0]["relevance_label"] == "sterke overeenkomst"
+
+
+def test_gemeente_is_suggested_only_with_specific_evidence(real_demo_core):
+    service = real_demo_core.search()
+    share = len(service.index.postings().get("https://w3id.org/maatwerk/id/organisatie/gemeente", ())) / len(
+        service.index
+    )
+    assert share >= UBIQUITOUS, "the test is about a ubiquitous organisation"
+    for text in ("Jongere wordt 18 en de jeugd-ggz stopt", "Oudere vrouw met dementie woont alleen, CIZ wijst Wlz af"):
+        answer = service.search(text)
+        for org in answer["suggested"]["organisations"]:
+            if org["id"] == "gemeente":
+                counted = [w for w in org["why"] if w.startswith("in ")]
+                named = "genoemd in uw beschrijving" in org["why"]
+                cases, of = (int(x) for x in counted[0].split()[1:4:2]) if counted else (0, 1)
+                assert named or cases / of >= MOST, org["why"]
+
+
+def test_thesaurus_words_are_recognised_and_shown_in_explanations(real_demo_core):
+    answer = real_demo_core.search().search("zzp'er overspannen, geen inkomen, sociale dienst zegt nee om zijn bezit")
+    kinds = {c["kind"] for c in answer["query_concepts"]}
+    assert {"doelgroep", "aandoening"} <= kinds
+    shared = {c["kind"] for r in answer["results"] for c in r["explanation"]["shared_concepts"]}
+    assert shared & {"doelgroep", "situatie", "aandoening"}, "explanations name the everyday concepts"
+
+
+# --- hidden labels --------------------------------------------------------------------------------
+
+
+def test_hidden_labels_link_and_resolve_but_are_never_offered(demo_core, client):
+    concepts = demo_core.concepts
+    assert "statushouder" in [c.slug for c in concepts.linked_concepts("een statushoudr zoekt een woning")]
+    assert [c.slug for c in concepts.resolve("doelgroep", "statushoudr")] == ["statushouder"]
+    assert "statushoudr" not in {label for label, _ in concepts.labels()}
+    assert client.get("/api/concepts", params={"q": "statushoudr"}).json() == []
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def test_the_stored_calibration_matches_the_features_and_was_fitted_on_the_tune_split():
+    stored = json.loads(CALIBRATION_FILE.read_text())
+    assert tuple(stored["features"]) == FEATURES
+    calibration = Calibration.load()
+    assert 0 < calibration.weak <= calibration.strong
+    assert calibration.queries == 297, "the tune split of search/eval/gold.jsonl"
+
+
+def test_fit_learns_that_higher_signals_mean_a_likelier_precedent():
+    rng = np.random.default_rng(16)
+    samples = []
+    for i in range(120):
+        real = i % 4 != 0
+        x = rng.uniform(0, 0.3, size=(5, len(FEATURES)))
+        labels = np.zeros(5, dtype=bool)
+        if real:
+            x[0, :4] += 0.6
+            labels[0] = True
+        x[:, 4] = x[0, 3] - x[:, 3]
+        x[:, 5] = np.log(np.arange(1, 6))
+        samples.append((x, labels))
+    calibration, report = fit(samples)
+    assert report["out_of_fold_real_kept"] >= 0.95
+    assert report["out_of_fold_none_right"] >= 0.9, "well separated synthetic questions are told apart"
+    assert calibration.coef[1] > 0, "more shared words, more relevant"
+
+
+def test_the_calibration_is_never_fitted_on_the_heldout_split(tmp_path):
+    result = subprocess.run(
+        [str(MAATWERK), "eval", "--fit-calibration", "--split", "heldout", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "tune" in result.stderr
+
+
+def test_eval_reports_match_quality_per_kind_of_question(small_dir, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    lines = [
+        {"query": "rolstoel op het werk, gemeente en UWV", "relevant": ["t-rolstoel-werk"], "kind": "precedent"},
+        {"query": "asdfgh qwerty", "relevant": [], "kind": "none"},
+    ]
+    gold.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    data_dir = tmp_path / "d"
+    shutil.copytree(small_dir, data_dir)  # the module's client holds small_dir open
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "eval", "--gold", str(gold), "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["modes"]["hybrid+graph"]["queries"] == 1
+    quality = answer["match_quality"]
+    assert quality["none_queries"] == 1 and quality["real_queries"] == 1
+    assert sum(quality["counts"]["none"].values()) == 1
