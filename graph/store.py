@@ -33,6 +33,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from graph.analytics import Analytics, cube_revision, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -47,6 +48,7 @@ from ontology import (
 GRAPH_META = ID + "graph/meta"
 _REVISION = ox.NamedNode(term("mw:revisie"))
 _META_SUBJECT = ox.NamedNode(GRAPH_META)
+ANALYTICS_FILE = "analytics.duckdb"
 _SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
 
 
@@ -62,6 +64,7 @@ class KnowledgeGraph:
         self.write_lock = threading.Lock()  # serialises commits within a process
         if path is None:
             self.store = ox.Store()
+            self.analytics = Analytics(None)
             return
         path.mkdir(parents=True, exist_ok=True)
         try:
@@ -73,7 +76,9 @@ class KnowledgeGraph:
                     "of `maatwerk serve`). Wacht tot dat klaar is, of importeer via de API als de server draait."
                 ) from exc
             raise
+        self.analytics = Analytics(path / ANALYTICS_FILE)
         self._replay_journal()
+        self._catch_up_analytics()
 
     # --- reading -------------------------------------------------------------
 
@@ -127,11 +132,13 @@ class KnowledgeGraph:
         with self.write_lock:
             if self.path is None:
                 added = [*quads, meta]
-                self._apply(_drop_list(drop_graphs), lambda: self.store.extend(added), None)
+                drops = _drop_list(drop_graphs)
+                header = {"drop": drops, **_change(self.revision(), revision, drops, added)}
+                self._apply(header, lambda: self.store.extend(added), None)
                 return revision
             if self._journal_dir.exists():  # an earlier apply in this process failed: finish it first
                 self._apply_journal(self._journal_dir)
-            journal = self._write_journal(drop_graphs, quads, meta)
+            journal = self._write_journal(drop_graphs, quads, meta, self.revision())
             self._apply_journal(journal)
         return revision
 
@@ -163,6 +170,7 @@ class KnowledgeGraph:
     def close(self) -> None:
         if self.path is not None:
             self.store.flush()
+        self.analytics.close()
         del self.store
 
     # --- journal -------------------------------------------------------------
@@ -172,19 +180,26 @@ class KnowledgeGraph:
         assert self.path is not None
         return self.path / "journal"
 
-    def _write_journal(self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad) -> Path:
+    def _write_journal(
+        self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad, previous: str | None
+    ) -> Path:
         final = self._journal_dir
         tmp = final.with_name("journal.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         count = 0
+        graphs: list[ox.Quad] = []  # the first quad of each run of one graph: their graphs are the ones touched
         try:
             with open(tmp / "quads.nq", "wb") as out:
 
                 def counted() -> Iterator[ox.Quad]:
                     nonlocal count
+                    last = None
                     for quad in quads:
                         count += 1
+                        if quad.graph_name != last:
+                            last = quad.graph_name
+                            graphs.append(quad)
                         yield quad
                     yield meta
 
@@ -192,7 +207,8 @@ class KnowledgeGraph:
                 out.flush()
                 os.fsync(out.fileno())
             # drop_graphs is read only now: a streaming producer may name them as it goes.
-            header = {"drop": _drop_list(drop_graphs), "quads": count + 1}
+            drops = _drop_list(drop_graphs)
+            header = {"drop": drops, "quads": count + 1, **_change(previous, meta.object.value, drops, graphs)}
             _write_synced(tmp / "drop.json", json.dumps(header).encode())
         except BaseException:  # e.g. the producer rejected the import: nothing was committed
             shutil.rmtree(tmp, ignore_errors=True)
@@ -217,25 +233,65 @@ class KnowledgeGraph:
             load = lambda: self.store.bulk_load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
         else:
             load = lambda: self.store.load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
-        self._apply(header["drop"], load, journal)
+        self._apply(header, load, journal)
 
-    def _apply(self, drops: list[str], load, journal: Path | None) -> None:
-        for graph_iri in drops:
+    def _apply(self, header: dict[str, Any], load, journal: Path | None) -> None:
+        for graph_iri in header["drop"]:
             node = ox.NamedNode(graph_iri)
             if self.store.contains_named_graph(node):
                 self.store.remove_graph(node)
         if journal is not None:
             _crash_point("dropped")
         load()
-        if journal is not None:
-            self.store.flush()
-            _crash_point("applied")
-            done = journal.with_name("journal.done")
-            shutil.rmtree(done, ignore_errors=True)
-            os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
-            _fsync_dir(done.parent)
-            _crash_point("cleanup")
-            shutil.rmtree(done)
+        if journal is None:
+            self._update_analytics(header)
+            return
+        self.store.flush()
+        _crash_point("applied")
+        self._update_analytics(header)
+        _crash_point("published")
+        done = journal.with_name("journal.done")
+        shutil.rmtree(done, ignore_errors=True)
+        os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
+        _fsync_dir(done.parent)
+        _crash_point("cleanup")
+        shutil.rmtree(done)
+
+    # --- analytics (graph/analytics.py), kept in step with the graph ---------------------
+
+    def _update_analytics(self, header: dict[str, Any]) -> None:
+        """Bring facts, counts and the cube graph to this (applied) commit; safe to repeat after a kill.
+
+        Each step is stamped with the revision it reflects, so a replay skips what was done,
+        updates incrementally what is exactly one commit behind, and rebuilds anything else
+        from the graph (always correct, only slower).
+        """
+        revision = header.get("revision") or self.revision()
+        counted = self.analytics.revision()
+        changed: list | None = None
+        if counted != revision:
+            if counted == header.get("previous") and "touched" in header:
+                changed = self.analytics.update(self.store, header["touched"], revision)
+            else:
+                self.analytics.rebuild(self.store, revision)
+        _crash_point("counted")
+        published = cube_revision(self.store)
+        if published != revision:
+            in_step = changed is not None and published == header.get("previous")
+            publish(self.store, self.analytics, changed if in_step else None, revision)
+
+    def _catch_up_analytics(self) -> None:
+        """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt."""
+        if self.analytics.revision() != self.revision() or cube_revision(self.store) != self.revision():
+            self._update_analytics({"revision": self.revision()})
+
+
+def _change(previous: str | None, revision: str, drops: list[str], added: Iterable[ox.Quad]) -> dict[str, Any]:
+    """The journal's record of what a commit changes, for the analytics: revisions and graphs touched."""
+    touched = {g for g in drops if g != GRAPH_META}
+    touched.update(q.graph_name.value for q in added if isinstance(q.graph_name, ox.NamedNode))
+    touched.discard(GRAPH_META)
+    return {"previous": previous, "revision": revision, "touched": sorted(touched)}
 
 
 _PREFIX_MAP = PREFIXES
@@ -273,8 +329,9 @@ def _crash_point(name: str) -> None:
 
     Steps of a commit, in order: journal-written (all fsynced, not yet renamed: nothing
     committed), committed (renamed, nothing applied), dropped (replaced graphs removed,
-    new quads not loaded), applied (loaded and flushed, journal still there), cleanup
-    (journal renamed to journal.done, not yet removed).
+    new quads not loaded), applied (loaded and flushed, journal still there), counted
+    (the analytics' facts and counts updated, not the cube graph), published (cube graph
+    updated too, journal still there), cleanup (journal renamed to journal.done, not yet removed).
     """
     if os.environ.get("MAATWERK_CRASH_POINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
