@@ -99,12 +99,22 @@ class Chart:
 
 
 def with_year_filter(query: str, year_from: int | None, year_to: int | None) -> str:
-    """Replace the #JAARFILTER line (queries name the case ?casus) by a filter on mw:jaar."""
+    """Replace the #JAARFILTER line by a filter on the year.
+
+    A plain `#JAARFILTER` filters the case `?casus` on mw:jaar; `#JAARFILTER ?obs kubus:jaar`
+    names the subject and year property to filter on (the kubus queries filter observations).
+    """
     conditions = [c for c in (year_from and f"?jaar >= {int(year_from)}", year_to and f"?jaar <= {int(year_to)}") if c]
+    placeholder = re.compile(r"[ \t]*" + YEAR_PLACEHOLDER + r"(?:[ \t]+(\?\w+)[ \t]+(\S+))?[ \t]*\n")
     if not conditions:  # people reading the query need not see the placeholder
-        return re.sub(r"[ \t]*" + YEAR_PLACEHOLDER + r"[ \t]*\n", "", query)
-    clause = f"?casus mw:jaar ?jaar . FILTER({' && '.join(conditions)})"
-    return query.replace(YEAR_PLACEHOLDER, clause)
+        return placeholder.sub("", query)
+
+    def clause(match: re.Match[str]) -> str:
+        indent = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
+        subject, year = match.group(1) or "?casus", match.group(2) or "mw:jaar"
+        return f"{indent}{subject} {year} ?jaar . FILTER({' && '.join(conditions)})\n"
+
+    return placeholder.sub(clause, query)
 
 
 def draw(kg, spec: ChartSpec, query: str, limits: Limits) -> Chart:
