@@ -352,3 +352,37 @@ def _insert_data(quads: list[ox.Quad]) -> str:
         return "INSERT DATA { }"
     triples = ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_TRIPLES)
     return f"INSERT DATA {{ GRAPH <{GRAPH_CUBE}> {{ {triples.decode()} }} }}"
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+
+def differences(store: ox.Store, analytics: Analytics, graph_revision: str | None) -> list[str]:
+    """What differs between the layer and a recomputation from the graph (empty: consistent)."""
+    found = []
+    for name, stamp in (("DuckDB", analytics.revision()), ("kubusgraaf", cube_revision(store))):
+        if stamp != graph_revision:
+            found.append(f"{name} staat op revisie {stamp}, de graaf op {graph_revision}")
+    fresh = recompute(store)
+    try:
+        kept, expected = analytics.facts(), fresh.facts()
+        for table in FACT_TABLES:
+            if kept[table] != expected[table]:
+                found.append(f"tabel {table}: {_diff(kept[table], expected[table])}")
+        counts, expected_counts = analytics.counts(), fresh.counts()
+        if counts != expected_counts:
+            found.append(f"tellingen: {_diff(list(counts.items()), list(expected_counts.items()))}")
+        cube = store.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_CUBE))
+        published = {q for q in cube if q.predicate != _REVISION}
+        wanted = {q for key, (n, m) in expected_counts.items() for q in observation_quads(key, n, m)}
+        if published != wanted:
+            found.append(f"kubusgraaf: {len(published - wanted)} triples te veel, {len(wanted - published)} te weinig")
+    finally:
+        fresh.close()
+    return found
+
+
+def _diff(kept: list, expected: list) -> str:
+    extra, missing = set(kept) - set(expected), set(expected) - set(kept)
+    example = next(iter(extra or missing), None)
+    return f"{len(extra)} rijen te veel, {len(missing)} te weinig (bijvoorbeeld {example})"

@@ -33,7 +33,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph.analytics import Analytics, cube_revision, publish
+from graph.analytics import Analytics, cube_revision, differences, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -279,6 +279,11 @@ class KnowledgeGraph:
         if published != revision:
             in_step = changed is not None and published == header.get("previous")
             publish(self.store, self.analytics, changed if in_step else None, revision)
+
+    def check_analytics(self) -> list[str]:
+        """Differences between the analytics layer and a recomputation from the graph (empty: consistent)."""
+        with self.write_lock:
+            return differences(self.store, self.analytics, self.revision())
 
     def _catch_up_analytics(self) -> None:
         """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt."""
