@@ -58,7 +58,8 @@ def test_imports_and_reimports_keep_the_counts_equal_to_a_recomputation(empty_co
     assert after["niet opgelost"] == before.get("niet opgelost", 0) + moved
     rows = kg.select(
         f"SELECT ?n WHERE {{ GRAPH <{GRAPH_CUBE}> {{ "
-        f"?o <{KUBUS}wet> <https://w3id.org/maatwerk/id/wet/participatiewet> ; <{KUBUS}jaar> 2011 ; <{KUBUS}casussen> ?n ;"
+        f"?o <{KUBUS}wet> <https://w3id.org/maatwerk/id/wet/participatiewet> ; "
+        f"<{KUBUS}jaar> 2011 ; <{KUBUS}casussen> ?n ;"
         " <http://purl.org/linked-data/cube#dataSet> <https://w3id.org/maatwerk/id/kubus/wet> } }"
     )
     assert rows == [{"n": 3}]
