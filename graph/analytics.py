@@ -173,7 +173,7 @@ class Analytics:
 
 def case_graphs(store: ox.Store) -> list[str]:
     return sorted(
-        {q.graph_name.value for q in store.quads_for_pattern(None, ox.NamedNode(_RDF_TYPE), ox.NamedNode(_CASUS))}
+        {_value(q.graph_name) for q in store.quads_for_pattern(None, ox.NamedNode(_RDF_TYPE), ox.NamedNode(_CASUS))}
     )
 
 
@@ -196,15 +196,17 @@ def extract_facts(store: ox.Store, graphs: Iterable[str]) -> Facts:
 def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
     quads = list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
     case = graph
-    if not any(q.subject.value == case and q.predicate.value == _RDF_TYPE and q.object.value == _CASUS for q in quads):
+    if not any(
+        _value(q.subject) == case and _value(q.predicate) == _RDF_TYPE and _value(q.object) == _CASUS for q in quads
+    ):
         return
     single: dict[str, Any] = {}
     node_kind: dict[str, str] = {}  # knelpunt/leerpunt node -> "knelpunt" | "leerpunt"
     node_value: dict[str, str] = {}
     links: set[tuple[str, str]] = set()
     for q in quads:
-        p, o = q.predicate.value, q.object.value
-        if q.subject.value == case:
+        p, o = _value(q.predicate), _value(q.object)
+        if _value(q.subject) == case:
             if p in _LINK_KIND:
                 links.add((_LINK_KIND[p], o))
             elif p == _P["mw:knelpunt"]:
@@ -214,7 +216,7 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
             elif p in (_P["dcterms:title"], _P["mw:status"], _P["mw:jaar"]):
                 single[p] = o
         elif p in (_KNELPUNTTYPE, _LEERORDE):
-            node_value[q.subject.value] = o
+            node_value[_value(q.subject)] = o
     year = single.get(_P["mw:jaar"])
     facts.cases.append(
         (graph, single.get(_P["dcterms:title"]), int(year) if year else None, single.get(_P["mw:status"]))
@@ -228,6 +230,11 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
         else:
             facts.leerpunten.append((graph, node, value))
     facts.links.extend((graph, kind, concept) for kind, concept in sorted(links))
+
+
+def _value(node: Any) -> str:
+    """The IRI or lexical form of a term (our case graphs hold no RDF-star triples)."""
+    return node.value
 
 
 def _insert_facts(db: duckdb.DuckDBPyConnection, facts: Facts) -> None:
@@ -320,7 +327,7 @@ def observation_quads(key: Key, casussen: int, leerpunten: int) -> list[ox.Quad]
 def cube_revision(store: ox.Store) -> str | None:
     node = ox.NamedNode(GRAPH_CUBE)
     for quad in store.quads_for_pattern(node, _REVISION, None, node):
-        return quad.object.value
+        return _value(quad.object)
     return None
 
 
@@ -351,7 +358,19 @@ def _insert_data(quads: list[ox.Quad]) -> str:
     if not quads:
         return "INSERT DATA { }"
     triples = ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_TRIPLES)
-    return f"INSERT DATA {{ GRAPH <{GRAPH_CUBE}> {{ {triples.decode()} }} }}"
+    return f"INSERT DATA {{ GRAPH <{GRAPH_CUBE}> {{ {(triples or b'').decode()} }} }}"
+
+
+def cases_per_concept_query(kind: str) -> str:
+    """SPARQL for ?o (a concept of a link `kind`: wet, organisatie, ...) and ?n, its number of cases."""
+    return f"""SELECT ?o (SUM(?k) AS ?n) WHERE {{ GRAPH <{GRAPH_CUBE}> {{
+        ?obs <{QB}dataSet> <{BY_ID[kind].dataset}> ; <{KUBUS}{kind}> ?o ; <{KUBUS}casussen> ?k }} }} GROUP BY ?o"""
+
+
+def year_range_query() -> str:
+    """SPARQL for ?min and ?max, the first and last year of any case."""
+    return f"""SELECT (MIN(?j) AS ?min) (MAX(?j) AS ?max) WHERE {{ GRAPH <{GRAPH_CUBE}> {{
+        ?obs <{QB}dataSet> <{BY_ID["status"].dataset}> ; <{KUBUS}jaar> ?j }} }}"""
 
 
 # --- checking ----------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The Systeemleren charts: aggregate queries over every case, turned into Chart.js data.
 
 Each chart is one of the example queries (their text lives with the SPARQL page,
-which shows them), optionally limited to a range of years. Their cost grows with
-the number of cases, so they run under the endpoint's limits (`graph.limited`).
+which shows them), optionally limited to a range of years. The queries read the
+counts kept at import time in the kubus graph (graph/analytics.py), so they cost
+milliseconds whatever the number of cases; they still run under the endpoint's
+limits (`graph.limited`), like any query a user can run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graph.analytics import year_range_query
 from graph.limited import Limits, Rows, select
 
 YEAR_PLACEHOLDER = "#JAARFILTER"
@@ -138,6 +141,6 @@ def chart_data(spec: ChartSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def year_bounds(kg, limits: Limits) -> tuple[int | None, int | None]:
     """The first and last year of any case (placeholders for the year fields)."""
-    rows = select(kg, "SELECT (MIN(?j) AS ?min) (MAX(?j) AS ?max) WHERE { ?c a mw:Casus ; mw:jaar ?j }", limits)
+    rows = select(kg, year_range_query(), limits)
     first = rows.rows[0] if rows.rows else {}
     return first.get("min"), first.get("max")
