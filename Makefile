@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-long bench browser-deps clean
+.PHONY: install run test test-long bench bench-large browser-deps clean
 .PHONY: lint lock
 
 install: $(STAMP)
@@ -60,6 +60,13 @@ test-long: install browser-deps
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The 1,000,000-case run (hours on a 2-core machine: run it when the machine is otherwise idle).
+# `make bench-large N=2000` runs the same steps on N cases, to try the path quickly.
+N ?= 1000000
+bench-large: install
+	$(BIN)/python -m bench.run --sizes $(N) --skip-rdflib --out bench/out/large --results bench/out/large/RESULTS.md
+	$(BIN)/python -m bench.analytics --n $(N) --out bench/out/large-analytics $(if $(filter 1000000,$(N)),--skip-plain)
 
 clean:
 	rm -rf $(DATA_DIR) build *.egg-info

@@ -181,8 +181,9 @@ class KnowledgeGraph:
         return self.path / "journal"
 
     def _write_journal(
-        self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad, previous: str | None
+        self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad, previous: str | None = None
     ) -> Path:
+        """The commit's journal; `previous` (the revision it follows) lets the analytics update incrementally."""
         final = self._journal_dir
         tmp = final.with_name("journal.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
