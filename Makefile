@@ -62,10 +62,10 @@ bench: install
 	$(BIN)/python -m bench.run
 
 # The 1,000,000-case run (hours on a 2-core machine: run it when the machine is otherwise idle).
-# `make bench-large N=2000` runs the same steps on N cases, to try the path quickly.
+# `make bench-large N=2000 BENCH_ARGS="--requests 50 --load-requests 100"` tries the path quickly.
 N ?= 1000000
 bench-large: install
-	$(BIN)/python -m bench.run --sizes $(N) --skip-rdflib --out bench/out/large --results bench/out/large/RESULTS.md
+	$(BIN)/python -m bench.run --sizes $(N) --skip-rdflib --out bench/out/large --results bench/out/large/RESULTS.md $(BENCH_ARGS)
 	$(BIN)/python -m bench.analytics --n $(N) --out bench/out/large-analytics $(if $(filter 1000000,$(N)),--skip-plain)
 
 clean:

@@ -40,6 +40,7 @@ from ontology.vocabulary import CASE_LINKS
 KUBUS = "https://w3id.org/maatwerk/def/kubus#"
 QB = "http://purl.org/linked-data/cube#"
 GRAPH_CUBE = ID + "graph/kubus"
+_CHUNK = 20_000  # case graphs read and inserted at a time
 NO_YEAR = 0  # the key for cases without a year (a primary key cannot hold NULL); never published
 
 _RDF_TYPE = term("rdf:type")
@@ -127,7 +128,7 @@ class Analytics:
             db.execute("CREATE OR REPLACE TEMP TABLE delta AS " + _contributions("-1", "touched"))
             for table in FACT_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE graph IN (SELECT graph FROM touched)")
-            _insert_facts(db, extract_facts(store, graphs))
+            _load_facts(db, store, graphs)
             db.execute("INSERT INTO delta " + _contributions("1", "touched"))
             changed = _merge_delta(db)
             _stamp(db, revision)
@@ -144,7 +145,7 @@ class Analytics:
         try:
             for table in (*FACT_TABLES, "counts"):
                 db.execute(f"DELETE FROM {table}")
-            _insert_facts(db, extract_facts(store, case_graphs(store)))
+            _load_facts(db, store, case_graphs(store))
             db.execute("INSERT INTO counts " + _contributions("1", None))
             _stamp(db, revision)
             db.execute("COMMIT")
@@ -230,6 +231,12 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
         else:
             facts.leerpunten.append((graph, node, value))
     facts.links.extend((graph, kind, concept) for kind, concept in sorted(links))
+
+
+def _load_facts(db: duckdb.DuckDBPyConnection, store: ox.Store, graphs: list[str]) -> None:
+    """The facts of `graphs` into the tables, a chunk at a time (a million cases' rows would not fit in memory)."""
+    for start in range(0, len(graphs), _CHUNK):
+        _insert_facts(db, extract_facts(store, graphs[start : start + _CHUNK]))
 
 
 def _value(node: Any) -> str:
