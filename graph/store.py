@@ -12,6 +12,12 @@ open), `journal` once committed (replayed on open), `journal.done` once applied
 (removed on open). Renaming to `journal.done` before deleting means a process
 killed halfway through the deletion never leaves a half journal to replay.
 
+After the apply, and before the journal is cleared, the analytics layer (graph/analytics.py:
+case facts and counts in `store/analytics.duckdb`, the counts as the kubus graph) is brought
+to the new revision; the journal header names the graphs touched and the revision the commit
+follows, so a replay can update it incrementally or, when it is not exactly one commit behind,
+rebuild it from the graph. Both parts carry the revision they reflect.
+
 Only one process can open a store (RocksDB holds a lock file): a second one gets
 `StoreLocked`. Within a process `write_lock` serialises commits.
 
@@ -33,7 +39,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph.analytics import Analytics, cube_revision, differences, publish
+from graph.analytics import Analytics, Key, cube_revision, differences, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -269,7 +275,7 @@ class KnowledgeGraph:
         """
         revision = header.get("revision") or self.revision()
         counted = self.analytics.revision()
-        changed: list | None = None
+        changed: list[Key] | None = None
         if counted != revision:
             if counted == header.get("previous") and "touched" in header:
                 changed = self.analytics.update(self.store, header["touched"], revision)
