@@ -28,14 +28,16 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pyoxigraph as ox
 
 from ontology import ID, term
 from ontology.vocabulary import CASE_LINKS
+
+if TYPE_CHECKING:
+    import duckdb
 
 KUBUS = "https://w3id.org/maatwerk/def/kubus#"
 QB = "http://purl.org/linked-data/cube#"
@@ -108,8 +110,18 @@ class Analytics:
     """The DuckDB side: facts and counts, in one file (or in memory)."""
 
     def __init__(self, path: Path | None):
-        self.db = duckdb.connect(str(path) if path else ":memory:")
-        self.db.execute(_SCHEMA)
+        self.path = path
+        self._db: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """Connected on first use: importing DuckDB costs start-up time that a read-only command need not pay."""
+        if self._db is None:
+            import duckdb
+
+            self._db = duckdb.connect(str(self.path) if self.path else ":memory:")
+            self._db.execute(_SCHEMA)
+        return self._db
 
     def revision(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
@@ -166,7 +178,8 @@ class Analytics:
         return {t: sorted(self.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in FACT_TABLES}
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
 
 
 # --- facts from the graph --------------------------------------------------------------------

@@ -293,8 +293,17 @@ class KnowledgeGraph:
             return differences(self.store, self.analytics, self.revision())
 
     def _catch_up_analytics(self) -> None:
-        """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt."""
-        if self.analytics.revision() != self.revision() or cube_revision(self.store) != self.revision():
+        """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt.
+
+        The kubus graph is published only after DuckDB reached the same revision, so a kubus
+        in step with the graph means DuckDB was too; DuckDB itself is then not even opened
+        (its import alone costs a read-only command like `maatwerk sparql` noticeable time).
+        A DuckDB file changed behind the store's back is caught by the next commit, whose
+        `previous` it will not match, and by `maatwerk check-analytics`.
+        """
+        assert self.path is not None
+        missing = not (self.path / ANALYTICS_FILE).exists()
+        if missing or cube_revision(self.store) != self.revision():
             self._update_analytics({"revision": self.revision()})
 
 
