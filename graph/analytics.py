@@ -51,7 +51,6 @@ _LINK_KIND = {term(k.predicate): k.kind for k in CASE_LINKS if k.predicate}
 _P = {name: term(name) for name in ("dcterms:title", "mw:jaar", "mw:status", "mw:knelpunt", "mw:leerpunt")}
 _KNELPUNTTYPE = term("mw:knelpuntType")
 _LEERORDE = term("mw:leerorde")
-_REVISION = ox.NamedNode(term("mw:revisie"))
 
 
 @dataclass(frozen=True)
@@ -344,20 +343,15 @@ def observation_quads(key: Key, casussen: int, leerpunten: int) -> list[ox.Quad]
     return quads
 
 
-def cube_revision(store: ox.Store) -> str | None:
-    node = ox.NamedNode(GRAPH_CUBE)
-    for quad in store.quads_for_pattern(node, _REVISION, None, node):
-        return _value(quad.object)
-    return None
-
-
-def publish(store: ox.Store, analytics: Analytics, changed: list[Key] | None, revision: str | None) -> None:
+def publish(store: ox.Store, analytics: Analytics, changed: list[Key] | None, stamp: ox.Quad) -> None:
     """Bring the cube graph to the counts: only the `changed` observations, or all of them (None).
 
-    One SPARQL Update, which Oxigraph runs as one transaction: readers see the old or the new cube.
+    `stamp` (the store's bookkeeping quad saying which revision the cube reflects, kept
+    outside the cube so that a commit that changes no count leaves the cube graph as it
+    was) replaces any earlier quad with its subject, predicate and graph. One SPARQL
+    Update, which Oxigraph runs as one transaction: readers see the old or the new cube.
     """
     graph = f"<{GRAPH_CUBE}>"
-    counts = analytics.counts(changed)
     if changed is None:
         delete = f"DROP SILENT GRAPH {graph} ;\n"
     else:
@@ -366,19 +360,18 @@ def publish(store: ox.Store, analytics: Analytics, changed: list[Key] | None, re
             f"DELETE {{ GRAPH {graph} {{ ?o ?p ?v }} }} "
             f"WHERE {{ VALUES ?o {{ {values} }} GRAPH {graph} {{ ?o ?p ?v }} }} ;\n"
         )
-    delete += f"DELETE WHERE {{ GRAPH {graph} {{ {graph} <{_REVISION.value}> ?r }} }} ;\n"
-    quads = [q for key, (n, m) in counts.items() for q in observation_quads(key, n, m)]
-    if revision is not None:
-        cube = ox.NamedNode(GRAPH_CUBE)
-        quads.append(ox.Quad(cube, _REVISION, ox.Literal(revision), cube))
-    store.update(delete + _insert_data(quads))
+    stamp_graph, subject, predicate = (_value(t) for t in (stamp.graph_name, stamp.subject, stamp.predicate))
+    delete += f"DELETE WHERE {{ GRAPH <{stamp_graph}> {{ <{subject}> <{predicate}> ?r }} }} ;\n"
+    quads = [q for key, (n, m) in analytics.counts(changed).items() for q in observation_quads(key, n, m)]
+    store.update(delete + _insert_data(quads) + " ;\n" + _insert_data([stamp]))
 
 
 def _insert_data(quads: list[ox.Quad]) -> str:
+    """INSERT DATA for quads that all share one graph."""
     if not quads:
         return "INSERT DATA { }"
     triples = ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_TRIPLES)
-    return f"INSERT DATA {{ GRAPH <{GRAPH_CUBE}> {{ {(triples or b'').decode()} }} }}"
+    return f"INSERT DATA {{ GRAPH <{_value(quads[0].graph_name)}> {{ {(triples or b'').decode()} }} }}"
 
 
 def cases_per_concept_query(kind: str) -> str:
@@ -396,10 +389,12 @@ def year_range_query() -> str:
 # --- checking ----------------------------------------------------------------------------------
 
 
-def differences(store: ox.Store, analytics: Analytics, graph_revision: str | None) -> list[str]:
+def differences(
+    store: ox.Store, analytics: Analytics, graph_revision: str | None, cube_revision: str | None
+) -> list[str]:
     """What differs between the layer and a recomputation from the graph (empty: consistent)."""
     found = []
-    for name, stamp in (("DuckDB", analytics.revision()), ("kubusgraaf", cube_revision(store))):
+    for name, stamp in (("DuckDB", analytics.revision()), ("kubusgraaf", cube_revision)):
         if stamp != graph_revision:
             found.append(f"{name} staat op revisie {stamp}, de graaf op {graph_revision}")
     fresh = recompute(store)
@@ -412,7 +407,7 @@ def differences(store: ox.Store, analytics: Analytics, graph_revision: str | Non
         if counts != expected_counts:
             found.append(f"tellingen: {_diff(list(counts.items()), list(expected_counts.items()))}")
         cube = store.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_CUBE))
-        published = {q for q in cube if q.predicate != _REVISION}
+        published = set(cube)
         wanted = {q for key, (n, m) in expected_counts.items() for q in observation_quads(key, n, m)}
         if published != wanted:
             found.append(f"kubusgraaf: {len(published - wanted)} triples te veel, {len(wanted - published)} te weinig")

@@ -39,7 +39,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph.analytics import Analytics, Key, cube_revision, differences, publish
+from graph.analytics import Analytics, Key, differences, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -53,6 +53,7 @@ from ontology import (
 
 GRAPH_META = ID + "graph/meta"
 _REVISION = ox.NamedNode(term("mw:revisie"))
+_CUBE_REVISION = ox.NamedNode(term("mw:kubusRevisie"))  # the revision the kubus graph reflects
 _META_SUBJECT = ox.NamedNode(GRAPH_META)
 ANALYTICS_FILE = "analytics.duckdb"
 _SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
@@ -109,7 +110,10 @@ class KnowledgeGraph:
         return int(rows[0]["n"])
 
     def revision(self) -> str | None:
-        for quad in self.store.quads_for_pattern(_META_SUBJECT, _REVISION, None, _META_SUBJECT):
+        return self._meta(_REVISION)
+
+    def _meta(self, predicate: ox.NamedNode) -> str | None:
+        for quad in self.store.quads_for_pattern(_META_SUBJECT, predicate, None, _META_SUBJECT):
             return quad.object.value
         return None
 
@@ -243,6 +247,7 @@ class KnowledgeGraph:
         self._apply(header, load, journal)
 
     def _apply(self, header: dict[str, Any], load, journal: Path | None) -> None:
+        cube = self._meta(_CUBE_REVISION)  # before the meta graph (its bookkeeping) is dropped and re-added
         for graph_iri in header["drop"]:
             node = ox.NamedNode(graph_iri)
             if self.store.contains_named_graph(node):
@@ -251,11 +256,11 @@ class KnowledgeGraph:
             _crash_point("dropped")
         load()
         if journal is None:
-            self._update_analytics(header)
+            self._update_analytics(header, cube)
             return
         self.store.flush()
         _crash_point("applied")
-        self._update_analytics(header)
+        self._update_analytics(header, cube)
         _crash_point("published")
         done = journal.with_name("journal.done")
         shutil.rmtree(done, ignore_errors=True)
@@ -266,12 +271,14 @@ class KnowledgeGraph:
 
     # --- analytics (graph/analytics.py), kept in step with the graph ---------------------
 
-    def _update_analytics(self, header: dict[str, Any]) -> None:
+    def _update_analytics(self, header: dict[str, Any], published: str | None) -> None:
         """Bring facts, counts and the cube graph to this (applied) commit; safe to repeat after a kill.
 
         Each step is stamped with the revision it reflects, so a replay skips what was done,
         updates incrementally what is exactly one commit behind, and rebuilds anything else
-        from the graph (always correct, only slower).
+        from the graph (always correct, only slower). `published` is the revision the kubus
+        graph reflected before this commit's apply (its stamp lives in the meta graph, which
+        the apply replaces; after a kill between the two, it is gone and the kubus is rebuilt).
         """
         revision = header.get("revision") or self.revision()
         counted = self.analytics.revision()
@@ -282,15 +289,19 @@ class KnowledgeGraph:
             else:
                 self.analytics.rebuild(self.store, revision)
         _crash_point("counted")
-        published = cube_revision(self.store)
-        if published != revision:
-            in_step = changed is not None and published == header.get("previous")
-            publish(self.store, self.analytics, changed if in_step else None, revision)
+        if self._meta(_CUBE_REVISION) != revision:
+            keys: list[Key] | None = None  # all observations
+            if published == revision:  # published before a kill; only its stamp went with the meta graph
+                keys = []
+            elif changed is not None and published == header.get("previous"):
+                keys = changed
+            stamp = ox.Quad(_META_SUBJECT, _CUBE_REVISION, ox.Literal(revision or ""), _META_SUBJECT)
+            publish(self.store, self.analytics, keys, stamp)
 
     def check_analytics(self) -> list[str]:
         """Differences between the analytics layer and a recomputation from the graph (empty: consistent)."""
         with self.write_lock:
-            return differences(self.store, self.analytics, self.revision())
+            return differences(self.store, self.analytics, self.revision(), self._meta(_CUBE_REVISION))
 
     def _catch_up_analytics(self) -> None:
         """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt.
@@ -303,8 +314,9 @@ class KnowledgeGraph:
         """
         assert self.path is not None
         missing = not (self.path / ANALYTICS_FILE).exists()
-        if missing or cube_revision(self.store) != self.revision():
-            self._update_analytics({"revision": self.revision()})
+        cube = self._meta(_CUBE_REVISION)
+        if missing or cube != self.revision():
+            self._update_analytics({"revision": self.revision()}, cube)
 
 
 def _change(previous: str | None, revision: str, drops: list[str], added: Iterable[ox.Quad]) -> dict[str, Any]:
