@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-long bench gate-eval browser-deps clean
+.PHONY: install run test test-long bench bench-large gate-eval browser-deps clean
 .PHONY: lint lock
 
 install: $(STAMP)
@@ -69,6 +69,13 @@ bench: install
 # Privacy gate: recall per kind and false-positive rate on tests/data/gate (both halves).
 gate-eval: install
 	$(BIN)/python -m ingest.gate_eval
+
+# The 1,000,000-case run (hours on a 2-core machine: run it when the machine is otherwise idle).
+# `make bench-large N=2000 BENCH_ARGS="--requests 50 --load-requests 100"` tries the path quickly.
+N ?= 1000000
+bench-large: install
+	$(BIN)/python -m bench.run --sizes $(N) --skip-rdflib --out bench/out/large --results bench/out/large/RESULTS.md $(BENCH_ARGS)
+	$(BIN)/python -m bench.analytics --n $(N) --out bench/out/large-analytics $(if $(filter 1000000,$(N)),--skip-plain)
 
 clean:
 	rm -rf $(DATA_DIR) build *.egg-info

@@ -283,6 +283,19 @@ def validate(data_dir: Path | None = DataDir):
     raise typer.Exit(1)
 
 
+@app.command("check-analytics")
+def check_analytics(data_dir: Path | None = DataDir):
+    """Reken de tellingen en de kubusgraaf opnieuw uit vanuit de graaf en vergelijk; exit 1 bij een verschil."""
+    with _app(data_dir) as core:
+        found = core.check_analytics()
+    if not found:
+        out.print("[green]De tellingen en de kubusgraaf kloppen met de graaf.[/green]")
+        return
+    for difference in found:
+        err.print(f"[red]{difference}[/red]")
+    raise typer.Exit(1)
+
+
 @app.command()
 def export(
     fmt: str = typer.Option("turtle", "--format", help="turtle, nt, nq of jsonld"), data_dir: Path | None = DataDir

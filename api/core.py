@@ -239,6 +239,10 @@ class Maatwerk:
 
         return validate_store(self.kg)
 
+    def check_analytics(self) -> list[str]:
+        """Differences between the analytics layer and a recomputation from the graph (graph.analytics)."""
+        return self.kg.check_analytics()
+
     def health(self) -> dict[str, Any]:
         # Counting scans the store: recount only when the graph changed.
         counts = self.cached(

@@ -1,8 +1,10 @@
 """The Systeemleren charts: aggregate queries over every case, turned into Chart.js data.
 
 Each chart is one of the example queries (their text lives with the SPARQL page,
-which shows them), optionally limited to a range of years. Their cost grows with
-the number of cases, so they run under the endpoint's limits (`graph.limited`).
+which shows them), optionally limited to a range of years. The queries read the
+counts kept at import time in the kubus graph (graph/analytics.py), so they cost
+milliseconds whatever the number of cases; they still run under the endpoint's
+limits (`graph.limited`), like any query a user can run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graph.analytics import year_range_query
 from graph.limited import Limits, Rows, select
 from ontology.vocabulary import BY_PARAM
 
@@ -128,12 +131,22 @@ class Chart:
 
 
 def with_year_filter(query: str, year_from: int | None, year_to: int | None) -> str:
-    """Replace the #JAARFILTER line (queries name the case ?casus) by a filter on mw:jaar."""
+    """Replace the #JAARFILTER line by a filter on the year.
+
+    A plain `#JAARFILTER` filters the case `?casus` on mw:jaar; `#JAARFILTER ?obs kubus:jaar`
+    names the subject and year property to filter on (the kubus queries filter observations).
+    """
     conditions = [c for c in (year_from and f"?jaar >= {int(year_from)}", year_to and f"?jaar <= {int(year_to)}") if c]
+    placeholder = re.compile(r"[ \t]*" + YEAR_PLACEHOLDER + r"(?:[ \t]+(\?\w+)[ \t]+(\S+))?[ \t]*\n")
     if not conditions:  # people reading the query need not see the placeholder
-        return re.sub(r"[ \t]*" + YEAR_PLACEHOLDER + r"[ \t]*\n", "", query)
-    clause = f"?casus mw:jaar ?jaar . FILTER({' && '.join(conditions)})"
-    return query.replace(YEAR_PLACEHOLDER, clause)
+        return placeholder.sub("", query)
+
+    def clause(match: re.Match[str]) -> str:
+        indent = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
+        subject, year = match.group(1) or "?casus", match.group(2) or "mw:jaar"
+        return f"{indent}{subject} {year} ?jaar . FILTER({' && '.join(conditions)})\n"
+
+    return placeholder.sub(clause, query)
 
 
 def draw(kg, spec: ChartSpec, query: str, limits: Limits) -> Chart:
@@ -177,7 +190,7 @@ def drill_filters(spec: ChartSpec, row: dict[str, Any]) -> list[tuple[str, str]]
 
 def year_bounds(kg, limits: Limits) -> tuple[int | None, int | None]:
     """The first and last year of any case (placeholders for the year fields)."""
-    rows = select(kg, "SELECT (MIN(?j) AS ?min) (MAX(?j) AS ?max) WHERE { ?c a mw:Casus ; mw:jaar ?j }", limits)
+    rows = select(kg, year_range_query(), limits)
     first = rows.rows[0] if rows.rows else {}
     return first.get("min"), first.get("max")
 

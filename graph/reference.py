@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graph.analytics import cases_per_concept_query
 from graph.concepts import fold
 from graph.limited import Limits, Rows, select
 from ontology.vocabulary import BY_KIND
@@ -153,13 +154,8 @@ def _counts(kg, limits: Limits, query: str) -> dict[str, int]:
 
 
 def _case_counts(kg, limits: Limits, kind: str) -> dict[str, int]:
-    predicate = BY_KIND[kind].predicate
-    return _counts(
-        kg,
-        limits,
-        f"""SELECT ?o (COUNT(DISTINCT ?c) AS ?n) WHERE {{
-        ?c a mw:Casus ; {predicate} ?o }} GROUP BY ?o""",
-    )
+    """Cases per concept, from the counts kept at import (graph/analytics.py), not a scan of every case."""
+    return _counts(kg, limits, cases_per_concept_query(kind))
 
 
 def _sorted(items) -> tuple[dict[str, Any], ...]:

@@ -12,6 +12,12 @@ open), `journal` once committed (replayed on open), `journal.done` once applied
 (removed on open). Renaming to `journal.done` before deleting means a process
 killed halfway through the deletion never leaves a half journal to replay.
 
+After the apply, and before the journal is cleared, the analytics layer (graph/analytics.py:
+case facts and counts in `store/analytics.duckdb`, the counts as the kubus graph) is brought
+to the new revision; the journal header names the graphs touched and the revision the commit
+follows, so a replay can update it incrementally or, when it is not exactly one commit behind,
+rebuild it from the graph. Both parts carry the revision they reflect.
+
 Only one process can open a store (RocksDB holds a lock file): a second one gets
 `StoreLocked`. Within a process `write_lock` serialises commits.
 
@@ -33,6 +39,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from graph.analytics import Analytics, Key, differences, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -46,7 +53,9 @@ from ontology import (
 
 GRAPH_META = ID + "graph/meta"
 _REVISION = ox.NamedNode(term("mw:revisie"))
+_CUBE_REVISION = ox.NamedNode(term("mw:kubusRevisie"))  # the revision the kubus graph reflects
 _META_SUBJECT = ox.NamedNode(GRAPH_META)
+ANALYTICS_FILE = "analytics.duckdb"
 _SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
 
 
@@ -62,6 +71,7 @@ class KnowledgeGraph:
         self.write_lock = threading.Lock()  # serialises commits within a process
         if path is None:
             self.store = ox.Store()
+            self.analytics = Analytics(None)
             return
         path.mkdir(parents=True, exist_ok=True)
         try:
@@ -73,7 +83,9 @@ class KnowledgeGraph:
                     "of `maatwerk serve`). Wacht tot dat klaar is, of importeer via de API als de server draait."
                 ) from exc
             raise
+        self.analytics = Analytics(path / ANALYTICS_FILE)
         self._replay_journal()
+        self._catch_up_analytics()
 
     # --- reading -------------------------------------------------------------
 
@@ -98,7 +110,10 @@ class KnowledgeGraph:
         return int(rows[0]["n"])
 
     def revision(self) -> str | None:
-        for quad in self.store.quads_for_pattern(_META_SUBJECT, _REVISION, None, _META_SUBJECT):
+        return self._meta(_REVISION)
+
+    def _meta(self, predicate: ox.NamedNode) -> str | None:
+        for quad in self.store.quads_for_pattern(_META_SUBJECT, predicate, None, _META_SUBJECT):
             return quad.object.value
         return None
 
@@ -127,11 +142,13 @@ class KnowledgeGraph:
         with self.write_lock:
             if self.path is None:
                 added = [*quads, meta]
-                self._apply(_drop_list(drop_graphs), lambda: self.store.extend(added), None)
+                drops = _drop_list(drop_graphs)
+                header = {"drop": drops, **_change(self.revision(), revision, drops, added)}
+                self._apply(header, lambda: self.store.extend(added), None)
                 return revision
             if self._journal_dir.exists():  # an earlier apply in this process failed: finish it first
                 self._apply_journal(self._journal_dir)
-            journal = self._write_journal(drop_graphs, quads, meta)
+            journal = self._write_journal(drop_graphs, quads, meta, self.revision())
             self._apply_journal(journal)
         return revision
 
@@ -163,6 +180,7 @@ class KnowledgeGraph:
     def close(self) -> None:
         if self.path is not None:
             self.store.flush()
+        self.analytics.close()
         del self.store
 
     # --- journal -------------------------------------------------------------
@@ -172,19 +190,27 @@ class KnowledgeGraph:
         assert self.path is not None
         return self.path / "journal"
 
-    def _write_journal(self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad) -> Path:
+    def _write_journal(
+        self, drop_graphs: Iterable[str], quads: Iterable[ox.Quad], meta: ox.Quad, previous: str | None = None
+    ) -> Path:
+        """The commit's journal; `previous` (the revision it follows) lets the analytics update incrementally."""
         final = self._journal_dir
         tmp = final.with_name("journal.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         count = 0
+        graphs: list[ox.Quad] = []  # the first quad of each run of one graph: their graphs are the ones touched
         try:
             with open(tmp / "quads.nq", "wb") as out:
 
                 def counted() -> Iterator[ox.Quad]:
                     nonlocal count
+                    last = None
                     for quad in quads:
                         count += 1
+                        if quad.graph_name != last:
+                            last = quad.graph_name
+                            graphs.append(quad)
                         yield quad
                     yield meta
 
@@ -192,7 +218,8 @@ class KnowledgeGraph:
                 out.flush()
                 os.fsync(out.fileno())
             # drop_graphs is read only now: a streaming producer may name them as it goes.
-            header = {"drop": _drop_list(drop_graphs), "quads": count + 1}
+            drops = _drop_list(drop_graphs)
+            header = {"drop": drops, "quads": count + 1, **_change(previous, meta.object.value, drops, graphs)}
             _write_synced(tmp / "drop.json", json.dumps(header).encode())
         except BaseException:  # e.g. the producer rejected the import: nothing was committed
             shutil.rmtree(tmp, ignore_errors=True)
@@ -217,25 +244,87 @@ class KnowledgeGraph:
             load = lambda: self.store.bulk_load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
         else:
             load = lambda: self.store.load(path=path, format=ox.RdfFormat.N_QUADS)  # noqa: E731
-        self._apply(header["drop"], load, journal)
+        self._apply(header, load, journal)
 
-    def _apply(self, drops: list[str], load, journal: Path | None) -> None:
-        for graph_iri in drops:
+    def _apply(self, header: dict[str, Any], load, journal: Path | None) -> None:
+        cube = self._meta(_CUBE_REVISION)  # before the meta graph (its bookkeeping) is dropped and re-added
+        for graph_iri in header["drop"]:
             node = ox.NamedNode(graph_iri)
             if self.store.contains_named_graph(node):
                 self.store.remove_graph(node)
         if journal is not None:
             _crash_point("dropped")
         load()
-        if journal is not None:
-            self.store.flush()
-            _crash_point("applied")
-            done = journal.with_name("journal.done")
-            shutil.rmtree(done, ignore_errors=True)
-            os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
-            _fsync_dir(done.parent)
-            _crash_point("cleanup")
-            shutil.rmtree(done)
+        if journal is None:
+            self._update_analytics(header, cube)
+            return
+        self.store.flush()
+        _crash_point("applied")
+        self._update_analytics(header, cube)
+        _crash_point("published")
+        done = journal.with_name("journal.done")
+        shutil.rmtree(done, ignore_errors=True)
+        os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
+        _fsync_dir(done.parent)
+        _crash_point("cleanup")
+        shutil.rmtree(done)
+
+    # --- analytics (graph/analytics.py), kept in step with the graph ---------------------
+
+    def _update_analytics(self, header: dict[str, Any], published: str | None) -> None:
+        """Bring facts, counts and the cube graph to this (applied) commit; safe to repeat after a kill.
+
+        Each step is stamped with the revision it reflects, so a replay skips what was done,
+        updates incrementally what is exactly one commit behind, and rebuilds anything else
+        from the graph (always correct, only slower). `published` is the revision the kubus
+        graph reflected before this commit's apply (its stamp lives in the meta graph, which
+        the apply replaces; after a kill between the two, it is gone and the kubus is rebuilt).
+        """
+        revision = header.get("revision") or self.revision()
+        counted = self.analytics.revision()
+        changed: list[Key] | None = None
+        if counted != revision:
+            if counted == header.get("previous") and "touched" in header:
+                changed = self.analytics.update(self.store, header["touched"], revision)
+            else:
+                self.analytics.rebuild(self.store, revision)
+        _crash_point("counted")
+        if self._meta(_CUBE_REVISION) != revision:
+            keys: list[Key] | None = None  # all observations
+            if published == revision:  # published before a kill; only its stamp went with the meta graph
+                keys = []
+            elif changed is not None and published == header.get("previous"):
+                keys = changed
+            stamp = ox.Quad(_META_SUBJECT, _CUBE_REVISION, ox.Literal(revision or ""), _META_SUBJECT)
+            publish(self.store, self.analytics, keys, stamp)
+
+    def check_analytics(self) -> list[str]:
+        """Differences between the analytics layer and a recomputation from the graph (empty: consistent)."""
+        with self.write_lock:
+            return differences(self.store, self.analytics, self.revision(), self._meta(_CUBE_REVISION))
+
+    def _catch_up_analytics(self) -> None:
+        """On open: a layer behind the graph (a store from before it, a deleted file) is rebuilt.
+
+        The kubus graph is published only after DuckDB reached the same revision, so a kubus
+        in step with the graph means DuckDB was too; DuckDB itself is then not even opened
+        (its import alone costs a read-only command like `maatwerk sparql` noticeable time).
+        A DuckDB file changed behind the store's back is caught by the next commit, whose
+        `previous` it will not match, and by `maatwerk check-analytics`.
+        """
+        assert self.path is not None
+        missing = not (self.path / ANALYTICS_FILE).exists()
+        cube = self._meta(_CUBE_REVISION)
+        if missing or cube != self.revision():
+            self._update_analytics({"revision": self.revision()}, cube)
+
+
+def _change(previous: str | None, revision: str, drops: list[str], added: Iterable[ox.Quad]) -> dict[str, Any]:
+    """The journal's record of what a commit changes, for the analytics: revisions and graphs touched."""
+    touched = {g for g in drops if g != GRAPH_META}
+    touched.update(q.graph_name.value for q in added if isinstance(q.graph_name, ox.NamedNode))
+    touched.discard(GRAPH_META)
+    return {"previous": previous, "revision": revision, "touched": sorted(touched)}
 
 
 _PREFIX_MAP = PREFIXES
@@ -273,8 +362,9 @@ def _crash_point(name: str) -> None:
 
     Steps of a commit, in order: journal-written (all fsynced, not yet renamed: nothing
     committed), committed (renamed, nothing applied), dropped (replaced graphs removed,
-    new quads not loaded), applied (loaded and flushed, journal still there), cleanup
-    (journal renamed to journal.done, not yet removed).
+    new quads not loaded), applied (loaded and flushed, journal still there), counted
+    (the analytics' facts and counts updated, not the cube graph), published (cube graph
+    updated too, journal still there), cleanup (journal renamed to journal.done, not yet removed).
     """
     if os.environ.get("MAATWERK_CRASH_POINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -35,7 +35,15 @@ COUNT_QUERY = "SELECT (COUNT(?c) AS ?n) WHERE { ?c a mw:Casus }"
 PHASES = ("start", "gate", "commit", "index", "save", "finished")
 COMMITTED = {"commit", "index", "save", "finished"}  # past the commit point: the import must land
 # graph/store.py's crash points, in the order a commit passes them, and whether the import has landed there
-CRASH_POINTS = {"journal-written": False, "committed": True, "dropped": True, "applied": True, "cleanup": True}
+CRASH_POINTS = {
+    "journal-written": False,
+    "committed": True,
+    "dropped": True,
+    "applied": True,
+    "counted": True,
+    "published": True,
+    "cleanup": True,
+}
 
 
 # --- the command, black box -------------------------------------------------------------------
@@ -78,6 +86,12 @@ def assert_valid(data_dir: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def assert_analytics_consistent(data_dir: Path) -> None:
+    """The counts, the case facts and the kubus graph equal a recomputation from the graph (graph/analytics.py)."""
+    done = maatwerk("check-analytics", data_dir=data_dir)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def generate(path: Path, n: int, seed: int) -> list[dict]:
     done = maatwerk("generate", "--n", str(n), "--out", str(path), "--seed", str(seed))
     assert done.returncode == 0, done.stderr
@@ -89,7 +103,7 @@ def split(
 ) -> list[list[dict]]:
     """Consecutive slices of `records`, each written to `directory/<name>.jsonl`."""
     parts, start = [], 0
-    for name, size in zip(names, sizes):
+    for name, size in zip(names, sizes, strict=True):
         part = records[start : start + size]
         (directory / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
         parts.append(part)
@@ -227,6 +241,7 @@ def check_after_kill(data_dir: Path, kill: Kill, before: int, records: list[dict
     expected = before + len(records) if kill.landed else before
     assert count == expected, f"killed in {kill.phase}: expected {expected} cases, found {count}"
     assert not journal_leftovers(data_dir), journal_leftovers(data_dir)
+    assert_analytics_consistent(data_dir)
     if index:
         if kill.landed:
             assert indexed(data_dir, records[0]["id"]), "the next start did not catch the index up"
@@ -280,7 +295,9 @@ def test_import_killed_at_each_step_of_the_commit(tmp_path):
     """The journal's steps, one SIGKILL each: before the rename nothing, after it everything.
 
     Includes a re-import killed after the old versions were dropped and before the new
-    ones were loaded, which must come back as the new versions, not as nothing.
+    ones were loaded, which must come back as the new versions, not as nothing. After
+    every kill the analytics layer (counts, case facts, kubus graph) equals a
+    recomputation from the graph, also when the kill fell between its two steps.
     """
     data_dir = tmp_path / "data"
     init(data_dir)
@@ -297,13 +314,20 @@ def test_import_killed_at_each_step_of_the_commit(tmp_path):
         assert done.returncode == 0, done.stderr
         n, revised_n = done.stdout.split()[1].split(",")
         assert not journal_leftovers(data_dir), journal_leftovers(data_dir)
+        assert_analytics_consistent(data_dir)
         return int(n), int(revised_n or 0)
 
     crash_import(data_dir, tmp_path / "first.jsonl", "journal-written")  # all written and fsynced, not renamed
     assert state() == (0, 0)
+    crash_import(data_dir, tmp_path / "first.jsonl", "committed")  # renamed, nothing applied: replayed on open
+    assert state() == (5, 0)
     crash_import(data_dir, tmp_path / "first.jsonl", "applied")  # applied, journal not yet cleared: replayed again
     assert state() == (5, 0)
     crash_import(data_dir, tmp_path / "revised.jsonl", "dropped")  # old versions dropped, new ones not loaded
+    assert state() == (5, 5)
+    crash_import(data_dir, tmp_path / "first.jsonl", "counted")  # counts updated, kubus graph not: republished
+    assert state() == (5, 0)
+    crash_import(data_dir, tmp_path / "revised.jsonl", "published")  # both updated, journal not cleared
     assert state() == (5, 5)
     crash_import(
         data_dir, tmp_path / "second.jsonl", "cleanup"

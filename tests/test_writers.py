@@ -211,7 +211,10 @@ def test_check_text_finds_a_bsn_without_echoing_it(anon):
     (finding,) = answer["findings"]
     assert finding["kind"] == "BSN" and BSN not in finding["masked"]
     assert (finding["start"], finding["end"]) == (12, 21)
-    assert anon.post("/api/check-text", json={"text": "Een gewone zin over de Wmo."}).json() == {"findings": [], "warnings": []}
+    assert anon.post("/api/check-text", json={"text": "Een gewone zin over de Wmo."}).json() == {
+        "findings": [],
+        "warnings": [],
+    }
 
 
 def form_data(client, path: str, **fields) -> dict:
