@@ -1,4 +1,4 @@
-"""The `maatwerk` command: one obvious thing per command (SPEC section 6)."""
+"""The `maatwerk` command: one obvious thing per command (README, "The `maatwerk` command")."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ def request(port: int, method: str, path: str, body: dict | None = None, timeout
 class Server:
     """`maatwerk serve` on a data dir; use as a context manager so it is always stopped."""
 
-    HEALTH = "/health"  # SPEC section 7 (there is no /api/health)
+    HEALTH = "/health"  # docs/http.md (there is no /api/health)
 
     def __init__(self, data_dir: Path, port: int, log: Path):
         self.data_dir, self.port, self.log = data_dir, port, log

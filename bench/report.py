@@ -1,4 +1,4 @@
-"""bench/RESULTS.md from the results dict: SPEC section 10 targets next to the measured numbers."""
+"""bench/RESULTS.md from the results dict: docs/targets.md targets next to the measured numbers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class Target:
     limit: float
     unit: str
     higher_is_better: bool
-    at_size: int  # the size the SPEC sets the target for; elsewhere the verdict is indicative
+    at_size: int  # the size docs/targets.md sets the target for; elsewhere the verdict is indicative
 
 
 def _get(d: dict | None, *keys):
@@ -95,7 +95,7 @@ def _fmt(v, digits: int = 1) -> str:
 def render(results: dict) -> str:
     m = results["meta"]
     lines = [
-        "# Benchmark results (SPEC section 10)",
+        "# Benchmark results (docs/targets.md)",
         "",
         f"- date (UTC): {m['date_utc']}",
         f"- machine: {m['nproc']} cores, {m['cpu']}, {m['ram_gb']:.0f} GB RAM; Python {m['python']}",
@@ -122,7 +122,7 @@ def _size_section(r: dict) -> list[str]:
             f"| {t.figure} | {_fmt(value, digits)} {t.unit} | {sign} {t.limit:g} {t.unit} at {t.at_size:,} | "
             f"{verdict(t, value, size)} |"
         )
-    out += ["", f"† indicative: the SPEC sets that target for another size than {size:,}.", ""]
+    out += ["", f"† indicative: docs/targets.md sets that target for another size than {size:,}.", ""]
     for e in r.get("errors", []):
         out += [
             f"**Error in {e['step']}:** `{e['error'].strip().splitlines()[-1][:300] if e['error'].strip() else '?'}`",

@@ -1,4 +1,4 @@
-"""`make bench`: measure the SPEC section 10 targets per corpus size and write bench/RESULTS.md.
+"""`make bench`: measure the docs/targets.md targets per corpus size and write bench/RESULTS.md.
 
     .venv/bin/python -m bench.run [--sizes 10000,100000] [--large] [--out bench/out] [--skip-rdflib]
                                   [--reuse] [--port P]

@@ -1,6 +1,6 @@
 """The search service: keeps the index in step with the graph and answers similar-case questions.
 
-Responses are plain dicts in the shape of the HTTP contract (SPEC section 7), so
+Responses are plain dicts in the shape of the HTTP contract (docs/http.md), so
 the CLI's `--json` and the API return the same thing.
 """
 

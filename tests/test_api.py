@@ -1,4 +1,4 @@
-"""The HTTP API (SPEC section 7) through FastAPI's test client, on a small data dir built once for the module."""
+"""The HTTP API (docs/http.md) through FastAPI's test client, on a small data dir built once for the module."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Crash safety, black box: real `maatwerk import-cases` processes killed with SIGKILL.
 
-SPEC section 9: a killed import leaves the graph and the indexes exactly as before it
+README "Reliability": a killed import leaves the graph and the indexes exactly as before it
 or fully after it, and the next start repairs an index that is behind the graph.
 Everything here goes through the `maatwerk` command and the data directory on disk,
 never through the application's internals, so the tests hold whatever the importer

@@ -100,7 +100,7 @@ def operation(schema, label: str):
 
 
 def assert_clean_error(status: int, content_type: str, content: bytes) -> None:
-    """SPEC 9: every error is JSON with a clear message, never a stack trace (HTML pages for browsers)."""
+    """docs/http.md: every error is JSON with a clear message, never a stack trace (HTML pages for browsers)."""
     assert b"Traceback" not in content
     if status >= 400 and not content_type.startswith("text/html"):
         assert content_type.startswith("application/json"), (status, content_type, content[:200])

@@ -1,4 +1,4 @@
-"""Input limits, hostile input and authentication (SPEC section 9), over ASGI, the CLI and a real server.
+"""Input limits, hostile input and authentication (docs/http.md, SECURITY.md), over ASGI, the CLI and a real server.
 
 What tests/test_api.py already checks is not repeated here: text over the limit (413), k 0/101 on
 POST /api/similar-cases, page_size 101 and page 0, a body over a lowered limit (by Content-Length),
