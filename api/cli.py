@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,10 @@ DataDir = typer.Option(None, "--data-dir", help="Data-map (standaard $MAATWERK_D
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    return Settings().with_data_dir(data_dir)
+    settings = Settings().with_data_dir(data_dir)
+    # One line per event on stderr, beside the progress bars; INFO follows an import and an index sync.
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
 
 
 @contextmanager

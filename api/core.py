@@ -6,7 +6,9 @@ a validation means the same thing everywhere.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from functools import cached_property
@@ -28,6 +30,7 @@ from graph.limited import Limits
 from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
 from ingest.cases import ImportResult, import_cases
+from ingest.problems import ImportRejected
 from ingest.readers import read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
 from search.encoders import get_encoder
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from graph.publish import PublishReport, Target
     from graph.validate import Report
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (done, total or 0 if unknown, phase)
 # Values kept by `Maatwerk.cached`: charts are cached per year range, so the names are not a fixed set.
 CACHED_NAMES = 256
@@ -113,7 +117,21 @@ class Maatwerk:
         A `writer` (a save from the browser form) is recorded as a new version of each case (graph.case).
         """
         with self._import_lock:
-            return self._import(records, redact, progress, expected, writer)
+            started = time.perf_counter()
+            log.info("import: started%s", f" ({expected} records expected)" if expected else "")
+            try:
+                result = self._import(records, redact, progress, expected, writer)
+            except ImportRejected as exc:
+                log.info("import: refused with %d problems; nothing stored", len(exc.problems))
+                raise
+            log.info(
+                "import: %d cases committed as revision %s, %d redactions, %.1f s",
+                len(result.cases),
+                result.revision,
+                len(result.redactions),
+                time.perf_counter() - started,
+            )
+            return result
 
     def _import(
         self,

@@ -70,6 +70,13 @@ def _flag(raw: str) -> bool:
     raise _Unusable(f"{raw.strip()!r} is geen ja/nee-waarde (gebruik 1 of 0)")
 
 
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise _Unusable(f"{raw.strip()!r} is geen logniveau; kies DEBUG, INFO, WARNING of ERROR")
+    return level
+
+
 REGISTRY: tuple[Setting, ...] = (
     Setting("data_dir", "MAATWERK_DATA_DIR", Path(".maatwerk"), Path, "data-map: de store en de zoekindex"),
     Setting(
@@ -154,6 +161,13 @@ REGISTRY: tuple[Setting, ...] = (
     ),
     Setting("max_k", "MAATWERK_MAX_K", 100, _number(int, 1), "hoogstens zoveel resultaten per zoekvraag"),
     Setting(
+        "log_level",
+        "MAATWERK_LOG_LEVEL",
+        "WARNING",
+        _log_level,
+        "hoeveel de logboeken zeggen: WARNING, INFO (volg een import en het bijwerken van de index) of DEBUG",
+    ),
+    Setting(
         "publish_auth",
         "MAATWERK_PUBLISH_AUTH",
         "",
@@ -208,6 +222,7 @@ class Settings:
     max_text_chars: int = _from_env("max_text_chars")
     max_body_bytes: int = _from_env("max_body_bytes")
     max_k: int = _from_env("max_k")
+    log_level: str = _from_env("log_level")
     publish_auth: str = _from_env("publish_auth")
     read_requires_login: bool = _from_env("read_requires_login")
     session_hours: float = _from_env("session_hours")

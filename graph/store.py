@@ -28,6 +28,7 @@ Tests kill a writer at an exact step with `MAATWERK_CRASH_POINT=<name>` (see
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -51,6 +52,7 @@ from ontology import (
     term,
 )
 
+log = logging.getLogger(__name__)
 GRAPH_META = ID + "graph/meta"
 _REVISION = ox.NamedNode(term("mw:revisie"))
 _CUBE_REVISION = ox.NamedNode(term("mw:kubusRevisie"))  # the revision the kubus graph reflects
@@ -235,6 +237,7 @@ class KnowledgeGraph:
         shutil.rmtree(self._journal_dir.with_name("journal.tmp"), ignore_errors=True)  # never committed
         shutil.rmtree(self._journal_dir.with_name("journal.done"), ignore_errors=True)  # already applied
         if self._journal_dir.exists():
+            log.warning("store: finishing a commit that was interrupted (%s)", self._journal_dir)
             self._apply_journal(self._journal_dir)
 
     def _apply_journal(self, journal: Path) -> None:

@@ -6,7 +6,9 @@ the CLI's `--json` and the API return the same thing.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,9 @@ _ROLE, _CONTACT = ox.NamedNode(term("mw:rol")), ox.NamedNode(term("mw:contact"))
 # What answers suggest next to the cases: the kinds a person acts on (levensgebieden are context).
 SUGGESTED_KINDS = ("wet", "artikel", "voorziening", "organisatie")
 _CASE_LINK_FIELDS = tuple(BY_FIELD)
+
+
+log = logging.getLogger(__name__)
 
 
 class UnknownCase(NotFound):
@@ -120,6 +125,10 @@ class SearchService:
                 self.index.save(self.index_dir)
             return SyncReport("up-to-date")
         # change a twin, then swap: searches keep using the current index meanwhile
+        started = time.perf_counter()
+        log.info(
+            "index sync: %d cases to (re-)encode, %d to drop, index has %d", len(stale), len(gone), len(self.index)
+        )
         index = self.index.copy()
         if gone:
             index.remove(gone)
@@ -140,6 +149,7 @@ class SearchService:
         index.save(self.index_dir)
         self.ranker = Ranker(index, self.concepts)
         self.index = index
+        log.info("index sync done in %.1f s: %d cases in the index", time.perf_counter() - started, index.alive_count)
         return SyncReport("caught-up", added=len(stale), removed=len(gone))
 
     def _docs(self, iris: list[str], stamps: dict[str, str], known: dict[str, CaseDoc]) -> list[CaseDoc]:
