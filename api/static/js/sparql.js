@@ -185,6 +185,7 @@
       if (field.type === "checkbox" && field.closest("label")) return;
       var name = Object.keys(NAMES).filter(function (cls) { return field.classList.contains(cls); })[0];
       if (!name && field.closest(".tab")) { field.setAttribute("aria-label", "Naam van het tabblad"); return; }
+      if (!name && field.closest(".yasqe_sharePopup")) { field.setAttribute("aria-label", "Link om deze query te delen"); return; }
       field.setAttribute("aria-label", name ? NAMES[name] : (field.placeholder || field.title || "Instelling"));
     });
     // A result table wider than a phone scrolls in its box; keyboard users can scroll it too.
@@ -206,13 +207,18 @@
     "Download not supported": "Downloaden niet mogelijk", "Rename Tab": "Tabblad hernoemen",
     "Close other tabs": "Andere tabbladen sluiten", "Copy Tab": "Tabblad kopiëren", "New Tab": "Nieuw tabblad",
     "Open settings": "Instellingen openen", "pagination": "Paginanavigatie", "First": "Eerste", "Previous": "Vorige",
-    "Next": "Volgende", "Last": "Laatste"
+    "Next": "Volgende", "Last": "Laatste", "Close settings": "Instellingen sluiten", "Close Tab": "Tabblad sluiten",
+    "Undo close Tab": "Gesloten tabblad terughalen", "View documentation of Table": "Uitleg over de tabel",
+    "View documentation of Response": "Uitleg over het antwoord", "Request method": "Verzoekmethode",
+    "Accept Headers": "Accept-headers", "Arguments": "Argumenten", "Header Arguments": "Headers",
+    "Default Graphs": "Standaardgrafen", "Named Graphs": "Benoemde grafen"
   };
   var PATTERNS = [
-    [/^View documentation of (.+)$/, "Uitleg over $1"],
     [/^(.*): Activate to sort$/, "$1: sorteren"],
     [/^(.*): Activate to invert sorting$/, "$1: andersom sorteren"],
-    [/^(.*): Activate to remove sorting$/, "$1: sortering opheffen"]
+    [/^(.*): Activate to remove sorting$/, "$1: sortering opheffen"],
+    [/^Showing ([\d,]+) to ([\d,]+) of ([\d,]+) entries$/, "Rij $1 tot en met $2 van $3"],
+    [/^\(filtered from ([\d,]+) total entries\)$/, "(gefilterd uit $1)"]
   ];
   function translate(english) {
     if (DUTCH[english]) return DUTCH[english];
