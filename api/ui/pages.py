@@ -123,7 +123,9 @@ templates.env.filters.update(getal=getal)
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     context = {"request": request, "json_url": json_url(request), **context}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Vary"] = "Accept"  # the same address answers JSON to clients that ask for it
+    return response
 
 
 # --- JSON twins (datasette style): the data of a page at the same address ----------------------
