@@ -145,8 +145,8 @@ def json_url(request: Request) -> str:
     return f"{request.url.path}?{urlencode([*params, ('format', 'json')])}"
 
 
-def json_twin(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(data), status_code=status, headers={"Vary": "Accept"})
+def json_twin(data: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(data), headers={"Vary": "Accept"})
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:

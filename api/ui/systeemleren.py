@@ -56,7 +56,8 @@ def systeemleren(request: Request):
                 "year_to": year_to,
                 "min_year": min_year,
                 "max_year": max_year,
-                "messages": errors + notices,
+                "errors": errors,
+                "notices": notices,
                 "charts": [_chart_json(c) for c in charts],
             }
         )
