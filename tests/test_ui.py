@@ -297,6 +297,11 @@ def test_every_get_route_of_the_json_api_refuses_unknown_parameters(client):
         assert response.json()["unknown"] == ["bestaat_niet"], path
 
 
+def test_a_post_checks_its_key_before_its_parameters(client):
+    response = client.post("/api/cases", params={"api_key": "x"}, json={})
+    assert response.status_code == 403  # writes are off here: the key check answers first, as before
+
+
 def test_known_parameters_still_work(client):
     assert client.get("/api/concepts", params={"q": "wmo", "kind": "wet", "limit": 3}).status_code == 200
     assert client.get("/api/cases/t-rolstoel-werk/similar", params={"k": 2}).status_code == 200

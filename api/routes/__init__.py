@@ -1,7 +1,7 @@
 """The JSON API: similar cases and cases (cases.py), reference data (reference.py), autocomplete (concepts.py).
 
 Routes that touch the graph or the index are plain `def`s, so FastAPI runs them
-in its threadpool and the event loop stays free for other requests. Every route refuses
+in its threadpool and the event loop stays free for other requests. Every GET route refuses
 query parameters it does not know (`known_parameters_only`), so a misspelt filter is an
 error instead of a silently unfiltered answer.
 """
@@ -19,7 +19,12 @@ from api.routes.cases import CASES_BODY_SCHEMA
 
 
 def known_parameters_only(request: Request) -> None:
-    """422 naming the route's parameters when the address has one the route does not declare."""
+    """422 naming the route's parameters when a GET address has one the route does not declare.
+
+    Reads only: a POST keeps its own order (the import checks the key before anything else).
+    """
+    if request.method not in ("GET", "HEAD"):
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
