@@ -6,6 +6,9 @@ broken template or query before anyone opens a page.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -24,6 +27,7 @@ from graph.sparql import run_query
 from ontology.vocabulary import FILTER_PARAMS
 
 HTML = {"Accept": "text/html"}
+JSON = {"Accept": "application/json"}
 
 
 # --- example queries -------------------------------------------------------------------------
@@ -241,7 +245,153 @@ def test_the_search_page_and_the_api_name_their_filters_alike(client):
     fields = set(re.findall(r'<(?:select|input|textarea)\b[^>]*\bname="([^"]+)"', page))
     assert fields == {"q", *FILTER_PARAMS}
     listed = client.get("/openapi.json").json()["paths"]["/api/cases"]["get"]["parameters"]
-    assert {p["name"] for p in listed} == {"q", "page", "page_size", *FILTER_PARAMS}
+    assert {p["name"] for p in listed} == {"q", "page", "page_size", "format", *FILTER_PARAMS}
+
+
+def test_the_cli_names_its_filters_like_the_api():
+    from typer.main import get_command
+
+    from api.cli import app
+
+    search = get_command(app).commands["search"]  # type: ignore[attr-defined]
+    options = {opt for param in search.params for opt in param.opts if opt.startswith("--")}
+    assert {"--" + name.replace("_", "-") for name in FILTER_PARAMS} <= options
+
+
+def test_a_search_page_address_is_an_api_call(client):
+    """The filters of a shared page address work unchanged on /api/cases (no unknown parameters)."""
+    params = {"q": "rolstoel", "law": "wmo-2015", "status": "opgelost", "year_from": "2020", "year_to": "2024"}
+    assert client.get("/", params=params).status_code == 200
+    answer = client.get("/api/cases", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["items"], "the same filters find the same case"
+
+
+# --- unknown parameters -------------------------------------------------------------------------
+
+
+def test_an_unknown_parameter_is_a_422_naming_the_known_ones(client):
+    response = client.get("/api/cases", params={"limit": 2})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["unknown"] == ["limit"]
+    assert "page_size" in body["known"] and "law" in body["known"]
+    assert "limit" in body["error"] and "page_size" in body["detail"]
+
+
+def _json_api_get_routes(client) -> list[str]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return [
+        path.replace("{case_id}", "t-rolstoel-werk")
+        for path, ops in paths.items()
+        if "get" in ops and (path.startswith("/api/") or path == "/health")
+    ]
+
+
+def test_every_get_route_of_the_json_api_refuses_unknown_parameters(client):
+    routes = _json_api_get_routes(client)
+    assert {"/api/cases", "/api/laws", "/api/concepts", "/health"} <= set(routes)
+    for path in routes:
+        response = client.get(path, params={"bestaat_niet": "1"})
+        assert response.status_code == 422, path
+        assert response.json()["unknown"] == ["bestaat_niet"], path
+
+
+def test_a_post_checks_its_key_before_its_parameters(client):
+    response = client.post("/api/cases", params={"api_key": "x"}, json={})
+    assert response.status_code == 403  # writes are off here: the key check answers first, as before
+
+
+def test_known_parameters_still_work(client):
+    assert client.get("/api/concepts", params={"q": "wmo", "kind": "wet", "limit": 3}).status_code == 200
+    assert client.get("/api/cases/t-rolstoel-werk/similar", params={"k": 2}).status_code == 200
+
+
+# --- CSV export and JSON twins ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", [{"params": {"format": "csv"}}, {"headers": {"Accept": "text/csv"}}])
+def test_a_result_list_exports_as_csv(client, how):
+    params = {"law": "wmo-2015", "page_size": 5, **how.get("params", {})}
+    response = client.get("/api/cases", params=params, headers=how.get("headers"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    listed = client.get("/api/cases", params={"law": "wmo-2015", "page_size": 5}).json()
+    assert [r["id"] for r in rows] == [i["id"] for i in listed["items"]]
+    assert all("Wmo 2015" in r["laws"] for r in rows)
+    assert response.headers["x-total-count"] == str(listed["total"])
+
+
+def test_a_csv_cell_cannot_become_a_spreadsheet_formula():
+    from api.routes.cases import _cell
+
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _cell(-3) == "-3"
+    assert _cell(None) == ""
+
+
+def test_the_case_page_has_a_json_twin(client):
+    page = client.get("/casus/t-rolstoel-werk", headers=HTML).text
+    assert '<link rel="alternate" type="application/json" href="/casus/t-rolstoel-werk?format=json">' in page
+    twin = client.get("/casus/t-rolstoel-werk", headers={"Accept": "application/json"})
+    assert twin.headers["content-type"].startswith("application/json")
+    data = twin.json()
+    assert data["case"] == client.get("/api/cases/t-rolstoel-werk").json()
+    assert data["graph"]["nodes"][0]["id"] == data["case"]["uri"]
+    assert client.get("/casus/t-rolstoel-werk?format=json").json() == data
+    assert client.get("/casus/bestaat-niet", headers={"Accept": "application/json"}).status_code == 404
+
+
+def test_a_resource_page_has_a_json_twin(client):
+    page = client.get("/id/wet/wmo-2015", headers=HTML).text
+    assert '<link rel="alternate" type="application/json" href="/id/wet/wmo-2015?format=json">' in page
+    for twin in (client.get("/id/wet/wmo-2015?format=json"), client.get("/id/wet/wmo-2015", headers=JSON)):
+        assert twin.status_code == 200
+        assert "Wmo 2015" in json.dumps(twin.json(), ensure_ascii=False)
+    assert "/api/cases?law=wmo-2015&amp;page_size=100&amp;format=csv" in page
+
+
+def test_systeemleren_has_a_json_twin_with_the_chart_data(client):
+    page = client.get("/systeemleren?year_from=2021", headers=HTML).text
+    assert '<link rel="alternate" type="application/json" href="/systeemleren?year_from=2021&amp;format=json">' in page
+    data = client.get("/systeemleren?year_from=2021", headers=JSON).json()
+    assert data["year_from"] == 2021
+    assert [c["id"] for c in data["charts"]] == [c.id for c in CHARTS]
+    assert all(len(ds["data"]) == len(c["data"]["labels"]) for c in data["charts"] for ds in c["data"]["datasets"])
+    assert "?jaar >= 2021" in data["charts"][0]["query"]
+
+
+def test_a_reversed_year_range_is_swapped_and_said_in_dutch(client):
+    page = client.get("/systeemleren?year_from=2025&year_to=2020", headers=HTML).text
+    assert "De jaren zijn omgedraaid" in page
+    assert "Periode: 2020 tot en met 2025." in page
+    data = client.get("/systeemleren?year_from=2025&year_to=2020", headers=JSON).json()
+    assert (data["year_from"], data["year_to"]) == (2020, 2025)
+    assert any("omgedraaid" in m for m in data["notices"]) and not data["errors"]
+    assert any(c["data"]["labels"] for c in data["charts"]), "the swapped period has cases"
+
+
+def test_the_case_page_links_back_to_the_search_it_came_from(client):
+    search = "/?q=rolstoel+op+het+werk&law=wmo-2015"
+    page = client.get("/casus/t-rolstoel-werk", headers={**HTML, "Referer": "http://testserver" + search}).text
+    assert f'<a href="{search.replace("&", "&amp;")}" data-terug>' in page and "Terug naar resultaten" in page
+    elsewhere = client.get("/casus/t-rolstoel-werk", headers={**HTML, "Referer": "http://elders.example/?q=x"}).text
+    assert "Terug naar resultaten" not in elsewhere and '<a href="/">← Naar zoeken</a>' in elsewhere
+
+
+# --- texts --------------------------------------------------------------------------------------
+
+
+def test_demo_texts_address_the_reader_as_u():
+    from ontology import DEMO_CASES_FILE, HERE
+
+    cases = [json.loads(line) for line in DEMO_CASES_FILE.read_text(encoding="utf-8").splitlines()]
+    leerpunten = [lp["text"] for case in cases for lp in case.get("learning_points", [])]
+    contacts = re.findall(r'mw:contact "([^"]+)"', (HERE / "organisations.ttl").read_text(encoding="utf-8"))
+    assert leerpunten and contacts
+    for text in leerpunten + contacts:
+        assert not re.search(r"\b(je|jij|jouw)\b", text, re.I), text
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import hmac
-from typing import Annotated, Any
+import io
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import Field, TypeAdapter
 
-from api.http import ApiError, check_k, check_text, maatwerk
+from api.http import ApiError, check_k, check_text, maatwerk, negotiate
 from api.models import (
     BAD_BODY,
     ERRORS,
@@ -79,12 +82,17 @@ def similar_to_case(
 # --- cases ------------------------------------------------------------------------------------
 
 
+CSV_COLUMNS = ("id", "uri", "title", "status", "year", "laws", "levensgebieden", "score", "situation")
+
+
 @router.get(
     "/api/cases",
     response_model=CaseList,
-    responses=ERRORS,
+    responses={**ERRORS, 200: {"content": {"text/csv": {}}, "description": "JSON, of CSV met format=csv"}},
     tags=["casussen"],
     summary="Casussen opvragen en filteren (met q: op relevantie)",
+    description="Met `format=csv` (of `Accept: text/csv`) komt dezelfde pagina als CSV, "
+    "met één regel per casus; wetten en levensgebieden gescheiden door `; `.",
 )
 def list_cases(
     request: Request,
@@ -99,6 +107,7 @@ def list_cases(
     q: str | None = Query(None, description="Zoektekst: sorteert op gelijkenis"),
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=100),
+    output: Literal["json", "csv"] | None = Query(None, alias="format", description="json (standaard) of csv"),
 ):
     # The names are ontology.vocabulary.FILTER_PARAMS, as in the UI and the CLI (tests/test_ui.py checks).
     filters = {
@@ -123,7 +132,35 @@ def list_cases(
         iris = [ranker.index.facets.iris[r] for r in rows[start : start + page_size]]
         details = case_details(core.kg, iris, core.concepts)
         items, total = [_summary(details[i]) for i in iris if i in details], len(rows)
-    return {"total": total, "page": page, "page_size": page_size, "items": items}
+    answer = {"total": total, "page": page, "page_size": page_size, "items": items}
+    if (output or negotiate(request.headers.get("accept"), ["application/json", "text/csv"], "application/json")) in (
+        "csv",
+        "text/csv",
+    ):
+        return _csv(answer)
+    return answer
+
+
+def _csv(answer: dict) -> Response:
+    """One page of the list as CSV; the totals travel in headers, as the rows are all the body holds."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in answer["items"]:
+        row = {**item, **{key: "; ".join(link["label"] for link in item[key]) for key in ("laws", "levensgebieden")}}
+        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+    headers = {
+        "Content-Disposition": 'attachment; filename="casussen.csv"',
+        "X-Total-Count": str(answer["total"]),
+        "Vary": "Accept",
+    }
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _cell(value: Any) -> str:
+    """Text a spreadsheet shows as text: a leading =, +, - or @ would make it a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not isinstance(value, (int, float)) else text
 
 
 def filtered_rows(core, ranker, filters) -> list[int]:

@@ -1,14 +1,20 @@
-"""Casus (`/casus/{id}`): one case, its links, a picture of what it shares with similar cases."""
+"""Casus (`/casus/{id}`): one case, its links, a picture of what it shares with similar cases.
+
+`Accept: application/json` (or `?format=json`) gives the same data as JSON: the case as
+/api/cases/{id} has it, the similar cases and the picture's nodes and edges.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.http import maatwerk
-from api.ui.pages import local_url, not_found, page
+from api.http import ApiError, maatwerk
+from api.models import CaseDetail
+from api.ui.pages import json_twin, local_url, not_found, page, wants_json
 from graph import reference
 from graph.case import case_iri, read_case
 from graph.limited import over_limit
@@ -31,8 +37,12 @@ def casus(request: Request, case_id: str):
     uri = case_iri(case_id)
     case = read_case(core.kg, uri, core.concepts)
     if case is None:
+        if wants_json(request):
+            raise ApiError(404, f"Onbekende casus: {case_id}")
         return not_found(request, f"Er is geen casus met kenmerk ‘{case_id}’.")
     similar = _similar(core, uri)
+    if wants_json(request):
+        return json_twin({"case": _as_api(case), "similar": similar, "graph": neighbourhood(case, similar)})
     try:
         leerordes = core.cached("leerorde definitions", lambda: reference.leerorde_definitions(core.kg, core.limits))
     except SparqlError as exc:
@@ -51,8 +61,22 @@ def casus(request: Request, case_id: str):
             "leerordes": leerordes,
             "similar": similar,
             "graph": neighbourhood(case, similar),
+            "back_to_results": _search_referrer(request),
         },
     )
+
+
+def _search_referrer(request: Request) -> str:
+    """The search results this page was opened from (path and query), or '' when it was not a search."""
+    referrer = urlsplit(request.headers.get("referer", ""))
+    if referrer.netloc != request.url.netloc or referrer.path != "/" or "q=" not in referrer.query:
+        return ""
+    return f"/?{referrer.query}"
+
+
+def _as_api(case: dict[str, Any]) -> dict[str, Any]:
+    """The case exactly as GET /api/cases/{id} answers it."""
+    return CaseDetail.model_validate(case).model_dump(mode="json")
 
 
 def _similar(core, uri: str) -> list[dict[str, Any]]:

@@ -9,10 +9,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from api.http import negotiate
 from graph.concepts import tokens
 from ontology import ID
 from ontology.vocabulary import RESOURCE_LABELS
@@ -120,7 +122,31 @@ templates.env.filters.update(getal=getal)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"request": request, **context}, status_code=status)
+    context = {"request": request, "json_url": json_url(request), **context}
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Vary"] = "Accept"  # the same address answers JSON to clients that ask for it
+    return response
+
+
+# --- JSON twins (datasette style): the data of a page at the same address ----------------------
+
+
+def wants_json(request: Request) -> bool:
+    """`?format=json`, or an Accept header preferring JSON over HTML."""
+    if request.query_params.get("format") == "json":
+        return True
+    accept = request.headers.get("accept")
+    return negotiate(accept, ["text/html", "application/json"], "text/html") == "application/json"
+
+
+def json_url(request: Request) -> str:
+    """This page's address with format=json: the `<link rel="alternate">` in the page head."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    return f"{request.url.path}?{urlencode([*params, ('format', 'json')])}"
+
+
+def json_twin(data: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(data), headers={"Vary": "Accept"})
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:

@@ -94,6 +94,7 @@ def resource_page(request: Request, kind: str, slug: str, resource: Resource) ->
             **context,
             "search_filter": _search_filter_for(kind, slug),
             "contactpunten": contact_points(core.kg, [resource.iri]).get(resource.iri, []),
+            "csv_export": _csv_export_for(kind, slug),
         },
     )
 
@@ -135,5 +136,15 @@ def natural_key(text: str) -> list:
 
 def _search_filter_for(kind: str, slug: str) -> str:
     """A search URL pre-filtered on this concept, where the search can filter on its kind."""
-    param = BY_KIND[kind].param if kind in BY_KIND else None
+    param = _filter_param(kind)
     return "/?" + urlencode({param: slug}) if param else ""
+
+
+def _csv_export_for(kind: str, slug: str) -> str:
+    """The newest cases on this concept as CSV from the JSON API (one page of at most 100)."""
+    param = _filter_param(kind)
+    return "/api/cases?" + urlencode({param: slug, "page_size": 100, "format": "csv"}) if param else ""
+
+
+def _filter_param(kind: str) -> str | None:
+    return BY_KIND[kind].param if kind in BY_KIND else None

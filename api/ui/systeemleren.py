@@ -2,6 +2,7 @@
 
 Every bar opens the cases behind it (`/systeemleren/casussen?…`, the filters spelled out), and every
 chart and case list downloads as CSV or .xlsx (`?format=csv|xlsx`; `format=json` is the JSON twin).
+The page itself answers `Accept: application/json` (or `?format=json`) with the charts' numbers and queries.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.export import FORMATS, table_response
 from api.http import ApiError, maatwerk
-from api.ui.pages import legacy_redirect, local_url, page, year_param
+from api.ui.pages import json_twin, legacy_redirect, local_url, page, wants_json, year_param
 from api.ui.sparql import example_queries
 from graph.charts import (
     CASE_PATHS,
@@ -48,6 +49,14 @@ def systeemleren(request: Request):
     year_from, year_to = [
         year_param(request.query_params.get(name, "").strip(), YEAR_LABELS[name], errors) for name in YEAR_PARAMS
     ]
+    notices: list[str] = []
+    if year_from is not None and year_to is not None and year_from > year_to:
+        # Someone typed the period backwards; show the period they meant, and say so.
+        notices.append(
+            f"‘Vanaf jaar’ ({year_from}) lag na ‘tot en met jaar’ ({year_to}). "
+            f"De jaren zijn omgedraaid: hieronder staat {year_to} tot en met {year_from}."
+        )
+        year_from, year_to = year_to, year_from
     queries = {e.id: e.query for e in example_queries()}
     charts = [
         _chart(core, spec, with_year_filter(queries[spec.query_id], year_from, year_to), (year_from, year_to))
@@ -59,6 +68,18 @@ def systeemleren(request: Request):
         if not over_limit(exc):
             raise
         min_year = max_year = None
+    if wants_json(request):
+        return json_twin(
+            {
+                "year_from": year_from,
+                "year_to": year_to,
+                "min_year": min_year,
+                "max_year": max_year,
+                "errors": errors,
+                "notices": notices,
+                "charts": [_chart_json(c) for c in charts],
+            }
+        )
     return page(
         request,
         "systeemleren.html",
@@ -66,6 +87,7 @@ def systeemleren(request: Request):
             "nav": "systeemleren",
             "charts": charts,
             "errors": errors,
+            "notices": notices,
             "year_from": year_from,
             "year_to": year_to,
             "min_year": min_year,
@@ -73,6 +95,19 @@ def systeemleren(request: Request):
             "feedback_weeks": core.feedback.weekly_counts(),
         },
     )
+
+
+def _chart_json(chart: dict[str, Any]) -> dict[str, Any]:
+    spec = chart["spec"]
+    return {
+        "id": spec.id,
+        "title": spec.title,
+        "explanation": spec.explanation,
+        "query": chart["query"],
+        "data": chart["data"],
+        "truncated": chart["truncated"],
+        "error": chart["error"] or None,
+    }
 
 
 def _chart(core, spec: ChartSpec, query: str, years: tuple[int | None, int | None]) -> dict[str, Any]:

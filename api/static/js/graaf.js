@@ -116,14 +116,23 @@
     container.title = "";
   });
 
+  // On a touch screen the picture ignores touches (CSS: pointer-events), so a swipe over it
+  // scrolls the page; "Verken de graaf" hands the touches to the picture until pressed again.
+  function explore(button) {
+    var on = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(on));
+    container.classList.toggle("verkennen", on);
+  }
+
   var actions = {
+    "verken": explore,
     "in": function () { cy.zoom({ level: cy.zoom() * 1.25, renderedPosition: centre() }); },
     "uit": function () { cy.zoom({ level: cy.zoom() / 1.25, renderedPosition: centre() }); },
     "passend": function () { cy.fit(undefined, 20); }
   };
   function centre() { return { x: container.clientWidth / 2, y: container.clientHeight / 2 }; }
   document.querySelectorAll("[data-graaf]").forEach(function (button) {
-    button.addEventListener("click", actions[button.getAttribute("data-graaf")]);
+    button.addEventListener("click", function () { actions[button.getAttribute("data-graaf")](button); });
   });
   window.addEventListener("resize", function () {
     cy.resize();
