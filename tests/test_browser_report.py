@@ -102,6 +102,7 @@ def test_open_the_2023_report_choose_examples_and_download_the_pdf(visit, tmp_pa
     ):
         assert heading in " ".join(text.split()), heading
     assert "Zoeken" not in text.split("Jaarrapportage systeemleren 2023", 1)[0], "no navigation in print"
+    assert "/systeemleren/casussen?" not in text, "figures name their query; link addresses are not printed"
     v.check_clean()
 
 
