@@ -448,3 +448,13 @@ def test_reference_lists_over_the_limits_are_a_503_not_a_500(limited, monkeypatc
     assert cut.status_code == 503 and "meer dan 1 rijen" in cut.json()["error"], "never a silently shorter list"
     page = limited.get("/systeemleren").text
     assert "Niet alle cijfers passen in één antwoord" in page
+
+
+def test_sparql_page_offers_the_plain_version_and_explains_the_time_limit(client):
+    html = client.get("/sparql", headers=HTML).text
+    assert 'data-query-id="01-knelpunten-per-wet-gewoon"' in html and "gewone versie" in html
+    assert "Tijdslimiet en snelle tellingen" in html and "kubus" in html
+    listed = re.search(r'<script type="application/json" id="sparql-voorbeelden">(.*?)</script>', html, re.S)
+    entries = {e["id"]: e for e in json.loads(listed.group(1))}
+    assert "graph/kubus" in entries["01-knelpunten-per-wet"]["query"]
+    assert "graph/kubus" not in entries["01-knelpunten-per-wet-gewoon"]["query"]
