@@ -59,6 +59,14 @@ class KnelpuntInput(BaseModel):
     text: GatedText = Field("", description="Wat er knelde")
 
 
+def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    """A status compared without regard to case; anything else is refused with the choices."""
+    status = value.strip().lower() if value else None
+    if status and status not in allowed:
+        raise ValueError(f"kies uit {', '.join(allowed)}")
+    return status
+
+
 class LearningPointInput(BaseModel):
     """A leerpunt, and how it was followed up: to whom it was put, when, and what was done with it."""
 
@@ -74,10 +82,7 @@ class LearningPointInput(BaseModel):
     @field_validator("follow_up")
     @classmethod
     def _known_follow_up(cls, value: str | None) -> str | None:
-        status = value.strip().lower() if value else None
-        if status and status not in FOLLOW_UP_STATUSES:
-            raise ValueError(f"kies uit {', '.join(FOLLOW_UP_STATUSES)}")
-        return status
+        return _one_of(value, FOLLOW_UP_STATUSES)
 
 
 class _CaseInputBase(BaseModel):
@@ -101,10 +106,7 @@ class _CaseInputBase(BaseModel):
     @field_validator("status")
     @classmethod
     def _known_status(cls, value: str | None) -> str | None:
-        status = value.strip().lower() if value else None
-        if status and status not in STATUSES:
-            raise ValueError(f"kies uit {', '.join(STATUSES)}")
-        return status
+        return _one_of(value, STATUSES)
 
     year: int | None = Field(None, ge=1990, le=2100)
     knelpunten: list[KnelpuntInput | Label] | KnelpuntInput | Label = []
