@@ -9,7 +9,7 @@ ontology/vocabulary.py. Every `kind` field holds a concept kind (`wet`, `artikel
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -73,17 +73,20 @@ class _Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-SearchFilters = create_model(  # type: ignore[call-overload]
-    "SearchFilters",
-    __base__=_Filters,
-    **{
-        param: (list[str] | str | None, Field(None, description=f"{kind.label}: label, slug of IRI"))
-        for param, kind in BY_PARAM.items()
-    },
-    status=(list[str] | str | None, Field(None, description=", ".join(STATUSES))),
-    year_from=(int | None, None),
-    year_to=(int | None, None),
-)
+if TYPE_CHECKING:  # the fields are built from the vocabulary at run time; statically it is a _Filters
+    SearchFilters = _Filters
+else:
+    SearchFilters = create_model(
+        "SearchFilters",
+        __base__=_Filters,
+        **{
+            param: (list[str] | str | None, Field(None, description=f"{kind.label}: label, slug of IRI"))
+            for param, kind in BY_PARAM.items()
+        },
+        status=(list[str] | str | None, Field(None, description=", ".join(STATUSES))),
+        year_from=(int | None, None),
+        year_to=(int | None, None),
+    )
 
 
 class SimilarCasesRequest(BaseModel):
@@ -106,7 +109,7 @@ class SimilarCasesRequest(BaseModel):
     )
     # The upper bound is checked by the route (with a clearer message); here it is documented.
     k: int = Field(10, ge=1, description="Aantal casussen", json_schema_extra={"maximum": default("max_k")})
-    filters: SearchFilters = Field(default_factory=SearchFilters)  # type: ignore[valid-type]
+    filters: SearchFilters = Field(default_factory=SearchFilters)
     mode: SearchMode = Field("hybrid+graph", description="Rangschikking; standaard hybride met graaf")
 
     @model_validator(mode="before")
@@ -127,7 +130,7 @@ class SimilarCasesRequest(BaseModel):
 MatchQuality = Literal["strong", "weak", "none"]
 
 
-class CaseResult(CaseLinks):  # type: ignore[misc, valid-type]
+class CaseResult(CaseLinks):
     score: float = Field(description="Gewogen som van de signalen (voor rangschikking, geen kans)")
     relevance: float = Field(
         ge=0,

@@ -41,7 +41,7 @@ def encoder_throughput(chosen: list[dict], total: int, spec: str) -> dict:
     t0 = time.perf_counter()
     for start in range(0, len(texts), BATCH_TEXTS):
         encoder.encode(texts[start : start + BATCH_TEXTS])
-    out = {
+    out: dict = {
         "encoder": encoder.id,
         "load_s": round(load_s, 2),
         "first_call_s": round(first_call_s, 2),

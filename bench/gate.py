@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.gate [--rounds 3] [--cold]
 
-Texts: every free-text field of the demo corpus (ontology/data/cases.jsonl)
+Texts: every gated free-text field of the demo corpus (ontology/data/cases.jsonl)
 plus every sentence of the labelled gate set. One process, one thread, so the
 figure is per core. --cold builds the gate's Deduce lookup structures in an
 empty cache directory, to time a first install.
@@ -16,16 +16,16 @@ import os
 import tempfile
 import time
 
+from graph.case import gated_texts
 from ingest import deduce_gate
 from ingest.anonymise import find_personal_data
-from ingest.cases import _text_fields
 from ingest.gate_eval import load_items
 from ontology import DEMO_CASES_FILE
 
 
 def corpus_texts() -> list[str]:
     records = [json.loads(line) for line in DEMO_CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [text for record in records for _, text in _text_fields(record) if isinstance(text, str)]
+    return [text for record in records for _, text in gated_texts(record) if isinstance(text, str)]
 
 
 def main() -> None:

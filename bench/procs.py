@@ -182,6 +182,7 @@ class Server:
 
     def wait_healthy(self, timeout: float = 600.0) -> float:
         """Seconds from launch until GET /health answers 200."""
+        assert self.proc is not None, "call inside `with Server(...)`"
         deadline = self.started + timeout
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:

@@ -69,7 +69,8 @@ def run_job(dataset, job: dict, prefixes: dict) -> None:
     buffer = b""
     try:
         for _ in range(job["runs"]):
-            deadline, chunk = time.monotonic() + job["cap_s"], b""
+            deadline = time.monotonic() + job["cap_s"]
+            chunk: bytes | None = b""  # None: the cap passed before the child answered
             while b"\n" not in buffer:
                 ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
                 chunk = os.read(read_end, 65536) if ready else None

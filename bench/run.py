@@ -190,7 +190,9 @@ def http(r: dict, data: Path, port: int, work: Path, texts: list[str], case_ids:
                 summary = load.run(
                     port, mixed_requests(texts, case_ids, args.load_requests), clients, max_seconds=args.max_seconds
                 ).summary()
-                summary.update(rss_before_mb=round(before, 1), rss_after_mb=round(server.rss_mb(), 1))
+                after = server.rss_mb()
+                assert before is not None and after is not None, "the server runs until its `with` block ends"
+                summary.update(rss_before_mb=round(before, 1), rss_after_mb=round(after, 1))
                 r.setdefault("load", {})[str(clients)] = summary
 
 
@@ -299,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {"meta": machine_meta(argv, args.out), "sizes": []}
+    results: dict = {"meta": machine_meta(argv, args.out), "sizes": []}
     console.rule(f"maatwerk bench: sizes {', '.join(f'{s:,}' for s in args.size_list)} → {args.out}")
     failed = False
     for size in args.size_list:

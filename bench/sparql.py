@@ -25,7 +25,9 @@ from bench.procs import rss_mb
 
 
 def example_queries() -> list[dict]:
-    folder = Path(importlib.util.find_spec("api.core").origin).parent / "queries"
+    spec = importlib.util.find_spec("api.core")
+    assert spec is not None and spec.origin is not None, "bench runs with the project importable"
+    folder = Path(spec.origin).parent / "queries"
     out = []
     for path in sorted(folder.glob("*.rq")):
         text = path.read_text(encoding="utf-8")
@@ -46,7 +48,7 @@ def time_store(kg, queries: list[dict], runs: int = 5, cap_s: float = 60.0) -> d
         result = run_query(kg, text, timeout_s=cap_s, limit=10_000_000)
         return time.perf_counter() - t0, len(result.solutions or result.triples or [])
 
-    results = {}
+    results: dict[str, dict] = {}
     for q in queries:
         try:
             first, rows = timed(q["text"])  # warm-up
@@ -93,9 +95,14 @@ class _Worker:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        assert self.proc.stdout is not None  # opened with stdout=PIPE
         for line in self.proc.stdout:
             self.lines.put(json.loads(line))
         self.lines.put(None)
+
+    def send(self, job: dict) -> None:
+        assert self.proc.stdin is not None  # opened with stdin=PIPE
+        self.proc.stdin.write(json.dumps(job) + "\n")
 
     def next(self, timeout: float) -> dict | None:
         return self.lines.get(timeout=timeout)
@@ -156,19 +163,18 @@ def time_rdflib(
                 if worker is None:
                     out["queries"][q["name"]] = {"error": "worker could not be restarted"}
                     continue
-            worker.proc.stdin.write(
-                json.dumps({"name": q["name"], "query": q["text"], "runs": runs, "cap_s": cap_s}) + "\n"
-            )
+            worker.send({"name": q["name"], "query": q["text"], "runs": runs, "cap_s": cap_s})
+            running = worker  # a stopped worker always ends the runs below: its message is a timeout or an error
             times, rows, problem = [], None, None
             for _ in range(runs):
                 try:
-                    msg = worker.next(timeout=cap_s + 60)  # the worker enforces the cap; this is a safety net
+                    msg = running.next(timeout=cap_s + 60)  # the worker enforces the cap; this is a safety net
                 except queue.Empty:
                     msg = {"timeout": True}
-                    worker.stop()
+                    running.stop()
                     worker = None
                 if msg is None:
-                    worker.stop()
+                    running.stop()
                     worker = None
                     msg = {"error": "rdflib worker died"}
                 if msg.get("timeout"):

@@ -116,7 +116,9 @@ class KnowledgeGraph:
 
     def _meta(self, predicate: ox.NamedNode) -> str | None:
         for quad in self.store.quads_for_pattern(_META_SUBJECT, predicate, None, _META_SUBJECT):
-            return quad.object.value
+            stamp = quad.object
+            assert isinstance(stamp, ox.Literal), "the meta graph holds literal stamps"
+            return stamp.value
         return None
 
     def has_graph(self, graph_iri: str) -> bool:
@@ -131,9 +133,12 @@ class KnowledgeGraph:
     def export(self, fmt: ox.RdfFormat) -> bytes:
         """The whole dataset; triple formats get the union of all graphs."""
         if fmt.supports_datasets:
-            return self.store.dump(format=fmt)
-        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
-        return ox.serialize(triples, format=fmt, prefixes=_PREFIX_MAP)
+            data = self.store.dump(format=fmt)
+        else:
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
+            data = ox.serialize(triples, format=fmt, prefixes=_PREFIX_MAP)
+        assert data is not None  # pyoxigraph returns the bytes when given no output file
+        return data
 
     # --- writing -------------------------------------------------------------
 
@@ -221,7 +226,9 @@ class KnowledgeGraph:
                 os.fsync(out.fileno())
             # drop_graphs is read only now: a streaming producer may name them as it goes.
             drops = _drop_list(drop_graphs)
-            header = {"drop": drops, "quads": count + 1, **_change(previous, meta.object.value, drops, graphs)}
+            revision = meta.object
+            assert isinstance(revision, ox.Literal), "commit() stamps the revision as a literal"
+            header = {"drop": drops, "quads": count + 1, **_change(previous, revision.value, drops, graphs)}
             _write_synced(tmp / "drop.json", json.dumps(header).encode())
         except BaseException:  # e.g. the producer rejected the import: nothing was committed
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -136,7 +136,7 @@ class Ranker:
 
     # --- candidate rows --------------------------------------------------------
 
-    def allowed_rows(self, filters: Filters, exclude: set[int] = frozenset()) -> np.ndarray:
+    def allowed_rows(self, filters: Filters, exclude: Collection[int] = frozenset()) -> np.ndarray:
         """Mask of the rows a search may return: alive, not excluded, passing every filter."""
         f = self.index.facets
         mask = self.index.alive_mask()
@@ -165,10 +165,12 @@ class Ranker:
         index = self.index
         if not len(index.passage_row) or not allowed.any():
             return {}
+        dense = index.dense
+        assert dense is not None, "an index with passages has its dense index"
         query = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
         k = CANDIDATES * 4
         if allowed.all():
-            scores, ids = index.dense.search(query, min(k, index.dense.ntotal))
+            scores, ids = dense.search(query, min(k, dense.ntotal))
             return _best_per_row(index.passage_row, scores[0], ids[0])
         passage_ok = allowed[index.passage_row]
         n_ok = int(passage_ok.sum())
@@ -180,16 +182,20 @@ class Ranker:
         bitmap = np.packbits(passage_ok, bitorder="little")
         # faiss.swig_ptr is SWIG plumbing, not documented API: tested with faiss-cpu 1.9-1.15 (pyproject caps <1.16).
         selector = faiss.IDSelectorBitmap(len(passage_ok), faiss.swig_ptr(bitmap))
-        if isinstance(index.dense, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.dense.nprobe)
+        params: faiss.SearchParameters
+        # faiss's generated stubs declare the SearchParameters constructors without their keyword arguments
+        if isinstance(dense, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=dense.nprobe)  # type: ignore[call-arg]
         else:
-            params = faiss.SearchParameters(sel=selector)
-        scores, ids = index.dense.search(query, min(k, n_ok), params=params)
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, ids = dense.search(query, min(k, n_ok), params=params)
         return _best_per_row(index.passage_row, scores[0], ids[0])
 
     def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
         index = self.index
-        vocab = index.bm25.vocab_dict  # bm25s internals, not documented API: tested with 0.2.6-0.3 (capped <0.4)
+        bm25 = index.bm25
+        assert bm25 is not None, "every built or loaded index has its BM25"
+        vocab = bm25.vocab_dict  # bm25s internals, not documented API: tested with 0.2.6-0.3 (capped <0.4)
         words = list(dict.fromkeys(analyse(text)))
         terms = [t for t in words if t in vocab]
         unknown = len(words) - len(terms)
@@ -198,9 +204,9 @@ class Ranker:
             return {}
         scores = np.zeros(len(index), dtype=np.float32)
         if terms:
-            scores += index.bm25.get_scores(terms)[: len(index)]
+            scores += bm25.get_scores(terms)[: len(index)]
         if expansion:
-            scores += EXPANSION_WEIGHT * index.bm25.get_scores(expansion)[: len(index)]
+            scores += EXPANSION_WEIGHT * bm25.get_scores(expansion)[: len(index)]
         ceiling = sum(index.idf(t) for t in terms) + EXPANSION_WEIGHT * sum(index.idf(t) for t in expansion)
         # a word no case contains counts against the match as a very rare word would, so that
         # "asdfgh qwerty bel" does not fully match a case that says "belde"

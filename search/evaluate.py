@@ -114,7 +114,8 @@ def _evaluate_mode(ranker: Ranker, gold: list[GoldQuery], mode: str) -> Metrics:
         for i, value in enumerate(_scores(ranked, item)):
             totals[i] += value
     n = max(len(scored), 1)
-    return Metrics(*(t / n for t in totals), queries=len(scored))
+    mrr, ndcg10, recall1, recall5, recall10 = (t / n for t in totals)
+    return Metrics(mrr, ndcg10, recall1, recall5, recall10, queries=len(scored))
 
 
 def _scores(ranked: list[str], item: GoldQuery) -> tuple[float, float, float, float, float]:

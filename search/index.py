@@ -175,16 +175,16 @@ class SearchIndex:
         self._rebuild_lexical()
 
     def remove(self, case_iris: Iterable[str]) -> None:
-        self._loaded_tokens()
         self._mark_dead(case_iris)
         self._rebuild_lexical()
 
     def _mark_dead(self, case_iris: Iterable[str]) -> None:
+        tokens = self._loaded_tokens()
         for case_iri in case_iris:
             row = self._row_of_iri.pop(case_iri, None)
             if row is not None:
                 self.facets.alive[row] = False
-                self._tokens[row] = []
+                tokens[row] = []
         self._alive = None
         self._postings = None
 
@@ -211,6 +211,7 @@ class SearchIndex:
 
     def _loaded_tokens(self) -> list[list[str]]:
         if self._tokens is None:
+            assert self._tokens_file is not None, "tokens left on disk have a file"
             self._tokens = json.loads(self._tokens_file.read_text())
         return self._tokens
 

@@ -177,7 +177,7 @@ class SearchService:
         iri = case_id if case_id.startswith("http") else case_iri(case_id)
         row = index.row_of(iri)
         case = case_details(self.kg, [iri], self.concepts).get(iri) if row is not None else None
-        if case is None:
+        if row is None or case is None:
             raise UnknownCase(case_id)
         concepts = [self.concepts.concepts[c] for c in index.facets.concepts[row] if c in self.concepts.concepts]
         a, b = index.row_offsets[row], index.row_offsets[row + 1]
