@@ -11,7 +11,8 @@ ontology/maatwerkregister.ttl. It is not case text: the privacy gate of the case
 run on it (mailboxes and phone numbers are its point), and nothing here is written into a case.
 
 `import_contacts` reads a CSV (columns in CSV_COLUMNS), checks every row, and replaces the contact
-points of each organisation in the file in one commit, or changes nothing.
+points of each organisation in the file in one commit, or changes nothing. `replace_contacts` does
+the same for one organisation's rows from the writers' form (api/ui/contacts.py), with the same checks.
 """
 
 from __future__ import annotations
