@@ -85,6 +85,10 @@ def test_a_writer_replaces_the_contact_points_and_the_page_shows_them(app, write
     removed = {**phone, "cp-1-verwijderen": "ja"}
     assert writer.post(EDIT, data={"csrf": token, **kept, **removed}, follow_redirects=False).status_code == 303
     assert [(p.role, p.address) for p in points(app)] == [("regievoerder", "https://uwv.voorbeeld.nl/maatwerk")]
+    twin = writer.get(EDIT + "?format=json").json()
+    assert twin["organisatie"] == UWV and [r["adres"] for r in twin["contactpunten"]] == [
+        "https://uwv.voorbeeld.nl/maatwerk"
+    ]
 
 
 def test_other_organisations_keep_their_points(app, writer):

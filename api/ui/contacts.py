@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import csrf_ok, csrf_token, current_account, sign_in_url
 from api.http import maatwerk
-from api.ui.pages import local_url, not_found, page
+from api.ui.pages import json_twin, local_url, not_found, page, wants_json
 from graph.concepts import Concept
 from graph.contacts import CHANNELS, ROLES, ContactPoint, ContactsRefused, contact_points
 from ontology import iri
@@ -44,6 +44,9 @@ def edit_contacts(request: Request, slug: str) -> Response:
     if organisation is None:
         return not_found(request, f"Er is geen organisatie ‘{slug}’.")
     points = contact_points(maatwerk(request).kg, [organisation.iri]).get(organisation.iri, [])
+    if wants_json(request):  # the form's data: the rows as the CSV of `maatwerk import-contacts` has them
+        rows = [{"organisatie": organisation.label, **_row(p)} for p in points]
+        return json_twin({"organisatie": organisation.iri, "label": organisation.label, "contactpunten": rows})
     return _form(request, organisation, [_row(p) for p in points])
 
 
