@@ -25,7 +25,7 @@ from graph import KnowledgeGraph
 from graph.case import Writer, history_writer
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
-from graph.contacts import DEMO_CONTACTS_FILE, ContactImport, import_contacts
+from graph.contacts import DEMO_CONTACTS_FILE, ContactImport, import_contacts, replace_contacts
 from graph.limited import Limits
 from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
@@ -234,6 +234,11 @@ class Maatwerk:
         """
         with self._import_lock:
             return import_contacts(self.kg, path, self.concepts)
+
+    def replace_contacts(self, organisation: str, rows: list[dict[str, str]]) -> ContactImport:
+        """One organisation's contact points from the writers' form, checked as `import_contacts` checks a file."""
+        with self._import_lock:
+            return replace_contacts(self.kg, organisation, rows, self.concepts)
 
     def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
         if self._search is None:

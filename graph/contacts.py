@@ -11,7 +11,8 @@ ontology/maatwerkregister.ttl. It is not case text: the privacy gate of the case
 run on it (mailboxes and phone numbers are its point), and nothing here is written into a case.
 
 `import_contacts` reads a CSV (columns in CSV_COLUMNS), checks every row, and replaces the contact
-points of each organisation in the file in one commit, or changes nothing.
+points of each organisation in the file in one commit, or changes nothing. `replace_contacts` does
+the same for one organisation's rows from the writers' form (api/ui/contacts.py), with the same checks.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ _YES, _NO = {"ja", "j", "yes", "true", "1"}, {"", "nee", "n", "no", "false", "0"
 
 
 class ContactsRefused(InvalidInput):
-    """A contacts file that cannot be read in as it is; `detail` lists every problem (the CLI prints them)."""
+    """Contact points that cannot be stored as they are; `detail` lists every problem (the CLI prints them),
+    `problems` the same as (row index, column, message) where the rows came from a form."""
+
+    def __init__(self, message: str, detail: Any = None, problems: list[tuple[int, str, str]] | None = None):
+        super().__init__(message, detail)
+        self.problems = problems or []
 
     def lines(self) -> list[str]:
         return [str(line) for line in self.detail or []]
@@ -106,24 +112,52 @@ def import_contacts(kg, path: Path, concepts: ConceptIndex) -> ContactImport:
     Any error in any row: InvalidInput (exit 2 / 422) listing every error, and the graph unchanged.
     """
     rows = _read_csv(path)
-    checked, errors = [], []
-    for line, row in rows:
-        point, problems = _check_row(row, concepts)
-        errors += [f"regel {line}: {p}" for p in problems]
-        if point:
-            checked.append(point)
-    if errors:
+    checked, problems = check_rows([row for _, row in rows], concepts)
+    if problems:
+        errors = [f"regel {rows[n][0]}: {message}" for n, _, message in problems]
         raise ContactsRefused(f"{path.name}: {len(errors)} fout(en); er is niets ingelezen.", errors)
     if not checked:
         raise ContactsRefused(f"{path.name}: geen contactpunten in het bestand; er is niets ingelezen.")
     by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for point in checked:
         by_org[point["organisation"]].append(point)
+    _replace(kg, by_org)
+    return ContactImport(sorted(by_org), len(checked))
+
+
+def replace_contacts(kg, organisation: str, rows: list[dict[str, str]], concepts: ConceptIndex) -> ContactImport:
+    """Give one organisation exactly these contact points (rows with CSV_COLUMNS keys, `organisatie` left out).
+
+    The rows are checked as `import_contacts` checks them; any problem: ContactsRefused whose `problems` are
+    (row index, column, message), and the graph unchanged. No rows: the organisation has no contact points.
+    """
+    checked, problems = check_rows([{**row, "organisatie": organisation} for row in rows], concepts)
+    if problems:
+        messages = [message for _, _, message in problems]
+        raise ContactsRefused(f"{len(problems)} fout(en); er is niets opgeslagen.", messages, problems)
+    _replace(kg, {organisation: checked})
+    return ContactImport([organisation], len(checked))
+
+
+def check_rows(
+    rows: list[dict[str, str]], concepts: ConceptIndex
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
+    """The checked contact points, and every problem as (row index, column, message)."""
+    checked, problems = [], []
+    for n, row in enumerate(rows):
+        point, found = _check_row(row, concepts)
+        problems += [(n, column, message) for column, message in found]
+        if point:
+            checked.append(point)
+    return checked, problems
+
+
+def _replace(kg, by_org: dict[str, list[dict[str, Any]]]) -> None:
+    """One commit: these organisations get exactly these points; every other organisation keeps its own."""
     new = [q for org, points in by_org.items() for n, p in enumerate(points, 1) for q in _point_quads(org, n, p)]
     kept = [q for q in _register_quads(kg) if not _belongs_to(q, set(by_org))]
     scheme = list(turtle_quads([REGISTER_FILE], GRAPH_REGISTER))
     kg.commit([*_unique(scheme + kept), *new], drop_graphs=[GRAPH_REGISTER])
-    return ContactImport(sorted(by_org), len(checked))
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -151,36 +185,46 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise ContactsRefused(f"{path.name}: geen geldige CSV ({exc}); er is niets ingelezen.") from exc
 
 
-def _check_row(row: dict[str, str], concepts: ConceptIndex) -> tuple[dict[str, Any] | None, list[str]]:
-    problems = [f"'{c}' is leeg" for c in REQUIRED if not row.get(c)]
+def _check_row(row: dict[str, str], concepts: ConceptIndex) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """The point as `_point_quads` takes it, or None and every problem as (column, message)."""
+    problems = [(c, f"'{c}' is leeg") for c in REQUIRED if not row.get(c)]
     if problems:
         return None, problems
     found = concepts.resolve("organisatie", row["organisatie"])
     if not found:
         hint = concepts.suggestions("organisatie", row["organisatie"])
         problems.append(
-            f"organisatie '{row['organisatie']}' staat niet in de graaf" + (f" (bedoelt u {hint[0]}?)" if hint else "")
+            (
+                "organisatie",
+                f"organisatie '{row['organisatie']}' staat niet in de graaf"
+                + (f" (bedoelt u {hint[0]}?)" if hint else ""),
+            )
         )
     role = row["rol"].lower()
     if role not in ROLES:
-        problems.append(f"rol '{row['rol']}' is onbekend; kies uit {', '.join(ROLES)}")
+        problems.append(("rol", f"rol '{row['rol']}' is onbekend; kies uit {', '.join(ROLES)}"))
     channel = CHANNELS.get(row["kanaal"].lower()) or (
         row["kanaal"].lower() if row["kanaal"].lower() in CHANNELS.values() else None
     )
     if channel is None:
-        problems.append(f"kanaal '{row['kanaal']}' is onbekend; kies uit {', '.join(CHANNELS)}")
-    address = _address(channel, row["adres"], problems) if channel else None
+        problems.append(("kanaal", f"kanaal '{row['kanaal']}' is onbekend; kies uit {', '.join(CHANNELS)}"))
+    address = _address(channel, row["adres"], "adres", problems) if channel else None
     consent = row.get("toestemming_naam", "").lower()
     if consent not in _YES | _NO:
-        problems.append(f"toestemming_naam '{row.get('toestemming_naam')}' moet ja of nee zijn")
+        problems.append(("toestemming_naam", f"toestemming_naam '{row.get('toestemming_naam')}' moet ja of nee zijn"))
     agreed = consent in _YES
     person = {c: row.get(c, "") for c in PERSON_COLUMNS}
     if any(person.values()) and not agreed:
-        problems.append("een persoon (naam, naam_email, naam_telefoon) mag alleen met toestemming_naam = ja")
+        message = "een persoon (naam, naam_email, naam_telefoon) mag alleen met toestemming_naam = ja"
+        problems.append(("toestemming_naam", message))
     if agreed and not person["naam"]:
-        problems.append("toestemming_naam = ja maar geen naam")
-    person_email = _address("functionele-mailbox", person["naam_email"], problems) if person["naam_email"] else ""
-    person_phone = _address("telefoon", person["naam_telefoon"], problems) if person["naam_telefoon"] else ""
+        problems.append(("naam", "toestemming_naam = ja maar geen naam"))
+    person_email = (
+        _address("functionele-mailbox", person["naam_email"], "naam_email", problems) if person["naam_email"] else ""
+    )
+    person_phone = (
+        _address("telefoon", person["naam_telefoon"], "naam_telefoon", problems) if person["naam_telefoon"] else ""
+    )
     if problems:
         return None, problems
     return {
@@ -196,12 +240,12 @@ def _check_row(row: dict[str, str], concepts: ConceptIndex) -> tuple[dict[str, A
     }, []
 
 
-def _address(channel: str, value: str, problems: list[str]) -> str:
-    """The address as an IRI (mailto:, tel: in E.164, http(s):), or '' with a problem noted."""
+def _address(channel: str, value: str, column: str, problems: list[tuple[str, str]]) -> str:
+    """The address as an IRI (mailto:, tel: in E.164, http(s):), or '' with a problem noted for `column`."""
     if channel == "functionele-mailbox":
         if _EMAIL.match(value):
             return "mailto:" + value
-        problems.append(f"'{value}' is geen e-mailadres")
+        problems.append((column, f"'{value}' is geen e-mailadres"))
     elif channel == "telefoon":
         try:
             number = phonenumbers.parse(value, "NL")
@@ -209,11 +253,11 @@ def _address(channel: str, value: str, problems: list[str]) -> str:
                 return "tel:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             pass
-        problems.append(f"'{value}' is geen geldig telefoonnummer")
+        problems.append((column, f"'{value}' is geen geldig telefoonnummer"))
     else:
         if _URL.match(value):
             return value
-        problems.append(f"'{value}' is geen webadres (http:// of https://)")
+        problems.append((column, f"'{value}' is geen webadres (http:// of https://)"))
     return ""
 
 
