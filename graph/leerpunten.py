@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from graph.limited import Limits, Rows, select
 from ontology.vocabulary import FOLLOW_UP_STATUSES
 
