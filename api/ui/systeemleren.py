@@ -256,7 +256,12 @@ def leerpunten_behind(request: Request, geadresseerde: str = "", opvolging: str 
             return page(request, "fout.html", {"title": "Ongeldige filters", "message": " ".join(errors)}, 422)
         raise ApiError(422, "Ongeldige filters", errors)
     organisation = found[0]
-    rows = leerpunt_list(core.kg, organisation.iri, opvolging, core.limits)
+    try:
+        rows = leerpunt_list(core.kg, organisation.iri, opvolging, core.limits)
+    except SparqlError as exc:
+        if not over_limit(exc) or format != "html":
+            raise
+        return page(request, "fout.html", {"title": "Te veel werk", "message": str(exc)}, 503)
     points = [
         {
             "casus": r["titel"],
