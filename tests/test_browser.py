@@ -64,7 +64,13 @@ CASES = [
         "knelpunten": ["samenwerking"],
         "fictional": True,
         "learning_points": [
-            {"text": "Laat gemeente en UWV bij hulpmiddelen op het werk één gezamenlijk plan maken.", "order": 2}
+            {
+                "text": "Laat gemeente en UWV bij hulpmiddelen op het werk één gezamenlijk plan maken.",
+                "order": 2,
+                "addressees": ["gemeente", "UWV"],
+                "follow_up": "voorgelegd",
+                "presented_on": "2024-01-15",
+            }
         ],
     },
     {
@@ -468,6 +474,7 @@ EVERY_PAGE = (
     "/sparql",
     "/systeemleren",
     "/systeemleren?year_from=2025&year_to=2020",
+    "/systeemleren/leerpunten?geadresseerde=uwv&opvolging=voorgelegd",
     "/docs",
     "/redoc",
 )

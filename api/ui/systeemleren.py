@@ -7,6 +7,7 @@ The page itself answers `Accept: application/json` (or `?format=json`) with the 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,14 @@ from graph.charts import (
     draw,
     with_year_filter,
     year_bounds,
+)
+from graph.leerpunten import (
+    STATUS_COLUMNS,
+    AddresseeTable,
+    leerpunt_list,
+    leerpunt_list_query,
+    open_after_a_year,
+    per_addressee,
 )
 from graph.limited import over_limit
 from graph.sparql import SparqlError
@@ -68,6 +77,7 @@ def systeemleren(request: Request):
         if not over_limit(exc):
             raise
         min_year = max_year = None
+    follow_up = _follow_up(core, queries)
     if wants_json(request):
         return json_twin(
             {
@@ -78,6 +88,7 @@ def systeemleren(request: Request):
                 "errors": errors,
                 "notices": notices,
                 "charts": [_chart_json(c) for c in charts],
+                "leerpunten": _follow_up_json(follow_up),
             }
         )
     return page(
@@ -93,6 +104,8 @@ def systeemleren(request: Request):
             "min_year": min_year,
             "max_year": max_year,
             "feedback_weeks": core.feedback.weekly_counts(),
+            "follow_up": follow_up,
+            "leerpunten_url": leerpunten_url,
         },
     )
 
@@ -149,6 +162,136 @@ def _chart(core, spec: ChartSpec, query: str, years: tuple[int | None, int | Non
             "links": drill_links(chart, years),
         },
     }
+
+
+# --- leerpunten: per addressee and follow-up status, and the ones still open after a year -----------
+
+PER_ADDRESSEE_QUERY = "19-leerpunten-per-geadresseerde"
+OPEN_AFTER_A_YEAR_QUERY = "20-leerpunten-open-na-een-jaar"
+BUSY = "Dit overzicht kon niet worden berekend: {}. Probeer het later opnieuw."
+
+
+def _follow_up(core, queries: dict[str, str]) -> dict[str, Any]:
+    """Both follow-up overviews for the page; over the SPARQL limits each says so instead of failing the page.
+
+    Query 20 compares with today (NOW()), so its cached answer is keyed by the date as well.
+    """
+    per_query, open_query = queries[PER_ADDRESSEE_QUERY], queries[OPEN_AFTER_A_YEAR_QUERY]
+    result: dict[str, Any] = {"per_query": per_query, "open_query": open_query, "statuses": STATUS_COLUMNS}
+    try:
+        table: AddresseeTable = core.cached(
+            ("leerpunten", per_query), lambda: per_addressee(core.kg, per_query, core.limits)
+        )
+        result.update(table=table, per_error="")
+    except SparqlError as exc:
+        if not over_limit(exc):
+            raise
+        result.update(table=None, per_error=BUSY.format(str(exc).rstrip(".")))
+    try:
+        key = ("leerpunten", open_query, date.today())
+        rows = core.cached(key, lambda: open_after_a_year(core.kg, open_query, core.limits))
+        result.update(open=[_open_point(r) for r in rows], open_error="")
+    except SparqlError as exc:
+        if not over_limit(exc):
+            raise
+        result.update(open=[], open_error=BUSY.format(str(exc).rstrip(".")))
+    return result
+
+
+def leerpunten_url(organisation: str, status: str) -> str:
+    """The leerpunten behind one cell of the per-addressee table."""
+    return "/systeemleren/leerpunten?" + urlencode(
+        {"geadresseerde": organisation.rsplit("/", 1)[-1], "opvolging": status}
+    )
+
+
+def _open_point(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "casus": row["titel"],
+        "adres": local_url(row["casus"]),
+        "jaar": row.get("jaar"),
+        "leerpunt": row["tekst"],
+        "geadresseerden": row.get("geadresseerden") or "",
+        "opvolging": row["opvolging"],
+        "voorgelegd_op": str(row["voorgelegdOp"]) if row.get("voorgelegdOp") else None,
+    }
+
+
+def _follow_up_json(follow_up: dict[str, Any]) -> dict[str, Any]:
+    table: AddresseeTable | None = follow_up["table"]
+    return {
+        "per_geadresseerde": {
+            "query": follow_up["per_query"],
+            "statussen": list(follow_up["statuses"]),
+            "rijen": [
+                {
+                    "organisatie": row.organisation,
+                    "naam": row.name,
+                    "aantallen": row.counts,
+                    "totaal": row.total,
+                    "lijsten": {status: leerpunten_url(row.organisation, status) for status in row.counts},
+                }
+                for row in (table.rows if table else ())
+            ],
+            "error": follow_up["per_error"] or None,
+        },
+        "open_na_een_jaar": {
+            "query": follow_up["open_query"],
+            "leerpunten": follow_up["open"],
+            "error": follow_up["open_error"] or None,
+        },
+    }
+
+
+@router.get("/systeemleren/leerpunten", name="leerpunten-achter-tabel")
+def leerpunten_behind(request: Request, geadresseerde: str = "", opvolging: str = "", format: str = "html") -> Response:
+    """The leerpunten addressed to one organisation with one follow-up status, with the query that lists them."""
+    core = maatwerk(request)
+    found = core.concepts.resolve("organisatie", geadresseerde) if geadresseerde else []
+    errors = [] if found else [f"Organisatie '{geadresseerde}' is onbekend."]
+    if opvolging not in STATUS_COLUMNS:
+        errors.append(f"Opvolgstatus '{opvolging}' is onbekend; kies uit {', '.join(STATUS_COLUMNS)}.")
+    if errors:
+        if format == "html":
+            return page(request, "fout.html", {"title": "Ongeldige filters", "message": " ".join(errors)}, 422)
+        raise ApiError(422, "Ongeldige filters", errors)
+    organisation = found[0]
+    try:
+        rows = leerpunt_list(core.kg, organisation.iri, opvolging, core.limits)
+    except SparqlError as exc:
+        if not over_limit(exc) or format != "html":
+            raise
+        return page(request, "fout.html", {"title": "Te veel werk", "message": str(exc)}, 503)
+    points = [
+        {
+            "casus": r["titel"],
+            "adres": local_url(r["casus"]),
+            "jaar": r.get("jaar"),
+            "leerpunt": r["tekst"],
+            "voorgelegd_op": str(r["voorgelegdOp"]) if r.get("voorgelegdOp") else None,
+            "reactie_op": str(r["reactieOp"]) if r.get("reactieOp") else None,
+            "reactie": r.get("reactie"),
+        }
+        for r in rows
+    ]
+    query = leerpunt_list_query(organisation.iri, opvolging)
+    if format == "json":
+        return JSONResponse(
+            {
+                "geadresseerde": organisation.label,
+                "opvolging": opvolging,
+                "aantal": len(points),
+                "leerpunten": points,
+                "query": query,
+            }
+        )
+    if format != "html":
+        raise ApiError(422, "Onbekend formaat", "Kies html of json")
+    return page(
+        request,
+        "leerpunten.html",
+        {"nav": "systeemleren", "organisation": organisation, "status": opvolging, "points": points, "query": query},
+    )
 
 
 # --- drill-down: the cases behind a bar ------------------------------------------------------------
