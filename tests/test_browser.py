@@ -475,6 +475,9 @@ EVERY_PAGE = (
     "/systeemleren",
     "/systeemleren?year_from=2025&year_to=2020",
     "/systeemleren/leerpunten?geadresseerde=uwv&opvolging=voorgelegd",
+    "/systeemleren/casussen?status=opgelost",
+    "/systeemleren/rapport",
+    "/aanmelden",
     "/docs",
     "/redoc",
 )
