@@ -419,32 +419,9 @@ def case_quads(record: CaseRecord, generated_at: datetime) -> list[ox.Quad]:
 # --- reading a case back ----------------------------------------------------------------------
 
 _LINK_FIELDS = {term(_PREDICATES[k.kind]): name for name, k in BY_FIELD.items()}
-_DERIVED = term("mw:afgeleidConcept")
-_P = {
-    name: term(name)
-    for name in (
-        "dcterms:identifier",
-        "dcterms:title",
-        "mw:situatie",
-        "mw:oplossing",
-        "mw:status",
-        "mw:jaar",
-        "mw:fictief",
-        "mw:knelpunt",
-        "mw:knelpuntType",
-        "mw:leerpunt",
-        "mw:leerorde",
-        "mw:geadresseerde",
-        "mw:opvolgstatus",
-        "mw:voorgelegdOp",
-        "mw:reactieOp",
-        "mw:reactie",
-        "mw:interventie",
-        "dcterms:description",
-        "prov:wasAttributedTo",
-        "rdfs:label",
-    )
-}
+# The reader compares predicate IRIs as text: the writer's terms, as strings.
+_P = {name: node.value for name, node in _N.items()}
+_DERIVED = _P["mw:afgeleidConcept"]
 
 
 def case_details(kg, iris: list[str], concepts: ConceptIndex) -> dict[str, dict[str, Any]]:

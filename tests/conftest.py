@@ -132,3 +132,33 @@ def _wait_for(base: str, process: subprocess.Popen, log: Path, timeout: float = 
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"maatwerk serve kwam niet op tijd op ({base})")
+
+
+# --- browser tests ---------------------------------------------------------------------------------
+# Shared by every tests/test_browser*.py module; `visit` serves that module's own `server` fixture.
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.test_browser import CHROMIUM, LAUNCH_ARGS, sync_api
+
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    """`visit(viewport, **options)` opens a new browser context on the module's server; closed afterwards."""
+    from tests.test_browser import WIDE, Visit
+
+    visits: list[Visit] = []
+
+    def open_visit(viewport: dict = WIDE, **options) -> Visit:
+        visits.append(Visit(browser, server, viewport, **options))
+        return visits[-1]
+
+    yield open_visit
+    for v in visits:
+        v.context.close()

@@ -174,14 +174,6 @@ def server(tmp_path_factory):
 # --- the browser ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class Visit:
     """A page plus everything it asked for and every script error it raised."""
 
@@ -240,19 +232,6 @@ class Visit:
 def _local(url: str) -> bool:
     parsed = urlparse(url)
     return parsed.scheme in ("data", "blob", "about") or parsed.hostname == "127.0.0.1"
-
-
-@pytest.fixture
-def visit(browser, server):
-    visits: list[Visit] = []
-
-    def open_visit(viewport: dict = WIDE, **options) -> Visit:
-        visits.append(Visit(browser, server, viewport, **options))
-        return visits[-1]
-
-    yield open_visit
-    for v in visits:
-        v.context.close()
 
 
 def _canvas_has_pixels(page, selector: str) -> bool:

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from tests.conftest import running_server
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, MAATWERK, NARROW, ROOT, WIDE, Visit
+from tests.test_browser import MAATWERK, NARROW, ROOT, WIDE
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -34,28 +34,6 @@ def server(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     with running_server(data / "dir", data / "serve.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists()
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def visit(browser, server):
-    visits: list[Visit] = []
-
-    def open_visit(viewport: dict = WIDE) -> Visit:
-        visits.append(Visit(browser, server, viewport))
-        return visits[-1]
-
-    yield open_visit
-    for v in visits:
-        v.context.close()
 
 
 def pdf_text(path: Path) -> tuple[int, str]:

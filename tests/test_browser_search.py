@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import MAATWERK, REAL_ENCODER, running_server
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, NARROW, ROOT, WIDE, Visit, sync_api
+from tests.test_browser import NARROW, ROOT, WIDE, Visit, sync_api
 
 pytestmark = pytest.mark.browser
 
@@ -36,27 +36,6 @@ def server(tmp_path_factory):
         subprocess.run([str(MAATWERK), "init", "--demo", "--data-dir", str(data)], cwd=ROOT, check=True, timeout=600)
         with running_server(data, data.parent / "serve.log") as base:
             yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def visit(browser, server):
-    visits: list[Visit] = []
-
-    def open_visit(viewport: dict = WIDE) -> Visit:
-        visits.append(Visit(browser, server, viewport))
-        return visits[-1]
-
-    yield open_visit
-    for v in visits:
-        v.context.close()
 
 
 def search(v: Visit, text: str):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.conftest import running_server
-from tests.test_browser import CASES, CHROMIUM, LAUNCH_ARGS, MAATWERK, NARROW, ROOT, WIDE, Visit, sync_api
+from tests.test_browser import CASES, MAATWERK, NARROW, ROOT, WIDE, Visit, sync_api
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +42,6 @@ def server(tmp_path_factory):
     maatwerk("user", "add", WRITER, "--password-stdin", "--data-dir", directory, stdin=PASSWORD + "\n")
     with running_server(data / "dir", data / "serve.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_writer_registers_a_case_and_follows_up_a_leerpunt(server, browser):
