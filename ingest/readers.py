@@ -67,6 +67,8 @@ def parse_stream(handle: io.BufferedIOBase, suffix: str, name: str) -> Iterator[
             f"Het bestand is geen geldige UTF-8 (byte 0x{byte}: {exc.reason}); waarschijnlijk "
             "Latin-1 of Windows-1252. Sla het bestand op als UTF-8.",
         ) from exc
+    finally:
+        text.detach()  # the caller owns `handle`; an undetached wrapper warns "unclosed file" when collected
 
 
 def _check_start(handle: io.BufferedIOBase, name: str) -> None:

@@ -186,6 +186,24 @@ def test_gate_finds_no_personal_data_in_the_illustrative_corpus():
     assert findings == []
 
 
+@pytest.mark.parametrize("stop_after", [None, 1])
+def test_reading_a_file_leaves_no_unclosed_file_behind(tmp_path, stop_after):
+    """Read to the end or abandoned half-way (the import stops at the first rejection): no ResourceWarning."""
+    import gc
+    import warnings
+    from itertools import islice
+
+    path = tmp_path / "cases.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b"}\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = read_records(path)
+        list(islice(records, stop_after))
+        del records
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 def test_import_reports_progress_per_phase_with_a_known_total(empty_core):
     seen = []
     empty_core.import_file(SMALL_CASES, progress=lambda done, total, phase: seen.append((phase, done, total)))
