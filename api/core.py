@@ -50,8 +50,11 @@ GRAPH_REVISION = object()
 
 
 class Maatwerk:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, background_merges: bool = False):
         self.settings = settings
+        # the server merges index segments in a thread; a CLI process leaves a due merge to the next server
+        # start or `maatwerk reindex --compact` rather than start one its exit would cut short
+        self.background_merges = background_merges
         self.kg = KnowledgeGraph(settings.store_dir)
         self.concepts = ConceptIndex.from_graph(self.kg)
         self._search: SearchService | None = None
@@ -86,7 +89,13 @@ class Maatwerk:
             if self._search is None:
                 encoder = get_encoder(self.settings.encoder)
                 self._search, self.last_sync = SearchService.open(
-                    self.kg, self.concepts, self.settings.index_dir, encoder, _phase(progress, "indexeren"), known
+                    self.kg,
+                    self.concepts,
+                    self.settings.index_dir,
+                    encoder,
+                    _phase(progress, "indexeren"),
+                    known,
+                    self.background_merges,
                 )
             return self._search
 

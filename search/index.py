@@ -687,7 +687,7 @@ def _passages_of(counts: np.ndarray, rows) -> np.ndarray:
 
 
 def _named(files: dict[str, str | None]) -> set[str]:
-    named = {name for name in files.values() if name}
+    named = {name for name in files.values() if name and name != LEGACY_BASE}
     return named | LEGACY_FILES if files.get("base") == LEGACY_BASE else named
 
 
