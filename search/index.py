@@ -554,14 +554,14 @@ class SearchIndex:
         previous = _named_files(directory)
         self.generation += 1
         self.save_base(directory)
-        files = {"base": self.base.name, "append": None, "dead": None}
+        files: dict[str, str | None] = {"base": self.base.name, "append": None, "dead": None}
         if self.extra.rows:
-            files["append"] = f"append-{self.generation}"
-            self.extra.save(directory / files["append"])
+            files["append"] = append = f"append-{self.generation}"
+            self.extra.save(directory / append)
         dead = self.dead_base_rows
         if len(dead):
-            files["dead"] = f"dead-{self.generation}.npy"
-            _save_synced(directory / files["dead"], dead.astype(np.int64))
+            files["dead"] = dead_file = f"dead-{self.generation}.npy"
+            _save_synced(directory / dead_file, dead.astype(np.int64))
         _crash_point("index-segments-written")
         self._write_manifest(directory, files)
         _crash_point("index-manifest-written")
