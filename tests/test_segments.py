@@ -351,3 +351,26 @@ def test_a_sync_during_a_background_merge_is_carried_over(small_dir, tmp_path, m
     finally:
         release.set()
         core.close()
+
+
+# --- black box: an import killed while it saves the index --------------------------------------
+
+
+@pytest.mark.parametrize("point", ["index-segments-written", "index-manifest-written"])
+def test_an_import_killed_while_saving_the_index_is_caught_up_on_the_next_start(tmp_path, point):
+    """SIGKILL after the new segment files are written, before and after the manifest names them."""
+    import signal
+
+    from tests.test_crash import ImportProcess, generate, indexed, init, maatwerk, split
+
+    data_dir = tmp_path / "data"
+    init(data_dir)
+    a, b = split(generate(tmp_path / "all.jsonl", 6, seed=43), (3, 3), tmp_path, ("a", "b"))
+    assert maatwerk("import-cases", str(tmp_path / "a.jsonl"), data_dir=data_dir).returncode == 0
+    run = ImportProcess(data_dir, tmp_path / "b.jsonl", tmp_path, point)
+    run.process.wait(600)
+    assert run.process.returncode == -signal.SIGKILL, run.log.read_text(errors="replace")
+    assert all(indexed(data_dir, record["id"]) for record in (a[0], b[0], b[-1]))
+    manifest = json.loads((data_dir / "index" / MANIFEST).read_text())
+    named = {MANIFEST, *(manifest[k] for k in ("base", "append", "dead") if manifest[k])}
+    assert {p.name for p in (data_dir / "index").iterdir()} == named
