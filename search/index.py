@@ -18,8 +18,8 @@ most the merge thresholds: 5 % more rows, 10 % dead rows).
 
 On disk, `manifest.json` names the segment files, the encoder and the graph revision the index
 reflects. Segment files are written under new names first and the manifest is replaced atomically
-last, so a crash at any moment leaves the previous manifest and every file it names intact; files
-no manifest names are removed on the next save. An index saved by FORMAT 2 (one directory, no
+last, so a crash at any moment leaves the previous manifest and every file it names intact; a save
+removes what only the previous manifest named, a load what no manifest names. An index saved by FORMAT 2 (one directory, no
 manifest) loads as a base segment as it is: upgrading costs no re-encoding.
 """
 
