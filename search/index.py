@@ -389,7 +389,7 @@ class SearchIndex:
         return all_scores[best], all_ids[best]
 
     def has_term(self, term: str) -> bool:
-        return self._df(term)[0] + self._df(term)[1] > 0
+        return sum(self._df(term)) > 0
 
     def idf(self, token: str) -> float:
         """The term's idf over the whole collection (both segments), 0 for a term no case has."""
