@@ -19,8 +19,8 @@ most the merge thresholds: 5 % more rows, 10 % dead rows).
 On disk, `manifest.json` names the segment files, the encoder and the graph revision the index
 reflects. Segment files are written under new names first and the manifest is replaced atomically
 last, so a crash at any moment leaves the previous manifest and every file it names intact; a save
-removes what only the previous manifest named, a load what no manifest names. An index saved by FORMAT 2 (one directory, no
-manifest) loads as a base segment as it is: upgrading costs no re-encoding.
+removes what only the previous manifest named, a load what no manifest names. An index saved by
+FORMAT 2 (one directory, no manifest) loads as a base segment as it is: no re-encoding to upgrade.
 """
 
 from __future__ import annotations
@@ -343,6 +343,11 @@ class SearchIndex:
     def alive_stamps(self) -> dict[str, str]:
         f = self.facets
         return {f.iris[r]: f.stamps[r] for r in range(len(f.ids)) if f.alive[r]}
+
+    def stamps_of(self, case_iris: Iterable[str]) -> dict[str, str]:
+        """The stamps of those of the given cases that the index holds alive."""
+        rows = {i: self._row_of_iri.get(i) for i in case_iris}
+        return {i: self.facets.stamps[r] for i, r in rows.items() if r is not None}
 
     def postings(self) -> dict[str, np.ndarray]:
         """Concept IRI -> alive rows that link it (explicit, derived or knelpunttype), as row arrays."""

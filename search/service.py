@@ -101,39 +101,53 @@ class SearchService:
         progress: Callable[[int, int], None] | None = None,
         known: dict[str, CaseDoc] | None = None,
         background_merges: bool = False,
+        since: str | None = None,
     ) -> tuple[SearchService, SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         index = SearchIndex.load(index_dir, encoder)
         rebuilt = index is None
         service = cls(kg, concepts, index or SearchIndex(encoder), index_dir, background_merges)
-        report = service.sync(progress, known)
+        report = service.sync(progress, known, since)
         if rebuilt and report.action != "up-to-date":
             report.action = "rebuilt"
         return service, report
 
     def sync(
-        self, progress: Callable[[int, int], None] | None = None, known: dict[str, CaseDoc] | None = None
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        known: dict[str, CaseDoc] | None = None,
+        since: str | None = None,
     ) -> SyncReport:
         """Add what the index misses, drop what the graph no longer has, re-encode what changed.
 
         `known` holds docs the caller just wrote (an import), so they need not be read back from
         the graph; their stamps still come from the graph, which stays the one source of truth.
-        Changes go to the append segment and the dead set (search/index.py); a merge into a new
-        base runs in the background when due, or here when the append segment grew too large.
+        `since` is the graph revision before that write: when the index reflects it, the known cases
+        are all that changed, and only their stamps are read (comparing every case's stamp takes
+        seconds at 100k cases). Changes go to the append segment and the dead set (search/index.py);
+        a merge into a new base runs in the background when due, or here when the append segment
+        grew too large.
         """
         with self._lock:
-            report = self._sync(progress, known)
+            report = self._sync(progress, known, since)
             self._start_merge_if_due()
             return report
 
-    def _sync(self, progress: Callable[[int, int], None] | None, known: dict[str, CaseDoc] | None) -> SyncReport:
+    def _sync(
+        self, progress: Callable[[int, int], None] | None, known: dict[str, CaseDoc] | None, since: str | None
+    ) -> SyncReport:
         revision = self.kg.revision()
         if self.index.revision == revision and revision is not None:
             return SyncReport("up-to-date")
-        in_graph = case_stamps(self.kg)
-        in_index = self.index.alive_stamps()
+        if known and since is not None and self.index.revision == since:
+            in_graph = case_stamps(self.kg, sorted(known))
+            in_index = self.index.stamps_of(in_graph)
+            gone = []
+        else:
+            in_graph = case_stamps(self.kg)
+            in_index = self.index.alive_stamps()
+            gone = [i for i in in_index if i not in in_graph]
         stale = [i for i, stamp in in_graph.items() if in_index.get(i) != stamp]
-        gone = [i for i in in_index if i not in in_graph]
         if not stale and not gone:
             self.index.revision = revision
             if self.index.on_disk:

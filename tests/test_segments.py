@@ -11,6 +11,7 @@ import random
 import shutil
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -374,3 +375,37 @@ def test_an_import_killed_while_saving_the_index_is_caught_up_on_the_next_start(
     manifest = json.loads((data_dir / "index" / MANIFEST).read_text())
     named = {MANIFEST, *(manifest[k] for k in ("base", "append", "dead") if manifest[k])}
     assert {p.name for p in (data_dir / "index").iterdir()} == named
+
+
+def test_an_import_syncs_only_its_own_cases_when_the_index_was_in_step(small_dir, tmp_path, monkeypatch):
+    """Reading every case's stamp takes seconds at 100k cases: an import whose index reflected the
+    graph just before it reads only its own cases' stamps; an index that was behind compares all."""
+    import search.service as service_module
+
+    shutil.copytree(small_dir, tmp_path / "d")
+    asked: list[list[str] | None] = []
+    real_stamps = service_module.case_stamps
+    monkeypatch.setattr(
+        service_module, "case_stamps", lambda kg, iris=None: (asked.append(iris), real_stamps(kg, iris))[1]
+    )
+    records = [
+        json.loads(line) for line in (Path(__file__).parent / "data" / "cases_small.jsonl").read_text().splitlines()
+    ]
+    core = open_core(tmp_path / "d")
+    try:
+        core.search()
+        asked.clear()
+        first = tmp_path / "first.jsonl"
+        first.write_text(json.dumps({**records[0], "id": "t-nieuw-een"}, ensure_ascii=False) + "\n")
+        core.import_file(first)
+        assert asked == [["https://w3id.org/maatwerk/id/casus/t-nieuw-een"]]
+        assert core.search().index.row_of("https://w3id.org/maatwerk/id/casus/t-nieuw-een") is not None
+        drop = "https://w3id.org/maatwerk/id/casus/t-dakloos"
+        core.kg.commit([], drop_graphs=[drop])  # behind the index's back: it no longer reflects the graph
+        second = tmp_path / "second.jsonl"
+        second.write_text(json.dumps({**records[1], "id": "t-nieuw-twee"}, ensure_ascii=False) + "\n")
+        asked.clear()
+        core.import_file(second)
+        assert asked == [None] and core.search().index.row_of(drop) is None
+    finally:
+        core.close()
