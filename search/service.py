@@ -84,7 +84,7 @@ class SearchService:
         self.ranker = Ranker(index, concepts)
         self.calibration = Calibration.load()
         # A server merges segments in a thread; a CLI process does not start what its exit would cut short
-        # (an unfinished merge only leaves files no manifest names, removed by the next save).
+        # (an unfinished merge only leaves files no manifest names, removed when the index is next loaded).
         self.background_merges = background_merges
         self._lock = threading.RLock()  # one change of the index at a time: syncs and a merge's swap
         self._merge: threading.Thread | None = None
@@ -182,7 +182,7 @@ class SearchService:
         index.save(self.index_dir)
         self._swap(index)
         log.info(
-            "index sync done in %.1f s (encode %.1f s, save %.1f s): %d cases in the index, %d in the append segment",
+            "index sync done in %.1f s (encode and add %.1f s, save %.1f s): %d cases, %d in the append segment",
             time.perf_counter() - started,
             encoded - started,
             time.perf_counter() - encoded,
@@ -201,7 +201,7 @@ class SearchService:
         """Build a new base from both segments now, in this thread (`maatwerk reindex --compact`)."""
         self.wait_for_merge()
         with self._lock:
-            if not len(self.index.extra.facets.ids) and not len(self.index.dead_base_rows):
+            if not self.index.extra.rows and not len(self.index.dead_base_rows):
                 return False
             index = self.index.merged()
             index.save(self.index_dir)
