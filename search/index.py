@@ -199,11 +199,13 @@ class BaseSegment:
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(vectors, offsets, facets, dense, bm25, len(docs), avgdl, tokens=tokens)
 
-    def loaded_tokens(self) -> list[list[str]]:
-        if self.tokens is None:
-            assert self.tokens_file is not None, "a base without tokens in memory has them on disk"
-            self.tokens = json.loads(self.tokens_file.read_text())
-        return self.tokens
+    def read_tokens(self) -> list[list[str]]:
+        """The BM25 tokens per row: from memory when built here, else read from disk (and not kept: a merge
+        is the only reader, and at 100k rows they take hundreds of MB as Python lists)."""
+        if self.tokens is not None:
+            return self.tokens
+        assert self.tokens_file is not None, "a base without tokens in memory has them on disk"
+        return json.loads(self.tokens_file.read_text())
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True)
@@ -211,14 +213,15 @@ class BaseSegment:
         np.save(directory / "passage_row.npy", _passage_rows(np.diff(self.row_offsets), 0))
         np.save(directory / "row_offsets.npy", self.row_offsets)
         (directory / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
-        (directory / "tokens.json").write_text(json.dumps(self.loaded_tokens(), ensure_ascii=False))
+        (directory / "tokens.json").write_text(json.dumps(self.read_tokens(), ensure_ascii=False))
         (directory / "stats.json").write_text(json.dumps({"n_docs": self.n_docs, "avgdl": self.avgdl}))
         if self.dense is not None:
             faiss.write_index(self.dense, str(directory / "dense.faiss"))
         if self.bm25 is not None:
             self.bm25.save(directory / "bm25", show_progress=False)
         _fsync_tree(directory)
-        self.name, self.tokens_file = directory.name, directory / "tokens.json"
+        self.name, self.tokens_file, self.tokens = directory.name, directory / "tokens.json", None
+        self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")  # as a loaded base: pages, not heap
 
     @classmethod
     def load(cls, directory: Path, name: str) -> BaseSegment:
@@ -238,9 +241,8 @@ class BaseSegment:
             base = cls(vectors, row_offsets, facets, dense.result() if dense else None, bm25, 0, 1.0, name=name)
         base.tokens_file = directory / "tokens.json"
         if stats is None:  # a FORMAT 2 base: bm25s kept no average length, so count it once and keep it
-            docs = base.loaded_tokens()
+            docs = base.read_tokens()
             stats = {"n_docs": len(docs), "avgdl": float(np.mean([len(t) or 1 for t in docs])) if docs else 1.0}
-            base.tokens = None  # rarely needed again: not worth the memory
             _write_atomically(stats_file, json.dumps(stats))
         base.n_docs, base.avgdl = int(stats["n_docs"]), float(stats["avgdl"])
         return base
@@ -517,7 +519,7 @@ class SearchIndex:
         keep = np.flatnonzero(self.alive_mask())
         counts = np.diff(self.row_offsets)[keep]
         vectors = np.ascontiguousarray(self.vectors[_passages_of(np.diff(self.row_offsets), keep)], dtype=np.float32)
-        base_tokens = self.base.loaded_tokens() if self.base.rows else []
+        base_tokens = self.base.read_tokens() if self.base.rows else []
         n_base = self.base.rows
         tokens = [base_tokens[r] if r < n_base else self.extra.tokens[r - n_base] for r in keep.tolist()]
         fresh = SearchIndex(self.encoder)
@@ -579,6 +581,7 @@ class SearchIndex:
         writes it before it takes the lock to swap in)."""
         if self.base.name is None and self.base.rows:
             self.base.save(directory / f"base-{time.time_ns()}")
+            self.vectors = RowVectors(self.base.vectors, self.extra.vectors)
 
     def save_revision(self, directory: Path) -> None:
         """Only the graph revision moved (nothing to add or drop): rewrite the manifest alone, atomically."""

@@ -174,7 +174,7 @@ def test_append_scores_follow_the_bm25s_lucene_formula():
     term = tokens[0]
     tf = tokens.count(term)
     n = index.base.n_docs + 1
-    df = sum(term in t for t in index.base.loaded_tokens()) + 1
+    df = sum(term in t for t in index.base.read_tokens()) + 1
     expected = lucene_idf(df, n) * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / index.base.avgdl))
     assert index.lexical_scores([term])[20] == pytest.approx(expected, rel=1e-5)
 
