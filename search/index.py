@@ -168,6 +168,7 @@ class BaseSegment:
     df: np.ndarray = field(init=False)  # per bm25s vocabulary id
 
     def __post_init__(self) -> None:
+        # bm25s internals (scores' CSC arrays, vocab_dict), not documented API: tested with 0.2.6-0.3 (capped <0.4)
         indptr = self.bm25.scores["indptr"] if self.bm25 is not None else np.zeros(1, dtype=np.int64)
         self.df = np.diff(np.asarray(indptr))
 
