@@ -102,7 +102,7 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         try:
-            core = Maatwerk(settings)
+            core = Maatwerk(settings, background_merges=True)
         except StoreLocked as exc:
             log.error("%s", exc)  # one clear line instead of a trace: the usual cause is a second `serve`
             raise

@@ -287,6 +287,24 @@ def validate(data_dir: Path | None = DataDir):
     raise typer.Exit(1)
 
 
+@app.command()
+def reindex(
+    compact: bool = typer.Option(
+        False, "--compact", help="Voeg de segmenten nu samen tot één nieuwe basis (zonder opnieuw te encoderen)"
+    ),
+    data_dir: Path | None = DataDir,
+):
+    """Breng de zoekindex in lijn met de graaf; met --compact ook de segmenten samenvoegen."""
+    with _app(data_dir) as core, _progress("indexeren") as progress:
+        service = core.search(progress)
+        merged = compact and service.merge()
+        index = service.index
+    out.print(
+        f"Zoekindex: {index.alive_count} casussen, {index.extra.rows} in het aanvulsegment, "
+        f"{len(index.dead_base_rows)} vervallen rijen{' (net samengevoegd)' if merged else ''}."
+    )
+
+
 @app.command("check-analytics")
 def check_analytics(data_dir: Path | None = DataDir):
     """Reken de tellingen en de kubusgraaf opnieuw uit vanuit de graaf en vergelijk; exit 1 bij een verschil."""

@@ -50,8 +50,11 @@ GRAPH_REVISION = object()
 
 
 class Maatwerk:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, background_merges: bool = False):
         self.settings = settings
+        # the server merges index segments in a thread; a CLI process leaves a due merge to the next server
+        # start or `maatwerk reindex --compact` rather than start one its exit would cut short
+        self.background_merges = background_merges
         self.kg = KnowledgeGraph(settings.store_dir)
         self.concepts = ConceptIndex.from_graph(self.kg)
         self._search: SearchService | None = None
@@ -78,15 +81,24 @@ class Maatwerk:
             self.search(progress)
         return result
 
-    def search(self, progress: Progress | None = None, known: dict[str, CaseDoc] | None = None) -> SearchService:
-        """The search service, loaded (and synced with the graph) on first use."""
+    def search(
+        self, progress: Progress | None = None, known: dict[str, CaseDoc] | None = None, since: str | None = None
+    ) -> SearchService:
+        """The search service, loaded (and synced with the graph) on first use (`since`: see SearchService.sync)."""
         if self._search is not None:  # no lock: a sync in progress swaps the index in when done
             return self._search
         with self._search_lock:
             if self._search is None:
                 encoder = get_encoder(self.settings.encoder)
                 self._search, self.last_sync = SearchService.open(
-                    self.kg, self.concepts, self.settings.index_dir, encoder, _phase(progress, "indexeren"), known
+                    self.kg,
+                    self.concepts,
+                    self.settings.index_dir,
+                    encoder,
+                    _phase(progress, "indexeren"),
+                    known,
+                    self.background_merges,
+                    since,
                 )
             return self._search
 
@@ -142,6 +154,9 @@ class Maatwerk:
         writer: Writer | None = None,
     ) -> ImportResult:
         counted = 0
+        # every write of cases takes the import lock: if the index reflected this revision, the cases
+        # below are all that changes for it, and its sync need not compare every case's stamp
+        before = self.kg.revision()
 
         def step(n: int) -> None:
             nonlocal counted
@@ -166,7 +181,7 @@ class Maatwerk:
             max_text=self.settings.max_text_chars,
             history=history,
         )
-        self._after_write(progress, {r.iri: r.search_doc() for r in result.cases})
+        self._after_write(progress, {r.iri: r.search_doc() for r in result.cases}, before)
         return result
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:
@@ -240,12 +255,14 @@ class Maatwerk:
         with self._import_lock:
             return replace_contacts(self.kg, organisation, rows, self.concepts)
 
-    def _after_write(self, progress: Progress | None, known: dict[str, CaseDoc] | None = None) -> None:
+    def _after_write(
+        self, progress: Progress | None, known: dict[str, CaseDoc] | None = None, since: str | None = None
+    ) -> None:
         if self._search is None:
-            self.search(progress, known)
+            self.search(progress, known, since)
         else:
             with self._search_lock:
-                self.last_sync = self._search.sync(_phase(progress, "indexeren"), known)
+                self.last_sync = self._search.sync(_phase(progress, "indexeren"), known, since)
 
     def publish(
         self, target: Target, full: bool = False, progress: Callable[[int, int], None] | None = None

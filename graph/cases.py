@@ -72,7 +72,9 @@ def case_docs(kg, iris: list[str] | None = None) -> list[CaseDoc]:
     return [docs[i] for i in ordered if i in docs]
 
 
-def case_stamps(kg) -> dict[str, str]:
-    """Case IRI -> import time: enough to tell which cases an index is missing or has stale."""
-    rows = kg.select("SELECT ?c ?stamp WHERE { ?c a mw:Casus . OPTIONAL { ?c prov:generatedAtTime ?stamp } }")
-    return {r["c"]: r["stamp"] or "" for r in rows}
+def case_stamps(kg, iris: list[str] | None = None) -> dict[str, str]:
+    """Case IRI -> import time (of every case, or of the given ones): which cases an index misses or has stale."""
+    scope = f"VALUES ?c {{ {_values(iris)} }}" if iris is not None and len(iris) <= VALUES_LIMIT else ""
+    rows = kg.select(f"SELECT ?c ?s WHERE {{ {scope} ?c a mw:Casus . OPTIONAL {{ ?c prov:generatedAtTime ?s }} }}")
+    stamps = {r["c"]: r["s"] or "" for r in rows}
+    return stamps if iris is None or scope else {i: stamps[i] for i in iris if i in stamps}

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-import faiss
 import numpy as np
 
 from graph.concepts import Concept, ConceptIndex
@@ -165,13 +164,11 @@ class Ranker:
         index = self.index
         if not len(index.passage_row) or not allowed.any():
             return {}
-        dense = index.dense
-        assert dense is not None, "an index with passages has its dense index"
         query = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
         k = CANDIDATES * 4
         if allowed.all():
-            scores, ids = dense.search(query, min(k, dense.ntotal))
-            return _best_per_row(index.passage_row, scores[0], ids[0])
+            scores, ids = index.dense_search(query, k)
+            return _best_per_row(index.passage_row, scores, ids)
         passage_ok = allowed[index.passage_row]
         n_ok = int(passage_ok.sum())
         if n_ok <= EXACT_BELOW:
@@ -179,34 +176,20 @@ class Ranker:
             sims = np.asarray(index.vectors[ids]) @ query[0]
             top = _top_rows(sims, min(k, n_ok))
             return _best_per_row(index.passage_row, sims[top], ids[top])
-        bitmap = np.packbits(passage_ok, bitorder="little")
-        # faiss.swig_ptr is SWIG plumbing, not documented API: tested with faiss-cpu 1.9-1.15 (pyproject caps <1.16).
-        selector = faiss.IDSelectorBitmap(len(passage_ok), faiss.swig_ptr(bitmap))
-        params: faiss.SearchParameters
-        # faiss's generated stubs declare the SearchParameters constructors without their keyword arguments
-        if isinstance(dense, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=dense.nprobe)  # type: ignore[call-arg]
-        else:
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        scores, ids = dense.search(query, min(k, n_ok), params=params)
-        return _best_per_row(index.passage_row, scores[0], ids[0])
+        scores, ids = index.dense_search(query, min(k, n_ok), passage_ok)
+        return _best_per_row(index.passage_row, scores, ids)
 
     def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
         index = self.index
-        bm25 = index.bm25
-        assert bm25 is not None, "every built or loaded index has its BM25"
-        vocab = bm25.vocab_dict  # bm25s internals, not documented API: tested with 0.2.6-0.3 (capped <0.4)
         words = list(dict.fromkeys(analyse(text)))
-        terms = [t for t in words if t in vocab]
+        terms = [t for t in words if index.has_term(t)]
         unknown = len(words) - len(terms)
-        expansion = [t for t in dict.fromkeys(self._expansion_terms(concepts)) if t in vocab and t not in terms]
+        expansion = [t for t in dict.fromkeys(self._expansion_terms(concepts)) if index.has_term(t) and t not in terms]
         if not terms and not expansion:
             return {}
-        scores = np.zeros(len(index), dtype=np.float32)
-        if terms:
-            scores += bm25.get_scores(terms)[: len(index)]
+        scores = index.lexical_scores(terms)
         if expansion:
-            scores += EXPANSION_WEIGHT * bm25.get_scores(expansion)[: len(index)]
+            scores += EXPANSION_WEIGHT * index.lexical_scores(expansion)
         ceiling = sum(index.idf(t) for t in terms) + EXPANSION_WEIGHT * sum(index.idf(t) for t in expansion)
         # a word no case contains counts against the match as a very rare word would, so that
         # "asdfgh qwerty bel" does not fully match a case that says "belde"

@@ -1,13 +1,26 @@
-"""The persisted search index: dense passages (faiss), BM25 (bm25s) and case facets, row-aligned.
+"""The persisted search index: dense passages (faiss), BM25 and case facets, row-aligned, in two segments.
 
-Row r is one case. Re-importing a case marks its old row dead and appends a new
-one; dead rows are dropped when the index is compacted. The index records the
-encoder that built it and the graph revision it reflects, so `SearchIndex.load`
-can tell whether it must catch up with the graph or be rebuilt.
+Row r is one case. The rows are split over two segments that the engine sees as one row space:
+- the BASE segment, large and never changed once written: vectors (memory-mapped), a faiss index
+  (inverted-file above IVF_MIN_PASSAGES), BM25 matrices (bm25s), tokens and facets;
+- the APPEND segment, the cases added or re-imported since the base was built: its own vectors
+  (searched exactly), its own BM25 postings, facets and tokens. It is small, so each sync rewrites it.
+A re-imported or removed case that is in the base is only marked dead (a small file of row numbers),
+applied as the alive mask. When the append segment or the dead rows grow too large (`merge_due`),
+`merged()` builds a new base from the vectors already there (no re-encoding).
 
-Everything a search needs is saved ready to use (faiss index, BM25 matrices,
-idf), so opening a large index is reading files, not rebuilding; the BM25 tokens
-per row are only read back when the index changes.
+BM25 over two segments uses one set of collection statistics: N and the document frequencies are
+the base's (as bm25s built it) plus the append segment's, so a term's idf is the whole collection's
+and is applied at query time (the base's precomputed scores are rescaled by idf_now / idf_at_build).
+The length normalisation of both segments uses the base's average document length, and the base's
+dead rows still count in N and df; both drift a little from a fresh index until the next merge (at
+most the merge thresholds: 5 % more rows, 10 % dead rows).
+
+On disk, `manifest.json` names the segment files, the encoder and the graph revision the index
+reflects. Segment files are written under new names first and the manifest is replaced atomically
+last, so a crash at any moment leaves the previous manifest and every file it names intact; a save
+removes what only the previous manifest named, a load what no manifest names. An index saved by
+FORMAT 2 (one directory, no manifest) loads as a base segment as it is: no re-encoding to upgrade.
 """
 
 from __future__ import annotations
@@ -16,11 +29,11 @@ import json
 import math
 import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 import bm25s
@@ -28,10 +41,18 @@ import faiss
 import numpy as np
 
 from graph.cases import CaseDoc
+from graph.store import _crash_point
 from search.encoders import Encoder
 from search.text import analyse, passages
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+LEGACY_FORMAT = 2  # one directory, meta.json, no segments: loads as a base segment
+MANIFEST = "manifest.json"
+LEGACY_BASE = "."  # the manifest's name for a FORMAT 2 base: the index directory itself
+LEGACY_FILES = frozenset(
+    {"vectors.npy", "passage_row.npy", "row_offsets.npy", "facets.json", "tokens.json", "idf.json"}
+    | {"dense.faiss", "bm25", "meta.json", "stats.json"}
+)
 BM25_K1 = 1.2
 BM25_B = 0.75
 # Exact search over all passages costs ~0.15 ms per 1,000 passages per query; above this
@@ -40,6 +61,15 @@ IVF_MIN_PASSAGES = 60_000
 IVF_NPROBE = 32
 IVF_TRAIN_PER_CELL = 40  # faiss asks for at least 39 points per cell
 IVF_TRAIN_ITERATIONS = 10
+# When to build a new base: the append segment beyond 5 % of the base's rows (never for fewer than
+# MERGE_APPEND_MIN rows: small indexes live in the exactly searched append segment), or dead rows
+# beyond 10 % of the base. Beyond MERGE_APPEND_MAX rows (~120 MB of vectors) rewriting the append
+# segment on every sync costs more than it saves, and a sync merges at once (as a first build does).
+MERGE_APPEND_SHARE = 0.05
+MERGE_DEAD_SHARE = 0.10
+MERGE_APPEND_MIN = 500
+MERGE_APPEND_MAX = 10_000
+MERGE_DEAD_URGENT = 0.5
 
 
 def passage_texts(title: str, situation: str) -> list[str]:
@@ -50,6 +80,11 @@ def passage_texts(title: str, situation: str) -> list[str]:
 def lexical_text(title: str, situation: str, solution: str) -> str:
     """What BM25 sees of a case."""
     return f"{title}\n{situation}\n{solution}"
+
+
+def lucene_idf(df: float, n: float) -> float:
+    """bm25s's "lucene" idf (bm25s.scoring._score_idf_lucene), the one both segments use."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 @dataclass
@@ -75,20 +110,208 @@ class Facets:
         self.knelpunttypen.append(sorted(doc.knelpunttypen))
         self.alive.append(True)
 
+    def rows(self, rows: Iterable[int]) -> Facets:
+        picked = list(rows)
+        return Facets(**{name: [values[r] for r in picked] for name, values in self.__dict__.items()})
+
+    def slice(self, start: int, stop: int | None = None) -> Facets:
+        return Facets(**{name: values[start:stop] for name, values in self.__dict__.items()})
+
+    def __add__(self, other: Facets) -> Facets:
+        return Facets(**{name: values + getattr(other, name) for name, values in self.__dict__.items()})
+
+
+class RowVectors:
+    """The passage vectors of both segments as one read-only array (base memory-mapped, append in memory)."""
+
+    def __init__(self, base: np.ndarray, extra: np.ndarray):
+        self.base, self.extra = base, extra
+        self.shape = (len(base) + len(extra), base.shape[1])
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        nb = len(self.base)
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(len(self))
+            if stop <= nb:
+                return np.asarray(self.base[start:stop])
+            if start >= nb:
+                return self.extra[start - nb : stop - nb]
+            return np.concatenate([self.base[start:nb], self.extra[: stop - nb]])
+        ids = np.asarray(key)
+        if ids.ndim == 0:
+            return np.asarray(self.base[ids]) if ids < nb else self.extra[ids - nb]
+        out = np.empty((len(ids), self.shape[1]), dtype=np.float32)
+        in_base = ids < nb
+        out[in_base] = self.base[ids[in_base]]
+        out[~in_base] = self.extra[ids[~in_base] - nb]
+        return out
+
+
+@dataclass
+class BaseSegment:
+    """The large immutable segment: its arrays, faiss and bm25s indexes and the BM25 statistics it was built with."""
+
+    vectors: np.ndarray
+    row_offsets: np.ndarray  # row r's passages: [off[r], off[r+1])
+    facets: Facets  # as built (alive flags then); the index's dead set overrides them
+    dense: faiss.Index | None
+    bm25: bm25s.BM25 | None
+    n_docs: int  # BM25 documents (= rows)
+    avgdl: float
+    name: str | None = None  # its directory in the manifest; None until saved
+    tokens_file: Path | None = None
+    tokens: list[list[str]] | None = None  # only kept when built here; else read from tokens_file at merge
+    df: np.ndarray = field(init=False)  # per bm25s vocabulary id
+
+    def __post_init__(self) -> None:
+        # bm25s internals (scores' CSC arrays, vocab_dict), not documented API: tested with 0.2.6-0.3 (capped <0.4)
+        indptr = self.bm25.scores["indptr"] if self.bm25 is not None else np.zeros(1, dtype=np.int64)
+        self.df = np.diff(np.asarray(indptr))
+
+    @property
+    def rows(self) -> int:
+        return len(self.facets.ids)
+
+    @classmethod
+    def empty(cls, dim: int) -> BaseSegment:
+        vectors = np.zeros((0, dim), dtype=np.float32)
+        return cls(vectors, np.zeros(1, dtype=np.int64), Facets(), None, None, 0, 1.0, tokens=[])
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, counts: np.ndarray, facets: Facets, tokens: list[list[str]]) -> BaseSegment:
+        """A base over the given rows: faiss (flat or IVF) and bm25s built from the vectors and tokens."""
+        dim = vectors.shape[1]
+        dense: faiss.Index
+        if len(vectors) >= IVF_MIN_PASSAGES:
+            dense = _ivf_index(vectors)
+        else:
+            dense = faiss.IndexFlatIP(dim)
+            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        bm25 = None
+        docs = [t or [""] for t in tokens]
+        if docs:
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+            bm25.index(docs, show_progress=False)
+        avgdl = float(np.mean([len(d) for d in docs])) if docs else 1.0
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return cls(vectors, offsets, facets, dense, bm25, len(docs), avgdl, tokens=tokens)
+
+    def read_tokens(self) -> list[list[str]]:
+        """The BM25 tokens per row: from memory when built here, else read from disk (and not kept: a merge
+        is the only reader, and at 100k rows they take hundreds of MB as Python lists)."""
+        if self.tokens is not None:
+            return self.tokens
+        assert self.tokens_file is not None, "a base without tokens in memory has them on disk"
+        return json.loads(self.tokens_file.read_text())
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        np.save(directory / "vectors.npy", self.vectors)
+        np.save(directory / "passage_row.npy", _passage_rows(np.diff(self.row_offsets), 0))
+        np.save(directory / "row_offsets.npy", self.row_offsets)
+        (directory / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
+        (directory / "tokens.json").write_text(json.dumps(self.read_tokens(), ensure_ascii=False))
+        (directory / "stats.json").write_text(json.dumps({"n_docs": self.n_docs, "avgdl": self.avgdl}))
+        if self.dense is not None:
+            faiss.write_index(self.dense, str(directory / "dense.faiss"))
+        if self.bm25 is not None:
+            self.bm25.save(directory / "bm25", show_progress=False)
+        _fsync_tree(directory)
+        self.name, self.tokens_file, self.tokens = directory.name, directory / "tokens.json", None
+        self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")  # as a loaded base: pages, not heap
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> BaseSegment:
+        if not (directory / "facets.json").exists():
+            raise FileNotFoundError(directory / "facets.json")
+        has_dense, has_bm25 = (directory / "dense.faiss").exists(), (directory / "bm25").exists()
+        # faiss reads without the GIL: let it run while Python parses the facets
+        with ThreadPoolExecutor(1) as pool:
+            dense = pool.submit(faiss.read_index, str(directory / "dense.faiss")) if has_dense else None
+            # memory-mapped: only the rows a search explains or a similar-case query reads come in
+            vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+            row_offsets = np.load(directory / "row_offsets.npy")
+            facets = Facets(**json.loads((directory / "facets.json").read_text()))
+            bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False) if has_bm25 else None
+            stats_file = directory / "stats.json"
+            stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
+            base = cls(vectors, row_offsets, facets, dense.result() if dense else None, bm25, 0, 1.0, name=name)
+        base.tokens_file = directory / "tokens.json"
+        if stats is None:  # a FORMAT 2 base: bm25s kept no average length, so count it once and keep it
+            docs = base.read_tokens()
+            stats = {"n_docs": len(docs), "avgdl": float(np.mean([len(t) or 1 for t in docs])) if docs else 1.0}
+            _write_atomically(stats_file, json.dumps(stats))
+        base.n_docs, base.avgdl = int(stats["n_docs"]), float(stats["avgdl"])
+        return base
+
+
+@dataclass
+class AppendSegment:
+    """The cases added since the base was built: vectors searched exactly, BM25 postings of its own."""
+
+    vectors: np.ndarray
+    counts: np.ndarray  # passages per row
+    facets: Facets
+    tokens: list[list[str]]
+    df: Counter[str] = field(init=False)
+    postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False)  # term -> (rows, tf counts)
+    lengths: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lengths = np.asarray([len(t) or 1 for t in self.tokens], dtype=np.float32)
+        by_term: dict[str, tuple[list[int], list[int]]] = {}
+        for row, tokens in enumerate(self.tokens):
+            for term, tf in Counter(tokens).items():
+                rows, tfs = by_term.setdefault(term, ([], []))
+                rows.append(row)
+                tfs.append(tf)
+        self.postings = {
+            t: (np.asarray(r, dtype=np.int64), np.asarray(f, dtype=np.float32)) for t, (r, f) in by_term.items()
+        }
+        self.df = Counter({t: len(r) for t, (r, _) in by_term.items()})
+
+    @property
+    def rows(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def empty(cls, dim: int) -> AppendSegment:
+        return cls(np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64), Facets(), [])
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        np.save(directory / "vectors.npy", self.vectors)
+        np.save(directory / "counts.npy", self.counts)
+        (directory / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
+        (directory / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False))
+        _fsync_tree(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> AppendSegment:
+        return cls(
+            np.load(directory / "vectors.npy"),
+            np.load(directory / "counts.npy"),
+            Facets(**json.loads((directory / "facets.json").read_text())),
+            json.loads((directory / "tokens.json").read_text()),
+        )
+
 
 class SearchIndex:
     def __init__(self, encoder: Encoder):
         self.encoder = encoder
         self.revision: str | None = None
-        self.facets = Facets()
-        self.vectors = np.zeros((0, encoder.dim), dtype=np.float32)
+        self.base = BaseSegment.empty(encoder.dim)
+        self.extra = AppendSegment.empty(encoder.dim)
+        self.facets = Facets()  # both segments, base rows first
+        self.vectors = RowVectors(self.base.vectors, self.extra.vectors)
         self.passage_row = np.zeros(0, dtype=np.int32)  # passage -> case row
         self.row_offsets = np.zeros(1, dtype=np.int64)  # row r's passages: [off[r], off[r+1])
-        self.bm25: bm25s.BM25 | None = None
-        self.dense: faiss.Index | None = None
-        self._idf: dict[str, float] = {}
-        self._tokens: list[list[str]] | None = []  # BM25 tokens per row; None = still on disk
-        self._tokens_file: Path | None = None
+        self.generation = 0  # of the saved manifest
+        self._saved = False  # whether the manifest in the index directory describes this index
         self._row_of_iri: dict[str, int] = {}
         self._postings: dict[str, np.ndarray] | None = None
         self._alive: np.ndarray | None = None
@@ -99,8 +322,17 @@ class SearchIndex:
         return len(self.facets.ids)
 
     @property
+    def dense(self) -> faiss.Index | None:
+        """The base segment's faiss index (the append segment is searched exactly)."""
+        return self.base.dense
+
+    @property
     def alive_count(self) -> int:
         return int(self.alive_mask().sum())
+
+    @property
+    def dead_base_rows(self) -> np.ndarray:
+        return np.flatnonzero(~self.alive_mask()[: self.base.rows])
 
     def alive_mask(self) -> np.ndarray:
         """Rows still in the graph, as a boolean array (a fresh copy: callers narrow it)."""
@@ -115,6 +347,11 @@ class SearchIndex:
         f = self.facets
         return {f.iris[r]: f.stamps[r] for r in range(len(f.ids)) if f.alive[r]}
 
+    def stamps_of(self, case_iris: Iterable[str]) -> dict[str, str]:
+        """The stamps of those of the given cases that the index holds alive."""
+        rows = {i: self._row_of_iri.get(i) for i in case_iris}
+        return {i: self.facets.stamps[r] for i, r in rows.items() if r is not None}
+
     def postings(self) -> dict[str, np.ndarray]:
         """Concept IRI -> alive rows that link it (explicit, derived or knelpunttype), as row arrays."""
         if self._postings is None:
@@ -128,31 +365,90 @@ class SearchIndex:
 
     @property
     def on_disk(self) -> bool:
-        """Whether this index was loaded from or saved to its directory (so meta.json there is its own)."""
-        return self._tokens_file is not None
+        """Whether the index directory's manifest describes this index (so a revision-only change rewrites it alone)."""
+        return self._saved
+
+    # --- the signals' reads across both segments -------------------------------
+
+    def dense_search(
+        self, query: np.ndarray, k: int, passage_ok: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best passages for a (1, dim) query, best first: (scores, passage ids in the joint numbering).
+
+        `passage_ok` (one flag per passage) restricts the search; the base goes through faiss, the
+        append segment is scored exactly.
+        """
+        n_base = len(self.base.vectors)
+        scores, ids = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
+        base = self.base.dense
+        if base is not None and base.ntotal:
+            base_ok = None if passage_ok is None else passage_ok[:n_base]
+            s, i = _faiss_search(base, query, k, base_ok)
+            scores.append(s)
+            ids.append(i)
+        if len(self.extra.vectors):
+            sims = self.extra.vectors @ query[0]
+            candidates = np.arange(len(sims)) if passage_ok is None else np.flatnonzero(passage_ok[n_base:])
+            top = candidates[_top(sims[candidates], k)]
+            scores.append(sims[top])
+            ids.append(top + n_base)
+        all_scores, all_ids = np.concatenate(scores), np.concatenate(ids)
+        best = _top(all_scores, k)
+        return all_scores[best], all_ids[best]
+
+    def has_term(self, term: str) -> bool:
+        return sum(self._df(term)) > 0
 
     def idf(self, token: str) -> float:
-        return self._idf.get(token, 0.0)
+        """The term's idf over the whole collection (both segments), 0 for a term no case has."""
+        base_df, append_df = self._df(token)
+        df = base_df + append_df
+        return lucene_idf(df, self.base.n_docs + self.extra.rows) if df else 0.0
+
+    def lexical_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 ("lucene") of every row for the query terms, with the collection's idf (module docstring)."""
+        scores = np.zeros(len(self), dtype=np.float32)
+        base, n_base = self.base, self.base.rows
+        for term in terms:
+            idf = self.idf(term)
+            base_df, append_df = self._df(term)
+            if base_df:
+                assert base.bm25 is not None, "a base with documents has its BM25"
+                matrix, tid = base.bm25.scores, base.bm25.vocab_dict[term]
+                lo, hi = matrix["indptr"][tid], matrix["indptr"][tid + 1]
+                rescale = idf / lucene_idf(base_df, base.n_docs)
+                # a term's column lists each document once, so a fancy-indexed += adds every score
+                scores[matrix["indices"][lo:hi]] += matrix["data"][lo:hi] * rescale
+            if append_df:
+                rows, tf = self.extra.postings[term]
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * self.extra.lengths[rows] / self._avgdl())
+                scores[n_base + rows] += idf * tf / (tf + norm)
+        return scores
+
+    def _df(self, term: str) -> tuple[int, int]:
+        tid = self.base.bm25.vocab_dict.get(term) if self.base.bm25 is not None else None
+        return (int(self.base.df[tid]) if tid is not None else 0), self.extra.df.get(term, 0)
+
+    def _avgdl(self) -> float:
+        """The base's average document length (what its precomputed scores use); the append's without a base."""
+        if self.base.n_docs:
+            return self.base.avgdl
+        return float(self.extra.lengths.mean()) if self.extra.rows else 1.0
 
     # --- building --------------------------------------------------------------
 
     def copy(self) -> SearchIndex:
-        """A twin to change while this one keeps answering; arrays and BM25 are replaced on change, never edited."""
+        """A twin to change while this one keeps answering; segments are replaced on change, never edited."""
         twin = SearchIndex(self.encoder)
-        twin.revision = self.revision
+        twin.revision, twin.generation = self.revision, self.generation
+        twin.base, twin.extra = self.base, self.extra
         twin.facets = Facets(**{name: list(values) for name, values in self.facets.__dict__.items()})
         twin.vectors, twin.passage_row, twin.row_offsets = self.vectors, self.passage_row, self.row_offsets
-        twin.bm25, twin._idf = self.bm25, self._idf
-        twin.dense = faiss.clone_index(self.dense) if self.dense is not None else None
-        twin._tokens = list(self._tokens) if self._tokens is not None else None
-        twin._tokens_file = self._tokens_file
         twin._row_of_iri = dict(self._row_of_iri)
         return twin
 
     def add(self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None) -> None:
-        """Append cases (replacing older rows of the same IRI); progress(n) counts encoded cases."""
-        tokens = self._loaded_tokens()
-        self._mark_dead(doc.iri for doc in docs)
+        """Add cases to the append segment (older rows of the same IRI die); progress(n) counts encoded cases."""
         texts, counts = [], []
         for doc in docs:
             pieces = passage_texts(doc.title, doc.situation)
@@ -160,157 +456,185 @@ class SearchIndex:
             counts.append(len(pieces))
         per_case = len(texts) / max(len(docs), 1)
         new_vectors = self.encoder.encode_bulk(texts, progress and (lambda n: progress(round(n / per_case))))
-        start_row = len(self)
+        new_facets = Facets()
         for doc in docs:
-            self._row_of_iri[doc.iri] = len(self.facets.ids)
-            self.facets.append(doc)
-            tokens.append(analyse(lexical_text(doc.title, doc.situation, doc.solution)))
-        if docs:
-            self.vectors = np.concatenate([self.vectors, new_vectors]) if len(self.vectors) else new_vectors
-            rows = np.repeat(np.arange(start_row, start_row + len(docs), dtype=np.int32), counts)
-            self.passage_row = np.concatenate([self.passage_row, rows])
-            self.row_offsets = np.concatenate([self.row_offsets, self.row_offsets[-1] + np.cumsum(counts)])
-        self._alive = self._postings = None
-        self._extend_dense(new_vectors)
-        self._rebuild_lexical()
+            new_facets.append(doc)
+        tokens = [analyse(lexical_text(doc.title, doc.situation, doc.solution)) for doc in docs]
+        vectors = new_vectors.reshape(-1, self.encoder.dim)
+        self._change(new_facets.iris, AppendSegment(vectors, np.asarray(counts, dtype=np.int64), new_facets, tokens))
 
     def remove(self, case_iris: Iterable[str]) -> None:
-        self._mark_dead(case_iris)
-        self._rebuild_lexical()
+        self._change(case_iris, AppendSegment.empty(self.encoder.dim))
 
-    def _mark_dead(self, case_iris: Iterable[str]) -> None:
-        tokens = self._loaded_tokens()
-        for case_iri in case_iris:
+    def _change(self, dying: Iterable[str], new: AppendSegment) -> None:
+        """Mark the rows of `dying` dead (base) or drop them (append), then append `new`."""
+        n_base = self.base.rows
+        dropped = set()
+        for case_iri in dying:
             row = self._row_of_iri.pop(case_iri, None)
-            if row is not None:
+            if row is not None and row < n_base:
                 self.facets.alive[row] = False
-                tokens[row] = []
-        self._alive = None
-        self._postings = None
+            elif row is not None:
+                dropped.add(row - n_base)
+        old = self.extra
+        keep = [r for r in range(old.rows) if r not in dropped]
+        keep_passages = _passages_of(old.counts, keep)
+        self._set_append(
+            AppendSegment(
+                np.concatenate([old.vectors[keep_passages], new.vectors]),
+                np.concatenate([old.counts[keep], new.counts]).astype(np.int64),
+                old.facets.rows(keep) + new.facets,
+                [old.tokens[r] for r in keep] + new.tokens,
+            )
+        )
 
-    def _extend_dense(self, new_vectors: np.ndarray) -> None:
-        """Add to the dense index; switch to (or start) an inverted-file index when it grows large."""
-        flat = self.dense is None or isinstance(self.dense, faiss.IndexFlat)
-        if flat and len(self.vectors) >= IVF_MIN_PASSAGES:
-            self.dense = _ivf_index(self.vectors)
-            return
-        if self.dense is None:
-            self.dense = faiss.IndexFlatIP(self.encoder.dim)
-            new_vectors = self.vectors
-        if len(new_vectors):
-            self.dense.add(np.ascontiguousarray(new_vectors))
+    def _set_append(self, extra: AppendSegment) -> None:
+        """Make `extra` the append segment: the joint arrays, facets and lookups follow."""
+        n_base = self.base.rows
+        self.extra = extra
+        self.facets = self.facets.slice(0, n_base) + extra.facets
+        self.vectors = RowVectors(self.base.vectors, extra.vectors)
+        base_offsets = self.base.row_offsets
+        self.row_offsets = np.concatenate([base_offsets, base_offsets[-1] + np.cumsum(extra.counts)]).astype(np.int64)
+        self.passage_row = (
+            np.concatenate([_passage_rows(np.diff(base_offsets), 0), _passage_rows(extra.counts, n_base)])
+            if n_base
+            else _passage_rows(extra.counts, 0)
+        )
+        for row, case_iri in enumerate(extra.facets.iris):
+            self._row_of_iri[case_iri] = n_base + row
+        self._alive = self._postings = None
 
-    def _rebuild_lexical(self) -> None:
-        """bm25s cannot add documents, so BM25 is rebuilt from the stored tokens: seconds at 100k cases."""
-        tokens = self._loaded_tokens()
-        self.bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-        self.bm25.index([t or [""] for t in tokens] or [[""]], show_progress=False)
-        n = max(self.alive_count, 1)
-        df = Counter(chain.from_iterable(map(set, tokens)))
-        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    def merge_due(self) -> bool:
+        """The append segment or the dead rows have grown past the thresholds (module constants)."""
+        base_rows = self.base.rows
+        append_limit = min(max(MERGE_APPEND_MIN, MERGE_APPEND_SHARE * base_rows), MERGE_APPEND_MAX)
+        return self.extra.rows > append_limit or len(self.dead_base_rows) > MERGE_DEAD_SHARE * base_rows
 
-    def _loaded_tokens(self) -> list[list[str]]:
-        if self._tokens is None:
-            assert self._tokens_file is not None, "tokens left on disk have a file"
-            self._tokens = json.loads(self._tokens_file.read_text())
-        return self._tokens
+    def merge_urgent(self) -> bool:
+        """Too far past the thresholds to wait for a background merge (a first build, a huge import)."""
+        return self.extra.rows > MERGE_APPEND_MAX or len(self.dead_base_rows) > MERGE_DEAD_URGENT * self.base.rows
+
+    def merged(self) -> SearchIndex:
+        """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read here."""
+        keep = np.flatnonzero(self.alive_mask())
+        counts = np.diff(self.row_offsets)[keep]
+        vectors = np.ascontiguousarray(self.vectors[_passages_of(np.diff(self.row_offsets), keep)], dtype=np.float32)
+        base_tokens = self.base.read_tokens() if self.base.rows else []
+        n_base = self.base.rows
+        tokens = [base_tokens[r] if r < n_base else self.extra.tokens[r - n_base] for r in keep.tolist()]
+        fresh = SearchIndex(self.encoder)
+        fresh.revision, fresh.generation = self.revision, self.generation
+        fresh.base = BaseSegment.build(vectors, counts, self.facets.rows(keep.tolist()), tokens)
+        fresh.facets = fresh.base.facets.slice(0)
+        fresh._set_append(AppendSegment.empty(self.encoder.dim))
+        fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
+        return fresh
+
+    def rebased(self, merged: SearchIndex) -> SearchIndex:
+        """`merged` (built from an earlier state of this index) brought up to this index: what changed
+        since is carried over as append rows, vectors and tokens included (no re-encoding)."""
+        index = merged.copy()
+        ours, theirs = self.alive_stamps(), merged.alive_stamps()
+        gone = [i for i, stamp in theirs.items() if ours.get(i) != stamp]
+        carried = [self._row_of_iri[i] for i, stamp in ours.items() if theirs.get(i) != stamp]
+        n_base = self.base.rows
+        assert all(r >= n_base for r in carried), "what changed since a merge's snapshot is in the append segment"
+        local = [r - n_base for r in carried]
+        passages = _passages_of(self.extra.counts, local)
+        index._change(
+            gone,
+            AppendSegment(
+                self.extra.vectors[passages].reshape(-1, self.encoder.dim),
+                self.extra.counts[local].astype(np.int64),
+                self.extra.facets.rows(local),
+                [self.extra.tokens[r] for r in local],
+            ),
+        )
+        index.revision = self.revision
+        return index
 
     # --- persistence -----------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        """Write to a fresh directory, then swap it in: a crash leaves the old index whole."""
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        np.save(tmp / "vectors.npy", self.vectors)
-        np.save(tmp / "passage_row.npy", self.passage_row)
-        np.save(tmp / "row_offsets.npy", self.row_offsets)
-        (tmp / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
-        (tmp / "tokens.json").write_text(json.dumps(self._loaded_tokens(), ensure_ascii=False))
-        (tmp / "idf.json").write_text(json.dumps(self._idf, ensure_ascii=False))
-        if self.dense is not None:
-            faiss.write_index(self.dense, str(tmp / "dense.faiss"))
-        if self.bm25 is not None:
-            self.bm25.save(tmp / "bm25", show_progress=False)
-        meta = {
+        """New segments under fresh names, then the manifest (atomically); then the files only the old one named go."""
+        directory.mkdir(parents=True, exist_ok=True)
+        previous = _named_files(directory)
+        self.generation += 1
+        self.save_base(directory)
+        files: dict[str, str | None] = {"base": self.base.name, "append": None, "dead": None}
+        if self.extra.rows:
+            files["append"] = append = f"append-{self.generation}"
+            self.extra.save(directory / append)
+        dead = self.dead_base_rows
+        if len(dead):
+            files["dead"] = dead_file = f"dead-{self.generation}.npy"
+            _save_synced(directory / dead_file, dead.astype(np.int64))
+        _crash_point("index-segments-written")
+        self._write_manifest(directory, files)
+        _crash_point("index-manifest-written")
+        for name in previous - _named(files):
+            _remove(directory / name)
+        self._saved = True
+
+    def save_base(self, directory: Path) -> None:
+        """Write the base segment if it is new, under a name no manifest uses yet (a background merge
+        writes it before it takes the lock to swap in)."""
+        if self.base.name is None and self.base.rows:
+            self.base.save(directory / f"base-{time.time_ns()}")
+            self.vectors = RowVectors(self.base.vectors, self.extra.vectors)
+
+    def save_revision(self, directory: Path) -> None:
+        """Only the graph revision moved (nothing to add or drop): rewrite the manifest alone, atomically."""
+        manifest = json.loads((directory / MANIFEST).read_text())
+        manifest["revision"] = self.revision
+        _write_atomically(directory / MANIFEST, json.dumps(manifest, indent=1))
+
+    def _write_manifest(self, directory: Path, files: dict[str, str | None]) -> None:
+        manifest = {
             "format": FORMAT_VERSION,
             "encoder": self.encoder.id,
             "dim": self.encoder.dim,
             "revision": self.revision,
+            "generation": self.generation,
             "rows": len(self),
             "alive": self.alive_count,
+            **files,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        _fsync_tree(tmp)
-        old = directory.with_name(directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
-        self._tokens_file = directory / "tokens.json"
-
-    def save_revision(self, directory: Path) -> None:
-        """Only the graph revision moved (nothing to add or drop): rewrite meta.json alone, atomically."""
-        meta_file = directory / "meta.json"
-        meta = json.loads(meta_file.read_text())
-        meta["revision"] = self.revision
-        tmp = meta_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, meta_file)
+        _write_atomically(directory / MANIFEST, json.dumps(manifest, indent=1))
 
     @classmethod
     def load(cls, directory: Path, encoder: Encoder) -> SearchIndex | None:
         """The saved index, or None when it is missing, unreadable or built by another encoder."""
         old = directory.with_name(directory.name + ".old")
         if not directory.exists() and old.exists():
-            os.replace(old, directory)  # a crash between the two renames in save()
+            os.replace(old, directory)  # a FORMAT 2 save crashed between its two renames
         try:
-            meta = json.loads((directory / "meta.json").read_text())
-            if meta.get("format") != FORMAT_VERSION or meta.get("encoder") != encoder.id:
+            if (directory / MANIFEST).exists():
+                manifest = json.loads((directory / MANIFEST).read_text())
+            else:  # FORMAT 2: the whole directory is one base segment
+                manifest = json.loads((directory / "meta.json").read_text())
+                if manifest.get("format") == LEGACY_FORMAT:
+                    manifest |= {"format": FORMAT_VERSION, "base": LEGACY_BASE, "append": None, "dead": None}
+            if manifest.get("format") != FORMAT_VERSION or manifest.get("encoder") != encoder.id:
                 return None
             index = cls(encoder)
-            # faiss reads without the GIL: let it run while Python parses the facets
-            with ThreadPoolExecutor(1) as pool:
-                dense = pool.submit(faiss.read_index, str(directory / "dense.faiss"))
-                # memory-mapped: only the rows a search explains or a similar-case query reads come in
-                index.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
-                index.passage_row = np.load(directory / "passage_row.npy")
-                index.row_offsets = np.load(directory / "row_offsets.npy")
-                index.facets = Facets(**json.loads((directory / "facets.json").read_text()))
-                index._idf = json.loads((directory / "idf.json").read_text())
-                index.bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False)
-                index.dense = dense.result()
+            if manifest["base"] is not None:
+                index.base = BaseSegment.load(directory / manifest["base"], manifest["base"])
+            extra = AppendSegment.load(directory / manifest["append"]) if manifest["append"] else None
+            dead = np.load(directory / manifest["dead"]) if manifest["dead"] else np.zeros(0, np.int64)
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
-        index.revision = meta.get("revision")
-        index._tokens, index._tokens_file = None, directory / "tokens.json"
+        index.revision, index.generation = manifest.get("revision"), manifest.get("generation", 0)
+        index.facets = index.base.facets.slice(0)
+        for row in dead.tolist():
+            index.facets.alive[row] = False
         index._row_of_iri = {i: r for r, i in enumerate(index.facets.iris) if index.facets.alive[r]}
+        index._set_append(extra or AppendSegment.empty(encoder.dim))
+        index._saved = (directory / MANIFEST).exists()
+        if index._saved:
+            _remove_leftovers(directory)
         return index
-
-    def compacted(self) -> SearchIndex:
-        """A copy without dead rows (no re-encoding)."""
-        keep = np.flatnonzero(self.alive_mask())
-        tokens = self._loaded_tokens()
-        fresh = SearchIndex(self.encoder)
-        fresh.revision = self.revision
-        counts = np.diff(self.row_offsets)[keep]
-        passages = (
-            np.concatenate([np.arange(self.row_offsets[r], self.row_offsets[r + 1]) for r in keep])
-            if len(keep)
-            else np.zeros(0, dtype=np.int64)
-        )
-        fresh.vectors = np.asarray(self.vectors[passages], dtype=np.float32)
-        fresh.passage_row = np.repeat(np.arange(len(keep), dtype=np.int32), counts)
-        fresh.row_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        for name, values in fresh.facets.__dict__.items():
-            source = getattr(self.facets, name)
-            values.extend(source[r] for r in keep)
-        fresh._tokens = [tokens[r] for r in keep]
-        fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
-        fresh._extend_dense(fresh.vectors)
-        fresh._rebuild_lexical()
-        return fresh
 
 
 def _ivf_index(vectors: np.ndarray) -> faiss.Index:
@@ -326,8 +650,108 @@ def _ivf_index(vectors: np.ndarray) -> faiss.Index:
     return index
 
 
+def _faiss_search(
+    dense: faiss.Index, query: np.ndarray, k: int, ok: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """faiss search, restricted to the passages flagged in `ok` when given; missing hits (-1) dropped."""
+    if ok is None:
+        scores, ids = dense.search(query, min(k, dense.ntotal))
+    else:
+        n_ok = int(ok.sum())
+        if not n_ok:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        bitmap = np.packbits(ok, bitorder="little")
+        # faiss.swig_ptr is SWIG plumbing, not documented API: tested with faiss-cpu 1.9-1.15 (pyproject caps <1.16).
+        selector = faiss.IDSelectorBitmap(len(ok), faiss.swig_ptr(bitmap))
+        params: faiss.SearchParameters
+        # faiss's generated stubs declare the SearchParameters constructors without their keyword arguments
+        if isinstance(dense, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=dense.nprobe)  # type: ignore[call-arg]
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, ids = dense.search(query, min(k, n_ok), params=params)
+    found = ids[0] >= 0
+    return scores[0][found], ids[0][found].astype(np.int64)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def _passage_rows(counts: np.ndarray, first_row: int) -> np.ndarray:
+    return np.repeat(np.arange(first_row, first_row + len(counts), dtype=np.int32), counts)
+
+
+def _passages_of(counts: np.ndarray, rows) -> np.ndarray:
+    """The passage ids of the given rows (in that order), for per-row passage counts."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)[rows]
+    lengths = np.asarray(counts, dtype=np.int64)[rows]
+    firsts = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - firsts, lengths)
+
+
+def _named(files: dict[str, str | None]) -> set[str]:
+    named = {name for name in files.values() if name and name != LEGACY_BASE}
+    return named | LEGACY_FILES if files.get("base") == LEGACY_BASE else named
+
+
+def _named_files(directory: Path) -> set[str]:
+    """The files the current manifest (or a FORMAT 2 index) names; empty without one."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return set(LEGACY_FILES) if (directory / "meta.json").exists() else set()
+    return _named({key: manifest.get(key) for key in ("base", "append", "dead")})
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Drop what no manifest names: a crashed save's or an unfinished merge's files (one process per data dir)."""
+    named = _named_files(directory) | {MANIFEST}
+    for path in directory.iterdir():
+        if path.name not in named:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _save_synced(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(directory: Path) -> None:
     for path in directory.rglob("*"):
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+    _fsync_dir(directory)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,13 +74,20 @@ class SyncReport:
 
 
 class SearchService:
-    def __init__(self, kg, concepts: ConceptIndex, index: SearchIndex, index_dir: Path):
+    def __init__(
+        self, kg, concepts: ConceptIndex, index: SearchIndex, index_dir: Path, background_merges: bool = False
+    ):
         self.kg = kg
         self.concepts = concepts
         self.index = index
         self.index_dir = index_dir
         self.ranker = Ranker(index, concepts)
         self.calibration = Calibration.load()
+        # A server merges segments in a thread; a CLI process does not start what its exit would cut short
+        # (an unfinished merge only leaves files no manifest names, removed when the index is next loaded).
+        self.background_merges = background_merges
+        self._lock = threading.RLock()  # one change of the index at a time: syncs and a merge's swap
+        self._merge: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -92,31 +100,54 @@ class SearchService:
         encoder: Encoder,
         progress: Callable[[int, int], None] | None = None,
         known: dict[str, CaseDoc] | None = None,
+        background_merges: bool = False,
+        since: str | None = None,
     ) -> tuple[SearchService, SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         index = SearchIndex.load(index_dir, encoder)
         rebuilt = index is None
-        service = cls(kg, concepts, index or SearchIndex(encoder), index_dir)
-        report = service.sync(progress, known)
+        service = cls(kg, concepts, index or SearchIndex(encoder), index_dir, background_merges)
+        report = service.sync(progress, known, since)
         if rebuilt and report.action != "up-to-date":
             report.action = "rebuilt"
         return service, report
 
     def sync(
-        self, progress: Callable[[int, int], None] | None = None, known: dict[str, CaseDoc] | None = None
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        known: dict[str, CaseDoc] | None = None,
+        since: str | None = None,
     ) -> SyncReport:
         """Add what the index misses, drop what the graph no longer has, re-encode what changed.
 
         `known` holds docs the caller just wrote (an import), so they need not be read back from
         the graph; their stamps still come from the graph, which stays the one source of truth.
+        `since` is the graph revision before that write: when the index reflects it, the known cases
+        are all that changed, and only their stamps are read (comparing every case's stamp takes
+        seconds at 100k cases). Changes go to the append segment and the dead set (search/index.py);
+        a merge into a new base runs in the background when due, or here when the append segment
+        grew too large.
         """
+        with self._lock:
+            report = self._sync(progress, known, since)
+            self._start_merge_if_due()
+            return report
+
+    def _sync(
+        self, progress: Callable[[int, int], None] | None, known: dict[str, CaseDoc] | None, since: str | None
+    ) -> SyncReport:
         revision = self.kg.revision()
         if self.index.revision == revision and revision is not None:
             return SyncReport("up-to-date")
-        in_graph = case_stamps(self.kg)
-        in_index = self.index.alive_stamps()
+        if known and since is not None and self.index.revision == since:
+            in_graph = case_stamps(self.kg, sorted(known))
+            in_index = self.index.stamps_of(in_graph)
+            gone = []
+        else:
+            in_graph = case_stamps(self.kg)
+            in_index = self.index.alive_stamps()
+            gone = [i for i in in_index if i not in in_graph]
         stale = [i for i, stamp in in_graph.items() if in_index.get(i) != stamp]
-        gone = [i for i in in_index if i not in in_graph]
         if not stale and not gone:
             self.index.revision = revision
             if self.index.on_disk:
@@ -143,14 +174,72 @@ class SearchService:
                     progress(done, len(docs))
 
             index.add(docs, step)
-        if index.alive_count < 0.8 * len(index):
-            index = index.compacted()
+        encoded = time.perf_counter()
+        if index.merge_urgent():
+            log.info("index merge: %d rows into a new base, in this sync", len(index))
+            index = index.merged()
         index.revision = revision
         index.save(self.index_dir)
+        self._swap(index)
+        log.info(
+            "index sync done in %.1f s (encode and add %.1f s, save %.1f s): %d cases, %d in the append segment",
+            time.perf_counter() - started,
+            encoded - started,
+            time.perf_counter() - encoded,
+            index.alive_count,
+            index.extra.rows,
+        )
+        return SyncReport("caught-up", added=len(stale), removed=len(gone))
+
+    def _swap(self, index: SearchIndex) -> None:
         self.ranker = Ranker(index, self.concepts)
         self.index = index
-        log.info("index sync done in %.1f s: %d cases in the index", time.perf_counter() - started, index.alive_count)
-        return SyncReport("caught-up", added=len(stale), removed=len(gone))
+
+    # --- merging segments ------------------------------------------------------
+
+    def merge(self) -> bool:
+        """Build a new base from both segments now, in this thread (`maatwerk reindex --compact`)."""
+        self.wait_for_merge()
+        with self._lock:
+            if not self.index.extra.rows and not len(self.index.dead_base_rows):
+                return False
+            index = self.index.merged()
+            index.save(self.index_dir)
+            self._swap(index)
+            return True
+
+    def wait_for_merge(self, timeout: float | None = None) -> None:
+        merge = self._merge
+        if merge is not None:
+            merge.join(timeout)
+
+    def _start_merge_if_due(self) -> None:
+        if not self.background_merges or not self.index.merge_due():
+            return
+        if self._merge is not None and self._merge.is_alive():
+            return
+        self._merge = threading.Thread(target=self._merge_in_background, args=(self.index,), daemon=True)
+        self._merge.start()
+
+    def _merge_in_background(self, snapshot: SearchIndex) -> None:
+        """Merge a snapshot without holding the lock (searches and syncs go on), then swap it in
+        with whatever syncs added meanwhile carried over (no re-encoding)."""
+        started = time.perf_counter()
+        log.info("index merge: %d rows into a new base, in the background", len(snapshot))
+        try:
+            merged = snapshot.merged()
+            merged.save_base(self.index_dir)  # the large write, outside the lock
+            with self._lock:
+                if self.index.base is not snapshot.base:
+                    log.info("index merge: dropped, the base changed meanwhile")
+                    return
+                index = self.index.rebased(merged)
+                index.save(self.index_dir)
+                self._swap(index)
+        except Exception:
+            log.exception("index merge failed; the segments stay as they were")
+            return
+        log.info("index merge done in %.1f s: %d cases in the new base", time.perf_counter() - started, index.base.rows)
 
     def _docs(self, iris: list[str], stamps: dict[str, str], known: dict[str, CaseDoc]) -> list[CaseDoc]:
         unknown = [i for i in iris if i not in known]

@@ -160,7 +160,7 @@ def test_index_persists_and_reloads_without_re_encoding(small_dir, tmp_path):
 
 def test_index_is_rebuilt_when_the_encoder_changes(small_dir, tmp_path):
     shutil.copytree(small_dir, tmp_path / "d")
-    meta_file = tmp_path / "d" / "index" / "meta.json"
+    meta_file = tmp_path / "d" / "index" / "manifest.json"
     meta = json.loads(meta_file.read_text())
     meta_file.write_text(json.dumps(meta | {"encoder": "st:een-ander-model"}))
     core = open_core(tmp_path / "d")
@@ -216,7 +216,7 @@ def ivf_index(demo_core, tmp_path_factory, request):
     request.addfinalizer(patch.undo)
     index = index_module.SearchIndex(demo_core.search().index.encoder)
     index.add(case_docs(demo_core.kg))
-    return index
+    return index.merged()  # a base segment: where a large index keeps its faiss index
 
 
 def test_large_indexes_switch_to_ivf_and_rank_like_exact_search(demo_core, ivf_index):

@@ -1,0 +1,411 @@
+"""The segmented search index (search/index.py): a base, an append segment, a dead set, a manifest.
+
+Unit tests on `SearchIndex` with synthetic cases and the hashing test encoder (exact dense search
+in both segments), plus one test through the service: searches answer during a background merge.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import search.index as index_module
+from graph.cases import CaseDoc
+from search.encoders import get_encoder
+from search.engine import Ranker
+from search.index import BM25_B, BM25_K1, MANIFEST, SearchIndex, lucene_idf
+from tests.conftest import open_core
+
+ENCODER = get_encoder("hash:256")
+WORDS = [
+    "rolstoel",
+    "woning",
+    "gemeente",
+    "uwv",
+    "toeslag",
+    "schulden",
+    "beslag",
+    "huur",
+    "dakloos",
+    "briefadres",
+    "zorg",
+    "wmo",
+    "jeugd",
+    "school",
+    "inkomen",
+    "bijstand",
+    "werk",
+    "re-integratie",
+    "vervoer",
+    "taxi",
+    "mantelzorg",
+    "pgb",
+    "indicatie",
+    "bezwaar",
+    "termijn",
+]
+QUERIES = ["rolstoel en vervoer", "schulden beslag toeslag", "briefadres dakloos gemeente", "pgb mantelzorg zorg"]
+
+
+def doc(n: int, version: int = 0, seed: int = 0) -> CaseDoc:
+    rng = random.Random(n * 1000 + version + seed)
+    text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 40)))
+    return CaseDoc(
+        id=f"c{n}",
+        iri=f"https://w3id.org/maatwerk/id/casus/c{n}",
+        title=" ".join(rng.sample(WORDS, 3)),
+        situation=f"{text}. {' '.join(rng.sample(WORDS, 5))}.",
+        solution=" ".join(rng.sample(WORDS, 4)),
+        stamp=f"v{version}",
+        year=2020 + n % 5,
+    )
+
+
+def built(docs: list[CaseDoc]) -> SearchIndex:
+    """A from-scratch index: every case in one base segment."""
+    index = SearchIndex(ENCODER)
+    index.add(docs)
+    return index.merged()
+
+
+def ranked(index: SearchIndex, query: str, mode: str) -> list[tuple[str, float]]:
+    no_concepts = SimpleNamespace(labels_of=lambda iri: [])  # the synthetic cases link no concepts
+    ranking = Ranker(index, no_concepts).rank(query, 10, mode=mode, query_concepts=[])  # type: ignore[arg-type]
+    return [(index.facets.ids[h.row], h.score) for h in ranking.hits]
+
+
+def assert_same(ours: list[tuple[str, float]], theirs: list[tuple[str, float]], abs: float = 1e-6) -> None:
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [score for _, score in ours] == pytest.approx([score for _, score in theirs], abs=abs)
+
+
+def mixed_sequence() -> tuple[SearchIndex, list[CaseDoc]]:
+    """A base of 60 cases, then imports, replacements (of base and append rows) and deletions."""
+    current = {n: doc(n) for n in range(60)}
+    index = built(list(current.values()))
+    for step in range(3):
+        new = [doc(n) for n in range(60 + 5 * step, 65 + 5 * step)]
+        replaced = [doc(n, version=step + 1) for n in (step, 10 + step, 60 + 5 * (step - 1) if step else 30)]
+        index.add(new + replaced)
+        gone = [f"https://w3id.org/maatwerk/id/casus/c{20 + step}"]
+        index.remove(gone)
+        current.update({int(d.id[1:]): d for d in new + replaced})
+        current.pop(20 + step)
+    return index, list(current.values())
+
+
+# --- where changes land ---------------------------------------------------------------------
+
+
+def test_additions_replacements_and_deletions_land_in_the_right_segment():
+    index = built([doc(n) for n in range(10)])
+    assert index.base.rows == 10 and index.extra.rows == 0
+    index.add([doc(10), doc(3, version=1)])  # one new, one replacing a base row
+    assert index.base.rows == 10 and index.extra.facets.ids == ["c10", "c3"]
+    assert index.dead_base_rows.tolist() == [3] and index.row_of(doc(3).iri) == 11
+    index.add([doc(10, version=1)])  # replacing an append row drops it from the append segment
+    assert index.extra.facets.ids == ["c3", "c10"] and index.extra.facets.stamps == ["v1", "v1"]
+    index.remove([doc(5).iri, doc(3).iri])  # a base row dies; an append row leaves
+    assert index.dead_base_rows.tolist() == [3, 5] and index.extra.facets.ids == ["c10"]
+    assert index.alive_count == 9 and len(index) == 11
+    assert sorted(index.alive_stamps()) == sorted(doc(n).iri for n in (0, 1, 2, 4, 6, 7, 8, 9, 10))
+    # the joint row space: a case's passages and its vectors are where the row offsets say
+    row = index.row_of(doc(10).iri)
+    a, b = index.row_offsets[row], index.row_offsets[row + 1]
+    assert np.all(index.passage_row[a:b] == row)
+    assert np.allclose(index.vectors[a:b], index.extra.vectors)
+
+
+def test_rankings_match_a_from_scratch_index_before_and_after_a_merge():
+    index, current = mixed_sequence()
+    scratch = built(current)
+    assert index.extra.rows and len(index.dead_base_rows)
+    for query in QUERIES:
+        # dense search is exact in both segments: the same cases in the same order, the same scores
+        assert_same(ranked(index, query, "dense"), ranked(scratch, query, "dense"))
+        # BM25 before the merge: the base's dead rows still count in N and df and the length norm
+        # is the base's; on 60-75 cases that moves scores by a few per cent (measured: at most 2.1 %)
+        ours, theirs = dict(ranked(index, query, "lexical")), dict(ranked(scratch, query, "lexical"))
+        for case_id in ours.keys() & theirs.keys():
+            assert ours[case_id] == pytest.approx(theirs[case_id], rel=0.05)
+        assert len(ours.keys() & theirs.keys()) >= 8
+    merged = index.merged()
+    assert merged.extra.rows == 0 and not len(merged.dead_base_rows) and merged.base.rows == len(current)
+    for query in QUERIES:
+        for mode in ("dense", "lexical", "hybrid"):
+            assert_same(ranked(merged, query, mode), ranked(scratch, query, mode), abs=1e-5)
+
+
+def test_a_case_scores_the_same_in_the_base_and_in_the_append_segment():
+    """Same collection, case c7 either in the base or in the append segment.
+
+    N and df are the same in both (idf applied at query time over both segments); only the
+    average length differs (the base's, without c7, in the second). The tf part of BM25,
+    tf / (tf + k1 (1 - b + b dl/avgdl)), changes relatively by at most the relative change of
+    avgdl, so that is the tolerance.
+    """
+    docs = [doc(n, seed=3) for n in range(40)]
+    all_in_base = built(docs)
+    split = built(docs[:7] + docs[8:])
+    split.add([docs[7]])
+    assert split.extra.facets.ids == ["c7"]
+    drift = abs(all_in_base.base.avgdl - split.base.avgdl) / split.base.avgdl
+    for query in QUERIES:
+        terms = [t for t in dict.fromkeys(index_module.analyse(query)) if all_in_base.has_term(t)]
+        a = all_in_base.lexical_scores(terms)[all_in_base.row_of(docs[7].iri)]
+        b = split.lexical_scores(terms)[split.row_of(docs[7].iri)]
+        assert b == pytest.approx(a, rel=drift * 1.01 + 1e-6)
+        assert all(split.idf(t) == pytest.approx(all_in_base.idf(t)) for t in terms)
+
+
+def test_append_scores_follow_the_bm25s_lucene_formula():
+    index = built([doc(n) for n in range(20)])
+    extra = doc(20)
+    index.add([extra])
+    tokens = index.extra.tokens[0]
+    term = tokens[0]
+    tf = tokens.count(term)
+    n = index.base.n_docs + 1
+    df = sum(term in t for t in index.base.read_tokens()) + 1
+    expected = lucene_idf(df, n) * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / index.base.avgdl))
+    assert index.lexical_scores([term])[20] == pytest.approx(expected, rel=1e-5)
+
+
+# --- merging ----------------------------------------------------------------------------------
+
+
+def test_merge_thresholds(monkeypatch):
+    monkeypatch.setattr(index_module, "MERGE_APPEND_MIN", 2)
+    index = built([doc(n) for n in range(100)])
+    index.add([doc(n) for n in range(100, 105)])  # 5 % of the base: not yet
+    assert not index.merge_due()
+    index.add([doc(105)])
+    assert index.merge_due() and not index.merge_urgent()
+    index = index.merged()
+    index.remove([doc(n).iri for n in range(10)])  # 10 of 106 dead: under 10 %
+    assert not index.merge_due()
+    index.remove([doc(10).iri, doc(11).iri])
+    assert index.merge_due()
+    monkeypatch.setattr(index_module, "MERGE_APPEND_MAX", 3)
+    index.add([doc(n, version=1) for n in range(4)])
+    assert index.merge_urgent()
+
+
+# --- on disk -----------------------------------------------------------------------------------
+
+
+def test_save_and_load_keep_both_segments_and_the_dead_set(tmp_path):
+    index, _ = mixed_sequence()
+    index.revision = "r1"
+    index.save(tmp_path / "index")
+    loaded = SearchIndex.load(tmp_path / "index", ENCODER)
+    assert loaded is not None and loaded.revision == "r1"
+    assert loaded.alive_stamps() == index.alive_stamps()
+    assert loaded.dead_base_rows.tolist() == index.dead_base_rows.tolist()
+    for query in QUERIES:
+        assert_same(ranked(loaded, query, "hybrid"), ranked(index, query, "hybrid"))
+    # a second sync rewrites the append segment and the dead set, never the base
+    base_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "index" / loaded.base.name).rglob("*")}
+    loaded.add([doc(200)])
+    loaded.save(tmp_path / "index")
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "index" / loaded.base.name).rglob("*")} == base_files
+    names = sorted(p.name for p in (tmp_path / "index").iterdir())
+    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text())
+    assert names == sorted([MANIFEST, manifest["base"], manifest["append"], manifest["dead"]])
+
+
+@pytest.mark.parametrize("point", ["index-segments-written", "index-manifest-written"])
+def test_a_crash_while_saving_leaves_a_readable_index(tmp_path, monkeypatch, point):
+    """A crash after the new segment files are written but before (or right after) the manifest."""
+    directory = tmp_path / "index"
+    index = built([doc(n) for n in range(30)])
+    index.revision = "before"
+    index.save(directory)
+
+    class Killed(Exception):
+        pass
+
+    def crash(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    changed = SearchIndex.load(directory, ENCODER)
+    changed.add([doc(30), doc(4, version=1)])
+    changed.remove([doc(5).iri])
+    changed.revision = "after"
+    monkeypatch.setattr(index_module, "_crash_point", crash)
+    with pytest.raises(Killed):
+        changed.save(directory)
+    monkeypatch.undo()
+    reopened = SearchIndex.load(directory, ENCODER)
+    assert reopened is not None
+    expected = changed if point == "index-manifest-written" else index
+    assert reopened.revision == expected.revision and reopened.alive_stamps() == expected.alive_stamps()
+    # the next save and load leave only what the manifest names
+    reopened.add([doc(31)])
+    reopened.save(directory)
+    SearchIndex.load(directory, ENCODER)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    named = {MANIFEST, *(manifest[k] for k in ("base", "append", "dead") if manifest[k])}
+    assert {p.name for p in directory.iterdir()} == named
+
+
+def test_an_index_in_the_format_2_layout_loads_as_a_base_without_re_encoding(tmp_path, monkeypatch):
+    """FORMAT 2 kept every file in the index directory with meta.json and idf.json, and no stats."""
+    docs = [doc(n) for n in range(30)]
+    legacy = built(docs)
+    legacy.remove([docs[4].iri])  # FORMAT 2 also kept dead rows: alive false, tokens emptied
+    legacy.base.tokens[4] = []
+    directory = tmp_path / "index"
+    legacy.base.facets.alive[4] = False
+    legacy.base.save(tmp_path / "written")
+    (tmp_path / "written" / "stats.json").unlink()
+    shutil.move(tmp_path / "written", directory)
+    (directory / "idf.json").write_text("{}")
+    meta = {"format": 2, "encoder": ENCODER.id, "dim": ENCODER.dim, "revision": "r9", "rows": 30, "alive": 29}
+    (directory / "meta.json").write_text(json.dumps(meta))
+
+    monkeypatch.setattr(ENCODER, "encode_bulk", lambda *a, **k: pytest.fail("re-encoded"))
+    loaded = SearchIndex.load(directory, ENCODER)
+    assert loaded is not None and loaded.revision == "r9" and loaded.base.name == "."
+    assert loaded.alive_count == 29 and loaded.dead_base_rows.tolist() == [4]
+    for query in QUERIES:
+        assert_same(ranked(loaded, query, "hybrid"), ranked(legacy, query, "hybrid"), abs=1e-5)
+    loaded.revision = "r10"
+    loaded.save(directory)  # the manifest names the legacy files as the base: none is rewritten or removed
+    assert json.loads((directory / MANIFEST).read_text())["base"] == "."
+    assert (directory / "vectors.npy").exists() and (directory / "bm25").is_dir()
+    again = SearchIndex.load(directory, ENCODER)
+    assert again is not None and again.revision == "r10" and again.base.name == "."
+    merged = again.merged()  # the first merge moves the base out of the legacy files, which then go
+    merged.save(directory)
+    assert not (directory / "vectors.npy").exists() and not (directory / "meta.json").exists()
+    reloaded = SearchIndex.load(directory, ENCODER)
+    assert reloaded is not None and reloaded.alive_stamps() == loaded.alive_stamps()
+
+
+# --- the service: merging in the background ---------------------------------------------------
+
+
+def test_searches_keep_answering_during_a_background_merge(small_dir, tmp_path, monkeypatch):
+    shutil.copytree(small_dir, tmp_path / "d")
+    monkeypatch.setattr(index_module, "MERGE_APPEND_MIN", 0)
+    monkeypatch.setattr(index_module, "MERGE_APPEND_SHARE", 0.0)
+    started, release = threading.Event(), threading.Event()
+    real_merged = SearchIndex.merged
+
+    def slow_merged(self):
+        started.set()
+        assert release.wait(30)
+        return real_merged(self)
+
+    monkeypatch.setattr(SearchIndex, "merged", slow_merged)
+    core = open_core(tmp_path / "d")
+    core.background_merges = True
+    try:
+        service = core.search()  # the small corpus sits in the append segment: a merge is due
+        assert started.wait(30), "no background merge started"
+        before = service.index
+        answers = [service.search("rolstoel") for _ in range(5)]
+        assert all(a["results"] for a in answers) and service.index is before  # answered by the old index
+        release.set()
+        service.wait_for_merge(60)
+        merged = service.index
+        assert merged is not before and merged.extra.rows == 0 and merged.base.rows == before.alive_count
+        assert [r["id"] for r in service.search("rolstoel")["results"]] == [r["id"] for r in answers[0]["results"]]
+    finally:
+        release.set()
+        core.close()
+    reopened = SearchIndex.load(tmp_path / "d" / "index", ENCODER)
+    assert reopened is not None and reopened.base.rows == merged.base.rows and reopened.extra.rows == 0
+
+
+def test_a_sync_during_a_background_merge_is_carried_over(small_dir, tmp_path, monkeypatch):
+    shutil.copytree(small_dir, tmp_path / "d")
+    monkeypatch.setattr(index_module, "MERGE_APPEND_MIN", 0)
+    monkeypatch.setattr(index_module, "MERGE_APPEND_SHARE", 0.0)
+    release = threading.Event()
+    real_merged = SearchIndex.merged
+    monkeypatch.setattr(SearchIndex, "merged", lambda self: (release.wait(30), real_merged(self))[1])
+    core = open_core(tmp_path / "d")
+    core.background_merges = True
+    try:
+        service = core.search()
+        drop = "https://w3id.org/maatwerk/id/casus/t-dakloos"
+        core.kg.commit([], drop_graphs=[drop])
+        service.sync()  # lands while the merge of the earlier snapshot still runs
+        assert service.index.row_of(drop) is None
+        release.set()
+        deadline = time.monotonic() + 60
+        while service.index.base.rows == 0 and time.monotonic() < deadline:
+            service.wait_for_merge(1)
+        assert service.index.base.rows > 0 and service.index.row_of(drop) is None
+        assert "t-dakloos" not in [r["id"] for r in service.search("briefadres dakloos")["results"]]
+    finally:
+        release.set()
+        core.close()
+
+
+# --- black box: an import killed while it saves the index --------------------------------------
+
+
+@pytest.mark.parametrize("point", ["index-segments-written", "index-manifest-written"])
+def test_an_import_killed_while_saving_the_index_is_caught_up_on_the_next_start(tmp_path, point):
+    """SIGKILL after the new segment files are written, before and after the manifest names them."""
+    import signal
+
+    from tests.test_crash import ImportProcess, generate, indexed, init, maatwerk, split
+
+    data_dir = tmp_path / "data"
+    init(data_dir)
+    a, b = split(generate(tmp_path / "all.jsonl", 6, seed=43), (3, 3), tmp_path, ("a", "b"))
+    assert maatwerk("import-cases", str(tmp_path / "a.jsonl"), data_dir=data_dir).returncode == 0
+    run = ImportProcess(data_dir, tmp_path / "b.jsonl", tmp_path, point)
+    run.process.wait(600)
+    assert run.process.returncode == -signal.SIGKILL, run.log.read_text(errors="replace")
+    assert all(indexed(data_dir, record["id"]) for record in (a[0], b[0], b[-1]))
+    manifest = json.loads((data_dir / "index" / MANIFEST).read_text())
+    named = {MANIFEST, *(manifest[k] for k in ("base", "append", "dead") if manifest[k])}
+    assert {p.name for p in (data_dir / "index").iterdir()} == named
+
+
+def test_an_import_syncs_only_its_own_cases_when_the_index_was_in_step(small_dir, tmp_path, monkeypatch):
+    """Reading every case's stamp takes seconds at 100k cases: an import whose index reflected the
+    graph just before it reads only its own cases' stamps; an index that was behind compares all."""
+    import search.service as service_module
+
+    shutil.copytree(small_dir, tmp_path / "d")
+    asked: list[list[str] | None] = []
+    real_stamps = service_module.case_stamps
+    monkeypatch.setattr(
+        service_module, "case_stamps", lambda kg, iris=None: (asked.append(iris), real_stamps(kg, iris))[1]
+    )
+    records = [
+        json.loads(line) for line in (Path(__file__).parent / "data" / "cases_small.jsonl").read_text().splitlines()
+    ]
+    core = open_core(tmp_path / "d")
+    try:
+        core.search()
+        asked.clear()
+        first = tmp_path / "first.jsonl"
+        first.write_text(json.dumps({**records[0], "id": "t-nieuw-een"}, ensure_ascii=False) + "\n")
+        core.import_file(first)
+        assert asked == [["https://w3id.org/maatwerk/id/casus/t-nieuw-een"]]
+        assert core.search().index.row_of("https://w3id.org/maatwerk/id/casus/t-nieuw-een") is not None
+        drop = "https://w3id.org/maatwerk/id/casus/t-dakloos"
+        core.kg.commit([], drop_graphs=[drop])  # behind the index's back: it no longer reflects the graph
+        second = tmp_path / "second.jsonl"
+        second.write_text(json.dumps({**records[1], "id": "t-nieuw-twee"}, ensure_ascii=False) + "\n")
+        asked.clear()
+        core.import_file(second)
+        assert asked == [None] and core.search().index.row_of(drop) is None
+    finally:
+        core.close()
