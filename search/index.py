@@ -48,8 +48,8 @@ def passage_texts(title: str, situation: str) -> list[str]:
 
 
 def lexical_text(title: str, situation: str, solution: str) -> str:
-    """What BM25 sees of a case."""
-    return f"{title}\n{situation}\n{solution}"
+    """What BM25 sees of a case: the title counts twice (tune split: MRR +0.006)."""
+    return f"{title}\n{title}\n{situation}\n{solution}"
 
 
 @dataclass
