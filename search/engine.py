@@ -107,6 +107,22 @@ class Ranking:
     query_concepts: list[Concept]
     timings_ms: dict[str, float]
     query_vector: np.ndarray | None = None
+    known_share: float = 1.0
+    """The share of the question's words that some case contains (directly, as compound parts or one
+    typo away): low for a question from outside the field."""
+
+
+@dataclass
+class QueryTerms:
+    weights: dict[str, float]
+    """BM25 term -> its weight in the question."""
+    unknown: int
+    """Words of the question no case contains, nor their compound parts or a near spelling."""
+    words: int
+
+    @property
+    def known_share(self) -> float:
+        return 1.0 - self.unknown / max(self.words, 1)
 
 
 class Ranker:
@@ -139,14 +155,15 @@ class Ranker:
                 qvec = query_vector if query_vector is not None else self.index.encoder.encode([text])[0]
             with clock("dense"):
                 dense = self._dense(qvec, allowed)
-        if weights.lexical:
-            with clock("lexical"):
-                lexical = self._lexical(text, concepts + thesaurus, allowed)
+        with clock("lexical"):
+            query = self._query_terms(text, concepts + thesaurus)
+            if weights.lexical:
+                lexical = self._lexical(query, allowed)
         with clock("graph"):
             graph = self._graph(concepts, allowed)
         with clock("fusion"):
             hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
-        return Ranking(hits, found, timings, qvec)
+        return Ranking(hits, found, timings, qvec, query.known_share)
 
     # --- candidate rows --------------------------------------------------------
 
@@ -205,11 +222,11 @@ class Ranker:
         scores, ids = dense.search(query, min(k, n_ok), params=params)
         return _best_per_row(index.passage_row, scores[0], ids[0])
 
-    def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
+    def _lexical(self, query: QueryTerms, allowed: np.ndarray) -> dict[int, float]:
         index = self.index
         bm25 = index.bm25
         assert bm25 is not None, "every built or loaded index has its BM25"
-        weighted, unknown = self._query_terms(text, concepts)
+        weighted = query.weights
         if not weighted:
             return {}
         scores = np.zeros(len(index), dtype=np.float32)
@@ -221,12 +238,12 @@ class Ranker:
         ceiling = sum(weight * index.idf(t) for t, weight in weighted.items())
         # a word no case contains counts against the match as a very rare word would, so that
         # "asdfgh qwerty bel" does not fully match a case that says "belde"
-        ceiling += UNKNOWN_WEIGHT * unknown * math.log(1 + (index.alive_count + 0.5) / 0.5)
+        ceiling += UNKNOWN_WEIGHT * query.unknown * math.log(1 + (index.alive_count + 0.5) / 0.5)
         scores[~allowed] = 0.0
         top = _top_rows(scores, CANDIDATES)
         return {int(r): min(float(scores[r]) / max(ceiling, 1e-6), 1.0) for r in top if scores[r] > 0}
 
-    def _query_terms(self, text: str, concepts: list[Concept]) -> tuple[dict[str, float], int]:
+    def _query_terms(self, text: str, concepts: list[Concept]) -> QueryTerms:
         """The question's BM25 terms with their weights, and how many of its words stay unknown.
 
         A word the cases contain counts 1; an unknown word counts as its compound parts
@@ -240,7 +257,8 @@ class Ranker:
             weighted[term] = max(weighted.get(term, 0.0), weight)
 
         unknown = 0
-        for word in dict.fromkeys(words(text)):
+        question = list(dict.fromkeys(words(text)))
+        for word in question:
             token = stem(word)
             if token in vocab.tokens:
                 add(token, 1.0)
@@ -259,7 +277,7 @@ class Ranker:
         for term in self._expansion_terms(concepts):
             if term in vocab.tokens:
                 add(term, EXPANSION_WEIGHT)
-        return weighted, unknown
+        return QueryTerms(weighted, unknown, len(question))
 
     def _vocabulary(self) -> _Vocabulary:
         bm25 = self.index.bm25
