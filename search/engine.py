@@ -3,11 +3,13 @@
 Three signals, each on an absolute 0..1 scale so that a query that matches
 nothing gets low scores rather than a stretched top result:
 - dense: best cosine similarity between the query and a case's passages (faiss);
-- lexical: BM25 over title, situation and solution, divided by the score a
-  document matching every query term once would get, capped at 1; the query is
-  expanded with the SKOS labels of the concepts found in it (thesaurus words
-  such as "statushouder" included), at a reduced weight; a query word no case
-  contains raises that ceiling as a very rare word would;
+- lexical: BM25 over title (twice), situation and solution, compound words
+  indexed with their parts (search/text.py), divided by the score a document
+  matching every query term once would get, capped at 1; the query is expanded
+  with the SKOS labels of the concepts found in it (thesaurus words such as
+  "statushouder" included), at a reduced weight; a query word no case contains
+  counts as its compound parts or a known word one typo away, and otherwise
+  raises that ceiling as a very rare word would;
 - graph: the share of the query's concepts (laws, voorzieningen, organisations,
   levensgebieden) that the case links to.
 The fused score is a weighted sum (weights tuned on the labelled set, see
