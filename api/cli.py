@@ -359,7 +359,7 @@ def evaluate(
     from search.calibration import fit as fit_model
     from search.encoders import get_encoder
     from search.engine import Ranker
-    from search.evaluate import GOLD_FILE, calibration_samples, load_gold, match_quality_report, unknown_ids
+    from search.evaluate import GOLD_FILE, PlainBM25, calibration_samples, load_gold, match_quality_report, unknown_ids
     from search.evaluate import evaluate as run_eval
     from search.index import SearchIndex
 
@@ -386,13 +386,14 @@ def evaluate(
             out.print(f"Calibratie geschreven naar {CALIBRATION_FILE} ({calibration.queries} tune-queries): {fitted}")
         else:
             calibration = service.calibration
-        metrics = run_eval(ranker, gold_queries)
+        metrics = run_eval(ranker, gold_queries, baseline=PlainBM25(case_docs(core.kg)))
         quality = match_quality_report(ranker, gold_queries, calibration)
     if as_json:
         answer = {"modes": {m: v.__dict__ for m, v in metrics.items()}, "match_quality": quality.__dict__}
         sys.stdout.write(json.dumps(answer, indent=2) + "\n")
         return
     scored = next(iter(metrics.values())).queries
+    part = split or ("tune" if fit_calibration else "alle")
     table = Table(
         "modus",
         "MRR",
@@ -400,7 +401,7 @@ def evaluate(
         "recall@1",
         "recall@5",
         "recall@10",
-        title=f"{len(gold_queries)} queries ({split or 'alle'}), {scored} gescoord, encoder {ranker.index.encoder.id}",
+        title=f"{len(gold_queries)} queries ({part}), {scored} gescoord, encoder {ranker.index.encoder.id}",
     )
     for mode, m in metrics.items():
         table.add_row(mode, *(f"{v:.3f}" for v in (m.mrr, m.ndcg10, m.recall1, m.recall5, m.recall10)))

@@ -2,7 +2,8 @@
 
 Each result gets `relevance`, the estimated probability that a casusregisseur would call it a
 relevant precedent: a logistic model over the ranking signals (dense, lexical, graph, the fused
-score, how far it lies below the best result, and its rank). The answer as a whole gets
+score, how far it lies below the best result, its rank, how many of the question's concepts it
+shares, and the share of the question's words that any case contains). The answer as a whole gets
 `match_quality` from the best result's relevance: "strong" at or above STRONG (more likely a
 precedent than not), "none" below the `weak` threshold, "weak" in between.
 
@@ -23,9 +24,13 @@ import numpy as np
 from search.engine import Ranking
 
 CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
-FEATURES = ("dense", "lexical", "graph", "score", "below_top", "log_rank")
+FEATURES = ("dense", "lexical", "graph", "score", "below_top", "log_rank", "log_shared", "known_share")
 # Also tried: log(1 + summed idf of the question's words) and lexical x that mass, so a fully matched
 # one-word "help" counts less; on the tune split it did not help (none right 57 % -> 54 %), so left out.
+# log(1 + how many of the question's concepts the case shares) tells one shared generic concept (one
+# of one: graph 1.0) from several: out-of-fold "none" for no-precedent questions 74 % -> 84 % (tune).
+# The share of the question's words the cases know (a question from outside the field has many they
+# do not): out of fold at the 0.5 threshold, real questions kept 94.7 % -> 95.9 % with "none" still 84 %.
 STRONG = 0.5
 # The share of real (precedent) questions that must not be called "none" when the weak threshold is chosen.
 KEEP_REAL = 0.95
@@ -65,11 +70,15 @@ class Calibration:
 
 
 def features(ranking: Ranking) -> np.ndarray:
-    """Per result: its signals, how far below the best result it is, and its rank."""
+    """Per result: its signals, how far below the best result it is, its rank, how many concepts it
+    shares, and how much of the question the cases know."""
     hits = ranking.hits
-    top = hits[0].score
+    top, known = hits[0].score, ranking.known_share
     return np.asarray(
-        [[h.dense, h.lexical, h.graph, h.score, top - h.score, math.log(i + 1)] for i, h in enumerate(hits)],
+        [
+            [h.dense, h.lexical, h.graph, h.score, top - h.score, math.log(i + 1), math.log1p(len(h.shared)), known]
+            for i, h in enumerate(hits)
+        ],
         dtype=np.float64,
     )
 

@@ -43,7 +43,7 @@ import numpy as np
 from graph.cases import CaseDoc
 from graph.store import _crash_point
 from search.encoders import Encoder
-from search.text import analyse, passages
+from search.text import analyse, lexicon_fingerprint, passages
 
 FORMAT_VERSION = 3
 LEGACY_FORMAT = 2  # one directory, meta.json, no segments: loads as a base segment
@@ -77,9 +77,18 @@ def passage_texts(title: str, situation: str) -> list[str]:
     return [title, *passages(situation)]
 
 
+# Bump when `lexical_text` or `analyse` change what BM25 sees; the lexicon's changes are caught by its
+# fingerprint. An index analysed otherwise is re-analysed from the graph's texts, without re-encoding.
+LEXICAL_VERSION = 2
+
+
+def analysis_id() -> str:
+    return f"{LEXICAL_VERSION}-{lexicon_fingerprint()}"
+
+
 def lexical_text(title: str, situation: str, solution: str) -> str:
-    """What BM25 sees of a case."""
-    return f"{title}\n{situation}\n{solution}"
+    """What BM25 sees of a case: the title counts twice (tune split: MRR +0.006)."""
+    return f"{title}\n{title}\n{situation}\n{solution}"
 
 
 def lucene_idf(df: float, n: float) -> float:
@@ -311,6 +320,7 @@ class SearchIndex:
         self.passage_row = np.zeros(0, dtype=np.int32)  # passage -> case row
         self.row_offsets = np.zeros(1, dtype=np.int64)  # row r's passages: [off[r], off[r+1])
         self.generation = 0  # of the saved manifest
+        self.analysis: str | None = analysis_id()  # how its BM25 tokens were made; None: before this was recorded
         self._saved = False  # whether the manifest in the index directory describes this index
         self._row_of_iri: dict[str, int] = {}
         self._postings: dict[str, np.ndarray] | None = None
@@ -399,6 +409,11 @@ class SearchIndex:
     def has_term(self, term: str) -> bool:
         return sum(self._df(term)) > 0
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every BM25 token of either segment (a replaced case's words may linger until the next merge)."""
+        base = self.base.bm25.vocab_dict if self.base.bm25 is not None else {}  # bm25s internals, see above
+        return frozenset(t for t in (*base, *self.extra.df) if t)
+
     def idf(self, token: str) -> float:
         """The term's idf over the whole collection (both segments), 0 for a term no case has."""
         base_df, append_df = self._df(token)
@@ -440,7 +455,7 @@ class SearchIndex:
     def copy(self) -> SearchIndex:
         """A twin to change while this one keeps answering; segments are replaced on change, never edited."""
         twin = SearchIndex(self.encoder)
-        twin.revision, twin.generation = self.revision, self.generation
+        twin.revision, twin.generation, twin.analysis = self.revision, self.generation, self.analysis
         twin.base, twin.extra = self.base, self.extra
         twin.facets = Facets(**{name: list(values) for name, values in self.facets.__dict__.items()})
         twin.vectors, twin.passage_row, twin.row_offsets = self.vectors, self.passage_row, self.row_offsets
@@ -515,16 +530,21 @@ class SearchIndex:
         """Too far past the thresholds to wait for a background merge (a first build, a huge import)."""
         return self.extra.rows > MERGE_APPEND_MAX or len(self.dead_base_rows) > MERGE_DEAD_URGENT * self.base.rows
 
-    def merged(self) -> SearchIndex:
-        """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read here."""
+    def merged(self, lexical_texts: dict[str, str] | None = None) -> SearchIndex:
+        """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read
+        here, or made afresh from `lexical_texts` (case IRI -> `lexical_text`) when the analysis changed."""
         keep = np.flatnonzero(self.alive_mask())
         counts = np.diff(self.row_offsets)[keep]
         vectors = np.ascontiguousarray(self.vectors[_passages_of(np.diff(self.row_offsets), keep)], dtype=np.float32)
-        base_tokens = self.base.read_tokens() if self.base.rows else []
-        n_base = self.base.rows
-        tokens = [base_tokens[r] if r < n_base else self.extra.tokens[r - n_base] for r in keep.tolist()]
+        if lexical_texts is not None:
+            tokens = [analyse(lexical_texts.get(self.facets.iris[r], "")) for r in keep.tolist()]
+        else:
+            base_tokens = self.base.read_tokens() if self.base.rows else []
+            n_base = self.base.rows
+            tokens = [base_tokens[r] if r < n_base else self.extra.tokens[r - n_base] for r in keep.tolist()]
         fresh = SearchIndex(self.encoder)
         fresh.revision, fresh.generation = self.revision, self.generation
+        fresh.analysis = analysis_id() if lexical_texts is not None else self.analysis
         fresh.base = BaseSegment.build(vectors, counts, self.facets.rows(keep.tolist()), tokens)
         fresh.facets = fresh.base.facets.slice(0)
         fresh._set_append(AppendSegment.empty(self.encoder.dim))
@@ -597,6 +617,7 @@ class SearchIndex:
             "dim": self.encoder.dim,
             "revision": self.revision,
             "generation": self.generation,
+            "analysis": self.analysis,
             "rows": len(self),
             "alive": self.alive_count,
             **files,
@@ -626,6 +647,7 @@ class SearchIndex:
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
         index.revision, index.generation = manifest.get("revision"), manifest.get("generation", 0)
+        index.analysis = manifest.get("analysis")
         index.facets = index.base.facets.slice(0)
         for row in dead.tolist():
             index.facets.alive[row] = False

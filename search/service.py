@@ -28,7 +28,7 @@ from search import privacy
 from search.calibration import Calibration
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
-from search.index import SearchIndex, lexical_text, passage_texts
+from search.index import SearchIndex, analysis_id, lexical_text, passage_texts
 from search.text import analyse
 
 SUGGESTIONS = 5
@@ -106,6 +106,8 @@ class SearchService:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         index = SearchIndex.load(index_dir, encoder)
         rebuilt = index is None
+        if index is not None and index.analysis != analysis_id():
+            index = _reanalysed(kg, index, index_dir)
         service = cls(kg, concepts, index or SearchIndex(encoder), index_dir, background_merges)
         report = service.sync(progress, known, since)
         if rebuilt and report.action != "up-to-date":
@@ -491,6 +493,17 @@ def _year(key: str, value: Any) -> int:
         return int(value)
     except (TypeError, ValueError) as exc:
         raise BadFilter(f"{key} moet een jaartal zijn, niet {value!r}") from exc
+
+
+def _reanalysed(kg, index: SearchIndex, index_dir: Path) -> SearchIndex:
+    """The index with BM25 tokens made by today's analysis from the graph's texts (an upgrade or a
+    changed lexicon); the vectors stay. Cases the graph no longer holds drop out at the next sync."""
+    started = time.perf_counter()
+    texts = {d.iri: lexical_text(d.title, d.situation, d.solution) for d in case_docs(kg)}
+    fresh = index.merged(texts)
+    fresh.save(index_dir)
+    log.info("index re-analysed (%s -> %s) in %.1f s", index.analysis, fresh.analysis, time.perf_counter() - started)
+    return fresh
 
 
 def _as_list(value: Any) -> list:

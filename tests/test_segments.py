@@ -409,3 +409,34 @@ def test_an_import_syncs_only_its_own_cases_when_the_index_was_in_step(small_dir
         assert asked == [None] and core.search().index.row_of(drop) is None
     finally:
         core.close()
+
+
+def test_an_index_analysed_otherwise_is_re_analysed_from_the_graph_without_re_encoding(
+    small_dir, tmp_path, monkeypatch
+):
+    """An upgrade that changes what BM25 sees (here: from plain stems to stems with compound parts)
+    re-analyses the texts on the next start; the vectors are kept."""
+    from search.text import stems
+
+    shutil.copytree(small_dir, tmp_path / "d")
+    shutil.rmtree(tmp_path / "d" / "index")
+    with monkeypatch.context() as older:
+        older.setattr(index_module, "analyse", stems)
+        older.setattr(index_module, "LEXICAL_VERSION", 1)
+        core = open_core(tmp_path / "d")
+        try:
+            assert not core.search().index.has_term("vorder")  # "terugvordering" is one token here
+            vectors = np.asarray(core.search().index.vectors[:]).copy()
+        finally:
+            core.close()
+    monkeypatch.setattr(ENCODER, "encode_bulk", lambda *a, **k: pytest.fail("re-encoded"))
+    core = open_core(tmp_path / "d")
+    try:
+        index = core.search().index
+        assert index.analysis == index_module.analysis_id() and index.has_term("vorder")
+        assert np.array_equal(np.asarray(index.vectors[:]), vectors)
+        assert {"t-zorgtoeslag", "t-bijstand-terug"} <= {r["id"] for r in core.search().search("vordering")["results"]}
+    finally:
+        core.close()
+    manifest = json.loads((tmp_path / "d" / "index" / MANIFEST).read_text())
+    assert manifest["analysis"] == index_module.analysis_id()
