@@ -170,8 +170,8 @@ class Ranker:
         query = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
         k = CANDIDATES * 4
         if allowed.all():
-            scores, ids = dense.search(query, min(k, dense.ntotal))
-            return _best_per_row(index.passage_row, scores[0], ids[0])
+            scores, ids = nearest_passages(dense, index.vectors, query, min(k, dense.ntotal))
+            return _best_per_row(index.passage_row, scores, ids)
         passage_ok = allowed[index.passage_row]
         n_ok = int(passage_ok.sum())
         if n_ok <= EXACT_BELOW:
@@ -188,8 +188,8 @@ class Ranker:
             params = faiss.SearchParametersIVF(sel=selector, nprobe=dense.nprobe)  # type: ignore[call-arg]
         else:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        scores, ids = dense.search(query, min(k, n_ok), params=params)
-        return _best_per_row(index.passage_row, scores[0], ids[0])
+        scores, ids = nearest_passages(dense, index.vectors, query, min(k, n_ok), params)
+        return _best_per_row(index.passage_row, scores, ids)
 
     def _lexical(self, text: str, concepts: list[Concept], allowed: np.ndarray) -> dict[int, float]:
         index = self.index
@@ -270,6 +270,24 @@ class Ranker:
             return body[int(np.argmax(sims[len(pieces) - len(body) :]))]
         terms = set(analyse(text))
         return max(body, key=lambda p: len(terms & set(analyse(p))))
+
+
+def nearest_passages(
+    dense: faiss.Index, vectors: np.ndarray, query: np.ndarray, k: int, params: faiss.SearchParameters | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k passages nearest one query (shape 1 x dim), best first, scored by their exact inner product.
+
+    A compressed index (8-bit codes, see search/index.py `_ivf_index`) only draws up the shortlist:
+    its hits are re-scored from the full-precision vectors, which are memory-mapped, so only
+    these k rows are read. Indexes that keep full vectors already give exact scores.
+    """
+    scores, ids = dense.search(query, k, params=params)
+    if isinstance(dense, (faiss.IndexFlat, faiss.IndexIVFFlat)):
+        return scores[0], ids[0]
+    rows = np.sort(ids[0][ids[0] >= 0])  # in file order: fewer pages to touch
+    exact = np.asarray(vectors[rows], dtype=np.float32) @ query[0]
+    best = np.argsort(-exact, kind="stable")
+    return exact[best], rows[best]
 
 
 def _best_per_row(passage_row: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> dict[int, float]:
