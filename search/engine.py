@@ -284,10 +284,10 @@ def nearest_passages(
     scores, ids = dense.search(query, k, params=params)
     if isinstance(dense, (faiss.IndexFlat, faiss.IndexIVFFlat)):
         return scores[0], ids[0]
-    rows = np.sort(ids[0][ids[0] >= 0])  # in file order: fewer pages to touch
-    exact = np.asarray(vectors[rows], dtype=np.float32) @ query[0]
+    shortlist = np.sort(ids[0][ids[0] >= 0])  # in file order: neighbouring rows share pages
+    exact = np.asarray(vectors[shortlist], dtype=np.float32) @ query[0]
     best = np.argsort(-exact, kind="stable")
-    return exact[best], rows[best]
+    return exact[best], shortlist[best]
 
 
 def _best_per_row(passage_row: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> dict[int, float]:
