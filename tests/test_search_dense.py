@@ -13,6 +13,7 @@ import pytest
 import search.engine as engine
 import search.index as index_module
 from graph.cases import CaseDoc
+from graph.concepts import ConceptIndex
 from ingest.generate import generate
 from search.encoders import get_encoder
 from search.engine import Filters, Ranker, nearest_passages
@@ -81,7 +82,7 @@ def test_returned_scores_are_exact_inner_products(large):
 
 def test_the_best_cases_get_their_best_passage_exactly(large):
     query = _query(large)
-    found = Ranker(large, None)._dense(query, large.alive_mask())
+    found = Ranker(large, ConceptIndex())._dense(query, large.alive_mask())
     best = sorted(found, key=found.__getitem__, reverse=True)[:10]
     assert len(best) == 10
     for row in best:
@@ -92,11 +93,11 @@ def test_filtered_search_keeps_to_the_filter_and_re_ranks(large, monkeypatch):
     monkeypatch.setattr(engine, "EXACT_BELOW", 0)  # take the bitmap-selector path, not the small exact one
     query = _query(large)
     allowed = large.alive_mask() & (np.arange(len(large)) % 3 == 0)
-    found = Ranker(large, None)._dense(query, allowed)
+    found = Ranker(large, ConceptIndex())._dense(query, allowed)
     assert found and all(allowed[row] for row in found)
     for row in sorted(found, key=found.__getitem__, reverse=True)[:10]:
         assert found[row] == pytest.approx(_exact_best(large, query, row), abs=1e-6)
-    ranked = Ranker(large, None).rank(
+    ranked = Ranker(large, ConceptIndex()).rank(
         "schulden", 10, Filters(year_from=2023), mode="dense", query_vector=query, query_concepts=[]
     )
     assert ranked.hits and all(large.facets.year[h.row] >= 2023 for h in ranked.hits)
@@ -121,7 +122,7 @@ def test_compressed_index_survives_save_and_load(large, tmp_path):
     assert isinstance(loaded.dense, faiss.IndexIVFScalarQuantizer) and loaded.dense.nprobe == large.dense.nprobe
     assert isinstance(loaded.vectors, np.memmap)  # the re-rank reads only the rows it needs
     query = _query(large)
-    assert Ranker(loaded, None)._dense(query, loaded.alive_mask()) == Ranker(large, None)._dense(
+    assert Ranker(loaded, ConceptIndex())._dense(query, loaded.alive_mask()) == Ranker(large, ConceptIndex())._dense(
         query, large.alive_mask()
     )
 
