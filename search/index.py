@@ -37,7 +37,7 @@ BM25_B = 0.75
 # Exact search over all passages costs ~0.15 ms per 1,000 passages per query; above this
 # many an inverted-file index (k-means cells, a few probed) answers in a few milliseconds.
 IVF_MIN_PASSAGES = 60_000
-# Cells probed per query: at least 32, and at least 2 % of the cells once there are more than 1,600
+# Cells probed per query: at least 32, and 2 % of the cells once there are more than 1,600 cells
 # (about 640k passages). On the real 100k-case vectors, probing 32 of 1,044 cells found 0.982 of
 # the exact top 10 cases, and with 3,298 cells (as at 1M cases) 32 probes found 0.968 and 64 found
 # 0.987 (bench/recall.py, bench/RESULTS.md).
