@@ -58,7 +58,12 @@ BM25_B = 0.75
 # Exact search over all passages costs ~0.15 ms per 1,000 passages per query; above this
 # many an inverted-file index (k-means cells, a few probed) answers in a few milliseconds.
 IVF_MIN_PASSAGES = 60_000
+# Cells probed per query: at least 32, and 2 % of the cells once there are more than 1,600 cells
+# (about 640k passages). On the real 100k-case vectors, probing 32 of 1,044 cells found 0.982 of
+# the exact top 10 cases, and with 3,298 cells (as at 1M cases) 32 probes found 0.968 and 64 found
+# 0.987 (bench/recall.py, bench/RESULTS.md).
 IVF_NPROBE = 32
+IVF_PROBE_SHARE = 0.02
 IVF_TRAIN_PER_CELL = 40  # faiss asks for at least 39 points per cell
 IVF_TRAIN_ITERATIONS = 10
 # When to build a new base: the append segment beyond 5 % of the base's rows (never for fewer than
@@ -70,6 +75,7 @@ MERGE_DEAD_SHARE = 0.10
 MERGE_APPEND_MIN = 500
 MERGE_APPEND_MAX = 10_000
 MERGE_DEAD_URGENT = 0.5
+IVF_ADD_BATCH = 100_000
 
 
 def passage_texts(title: str, situation: str) -> list[str]:
@@ -393,7 +399,7 @@ class SearchIndex:
         base = self.base.dense
         if base is not None and base.ntotal:
             base_ok = None if passage_ok is None else passage_ok[:n_base]
-            s, i = _faiss_search(base, query, k, base_ok)
+            s, i = _faiss_search(base, self.base.vectors, query, k, base_ok)
             scores.append(s)
             ids.append(i)
         if len(self.extra.vectors):
@@ -660,40 +666,63 @@ class SearchIndex:
 
 
 def _ivf_index(vectors: np.ndarray) -> faiss.Index:
-    """Inverted-file index over all vectors: about 2*sqrt(n) cells, trained on a sample."""
+    """Inverted-file index with 8-bit scalar-quantised codes: a quarter of the float32 size.
+
+    Its scores are approximate, so the engine re-ranks its shortlist from the full-precision
+    vectors (search.engine.nearest_passages); bench/recall.py measures recall against exact search.
+    """
     n, dim = vectors.shape
-    cells = int(2 * math.sqrt(n))
-    sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, cells * IVF_TRAIN_PER_CELL), replace=False))]
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+    cells = ivf_cells(n)
+    index = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dim), dim, cells, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     index.cp.niter = IVF_TRAIN_ITERATIONS
-    index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    index.nprobe = IVF_NPROBE
+    index.train(_training_sample(vectors, cells))
+    for start in range(0, n, IVF_ADD_BATCH):  # a memory-mapped matrix is never read whole into memory
+        index.add(np.ascontiguousarray(vectors[start : start + IVF_ADD_BATCH], dtype=np.float32))
+    index.nprobe = max(IVF_NPROBE, round(cells * IVF_PROBE_SHARE))
     return index
 
 
-def _faiss_search(
-    dense: faiss.Index, query: np.ndarray, k: int, ok: np.ndarray | None
+def nearest_passages(
+    dense: faiss.Index, vectors, query: np.ndarray, k: int, params: faiss.SearchParameters | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """faiss search, restricted to the passages flagged in `ok` when given; missing hits (-1) dropped."""
-    if ok is None:
-        scores, ids = dense.search(query, min(k, dense.ntotal))
-    else:
+    """The k passages nearest one query (shape 1 x dim), best first, scored by their exact inner product.
+
+    A compressed index (8-bit codes, see `_ivf_index`) only draws up the shortlist: its hits are
+    re-scored from the full-precision vectors, which are memory-mapped, so only these k rows are
+    read. Indexes that keep full vectors already give exact scores.
+    """
+    scores, ids = dense.search(query, k, params=params)
+    if isinstance(dense, (faiss.IndexFlat, faiss.IndexIVFFlat)):
+        return scores[0], ids[0]
+    shortlist = np.sort(ids[0][ids[0] >= 0])  # in file order: neighbouring rows share pages
+    exact = np.asarray(vectors[shortlist], dtype=np.float32) @ query[0]
+    best = np.argsort(-exact, kind="stable")
+    return exact[best], shortlist[best]
+
+
+def _faiss_search(
+    dense: faiss.Index, vectors, query: np.ndarray, k: int, ok: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`nearest_passages`, restricted to the passages flagged in `ok` when given; missing hits (-1) dropped."""
+    params: faiss.SearchParameters | None = None
+    if ok is not None:
         n_ok = int(ok.sum())
         if not n_ok:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        k = min(k, n_ok)
         bitmap = np.packbits(ok, bitorder="little")
         # faiss.swig_ptr is SWIG plumbing, not documented API: tested with faiss-cpu 1.9-1.15 (pyproject caps <1.16).
         selector = faiss.IDSelectorBitmap(len(ok), faiss.swig_ptr(bitmap))
-        params: faiss.SearchParameters
         # faiss's generated stubs declare the SearchParameters constructors without their keyword arguments
         if isinstance(dense, faiss.IndexIVF):
             params = faiss.SearchParametersIVF(sel=selector, nprobe=dense.nprobe)  # type: ignore[call-arg]
         else:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        scores, ids = dense.search(query, min(k, n_ok), params=params)
-    found = ids[0] >= 0
-    return scores[0][found], ids[0][found].astype(np.int64)
+    scores, ids = nearest_passages(dense, vectors, query, min(k, dense.ntotal), params)
+    found = ids >= 0
+    return scores[found], ids[found].astype(np.int64)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -769,6 +798,16 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def ivf_cells(passages: int) -> int:
+    return int(2 * math.sqrt(passages))
+
+
+def _training_sample(vectors: np.ndarray, cells: int) -> np.ndarray:
+    n = len(vectors)
+    picks = np.sort(np.random.default_rng(0).choice(n, min(n, cells * IVF_TRAIN_PER_CELL), replace=False))
+    return np.ascontiguousarray(vectors[picks], dtype=np.float32)
 
 
 def _fsync_tree(directory: Path) -> None:
