@@ -48,6 +48,8 @@ class QueryResult:
     # Set by `serialized`: the answer in one media type, without the terms (cheap to send between processes).
     media_type: str | None = None
     body: bytes | None = None
+    # Set when the rows came from the analytics layer (graph.sparql_layer), not from evaluating on the graph.
+    answered_by: str | None = None
 
     def serialized(self, media_type: str) -> QueryResult:
         return QueryResult(
@@ -57,6 +59,7 @@ class QueryResult:
             truncated=self.truncated,
             media_type=media_type,
             body=self.serialize(media_type),
+            answered_by=self.answered_by,
         )
 
     def rows(self) -> list[list[str | None]]:
@@ -155,6 +158,15 @@ def _has_graph(store: ox.Store, iri: str) -> bool:
         return store.contains_named_graph(ox.NamedNode(iri))
     except ValueError:  # not an IRI, so certainly not one of our graphs
         return False
+
+
+def finish(result: QueryResult, media_type: str | None, max_bytes: int) -> QueryResult:
+    """An answer made elsewhere (graph.sparql_layer) under the same byte limit, serialised like any other."""
+    _check_size(sum(_term_size(t) for row in result.solutions for t in row if t is not None), max_bytes)
+    if media_type:
+        result = result.serialized(media_type)
+        _check_size(len(result.body or b""), max_bytes)
+    return result
 
 
 def _check_size(size: int, max_bytes: int) -> None:
