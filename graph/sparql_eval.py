@@ -79,7 +79,16 @@ class QueryResult:
     def _json(self) -> bytes:
         if self.kind == "ask":
             return json.dumps({"head": {}, "boolean": self.boolean}).encode()
-        bindings = [{v: _json_term(t) for v, t in zip(self.variables, row) if t is not None} for row in self.solutions]
+        # Terms repeat (labels, years, statuses): each is converted once; reading a term's parts is the costly step.
+        seen: dict = {}
+
+        def converted(t) -> dict:
+            found = seen.get(t)
+            if found is None:
+                found = seen[t] = _json_term(t)
+            return found
+
+        bindings = [{v: converted(t) for v, t in zip(self.variables, row) if t is not None} for row in self.solutions]
         return json.dumps(
             {"head": {"vars": self.variables}, "results": {"bindings": bindings}}, ensure_ascii=False
         ).encode()
@@ -162,10 +171,11 @@ def _has_graph(store: ox.Store, iri: str) -> bool:
 
 def finish(result: QueryResult, media_type: str | None, max_bytes: int) -> QueryResult:
     """An answer made elsewhere (graph.sparql_layer) under the same byte limit, serialised like any other."""
-    _check_size(sum(_term_size(t) for row in result.solutions for t in row if t is not None), max_bytes)
-    if media_type:
-        result = result.serialized(media_type)
-        _check_size(len(result.body or b""), max_bytes)
+    if not media_type:
+        _check_size(sum(_term_size(t) for row in result.solutions for t in row if t is not None), max_bytes)
+        return result
+    result = result.serialized(media_type)
+    _check_size(len(result.body or b""), max_bytes)
     return result
 
 

@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,11 +60,15 @@ class Reading:
     store: ox.Store
     years: Years
     wanted: int  # rows to fetch: the endpoint's row limit + 1, to know whether it cut the answer
+    _labels: dict[str, list[ox.Literal]] = field(default_factory=dict)
 
     def labels(self, iri: str) -> list[ox.Literal]:
-        """Every skos:prefLabel of `iri` in the union of the graphs, each term once."""
-        found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _PREF_LABEL, None, None)}
-        return sorted((t for t in found if isinstance(t, ox.Literal)), key=lambda t: (t.value, t.language or ""))
+        """Every skos:prefLabel of `iri` in the union of the graphs, each term once (looked up once per answer)."""
+        if iri not in self._labels:
+            found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _PREF_LABEL, None, None)}
+            literals = (t for t in found if isinstance(t, ox.Literal))
+            self._labels[iri] = sorted(literals, key=lambda t: (t.value, t.language or ""))
+        return self._labels[iri]
 
     def rows(self, sql: str, params: list[Any]) -> list[tuple]:
         return self.db.execute(sql, params).fetchall()
