@@ -223,7 +223,9 @@ def _analytics_http_table(r: dict) -> list[str]:
         "",
         "On a fresh server, one client, keep-alive. `first` is the first request (the page and the lists are "
         "cached per graph revision, so `first` is their time after each import; /sparql is never cached), "
-        f"then p50/p99 of the next {_get(a, 'pages', 'systeemleren (HTML)', 'runs') or '?'} requests. Example "
+        "after one `ASK {}` that starts the SPARQL workers; the first query answered from the DuckDB layer also "
+        f"pays for opening it. Then p50/p99 of the next {_get(a, 'pages', 'systeemleren (HTML)', 'runs') or '?'} "
+        "requests. Example "
         "queries as `GET /sparql?query=…`, `Accept: application/sparql-results+json`; source `analyselaag`: "
         "answered from the DuckDB layer (docs/sparql.md)."
         + (f" Load average at the end: {load[0]:.1f}." if load else ""),
