@@ -17,6 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
+import graph
 from graph.sparql import run_query
 from graph.store import KnowledgeGraph
 
@@ -42,7 +43,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
-    folder = Path(__import__("graph").__file__).resolve().parents[1] / "api" / "queries"
+    folder = Path(str(graph.__file__)).resolve().parents[1] / "api" / "queries"  # the checkout's own queries
     out: dict = {"load_average_at_start": os.getloadavg(), "code": str(folder.parents[1])}
     t0 = time.perf_counter()
     kg = KnowledgeGraph(args.data_dir / "store")
