@@ -135,10 +135,14 @@ class Analytics:
     def __init__(self, path: Path | None):
         self.path = path
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._readers: duckdb.DuckDBPyConnection | None = None  # the connection readers' cursors come from
         self._connecting = threading.Lock()
 
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
+        return self._connect()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         """Connected on first use: importing DuckDB costs start-up time that a read-only command need not pay."""
         with self._connecting:
             if self._db is None:
@@ -146,12 +150,17 @@ class Analytics:
 
                 self._db = duckdb.connect(str(self.path) if self.path else ":memory:")
                 self._db.execute(_SCHEMA)
+                self._readers = self._db.cursor()  # made before any commit can be writing through `_db`
             return self._db
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one reading thread (a DuckDB connection is not shared between threads);
-        it sees committed transactions only, so never a commit's half-done update."""
-        return self.db.cursor()
+        it sees committed transactions only, so never a commit's half-done update. Made from a connection that
+        only readers use, under a lock, so it never touches the one a commit is writing through."""
+        self._connect()  # makes `_readers` on first use
+        with self._connecting:
+            assert self._readers is not None, "made with the connection"
+            return self._readers.cursor()
 
     def revision(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
@@ -208,6 +217,8 @@ class Analytics:
         return {t: sorted(self.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in FACT_TABLES}
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         if self._db is not None:
             self._db.close()
 
