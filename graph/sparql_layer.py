@@ -330,10 +330,15 @@ LAYER_QUERIES = (
 # --- recognising the text ------------------------------------------------------------------------
 
 
+_STRING = re.compile(r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+MAX_CHARS = 20_000  # far longer than any of these queries: longer texts are not even normalised
+
+
 def normalised(text: str) -> str:
-    """The query without comment lines and with all whitespace runs as one space."""
-    lines = (line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    return " ".join(" ".join(lines).split())
+    """The query without comment lines and with each whitespace run outside string literals as one space."""
+    lines = " ".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    parts = _STRING.split(lines)  # odd positions: the string literals, kept exactly
+    return "".join(part if i % 2 else re.sub(r"\s+", " ", part) for i, part in enumerate(parts)).strip()
 
 
 @functools.cache
@@ -353,6 +358,8 @@ def _patterns() -> tuple[tuple[re.Pattern[str], LayerQuery, tuple[bool, bool]], 
 
 def recognise(text: str) -> tuple[LayerQuery, Years] | None:
     """The layer query `text` is, and its year range; None for any other text."""
+    if len(text) > MAX_CHARS:
+        return None
     flat = normalised(text)
     for pattern, query, (has_from, has_to) in _patterns():
         match = pattern.fullmatch(flat)

@@ -82,6 +82,8 @@ def test_only_the_exact_example_text_is_answered_from_the_layer(demo_core):
     assert sparql_layer.recognise("# my own comment\n" + "  ".join(text.split(" "))) is not None
     assert sparql_layer.recognise(text.replace("LIMIT 200", "LIMIT 199")) is None
     assert sparql_layer.recognise(text.replace("zvw>", "wlz>")) is None
+    spaced = example("20-leerpunten-open-na-een-jaar").replace('separator=", "', 'separator=",  "')
+    assert sparql_layer.recognise(spaced) is None, "whitespace inside a string literal is part of the query"
     assert sparql_layer.recognise(with_year_filter(example("18-leerpunten-met-opvolging"), 2020, None)) is not None
     result = run_query(demo_core.kg, text.replace("LIMIT 200", "LIMIT 199"))
     assert result.answered_by is None and result.solutions
