@@ -164,6 +164,8 @@ async def _answer(request: Request, text: str, default_graphs: list, named_graph
         )
     )
     headers = {"Vary": "Accept"}
+    if result.answered_by:  # an example query answered from the analytics layer (docs/sparql.md)
+        headers["X-Maatwerk-Bron"] = result.answered_by
     if result.truncated:
         headers["X-Result-Truncated"] = f"afgekapt op {settings.sparql_result_limit}"
     return Response(result.body, media_type=content_type(result.media_type), headers=headers)

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         results["generate"] = cli(work, "generate", "--n", str(args.n), "--out", str(cases), "--seed", "1")
         results["init"] = cli(work, "init", "--no-demo", "--data-dir", str(data_dir))
         results["import"] = cli(work, "import-cases", str(cases), "--data-dir", str(data_dir))
+    from graph.analytics import FILE as ANALYTICS_FILE
     from graph.analytics import GRAPH_CUBE
     from graph.store import KnowledgeGraph
 
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     cli(work, "generate", "--n", "100", "--out", str(extra), "--seed", "99")
     results["import_100_more"] = cli(work, "import-cases", str(extra), "--data-dir", str(data_dir))
     results["disk_mb"] = {
-        "analytics.duckdb": round((data_dir / "store" / "analytics.duckdb").stat().st_size / 2**20, 1),
+        "analytics.duckdb": round((data_dir / "store" / ANALYTICS_FILE).stat().st_size / 2**20, 1),
         "store": disk_mb(data_dir / "store"),
     }
     results["load_average_at_end"] = os.getloadavg()

@@ -128,7 +128,8 @@ def _size_section(r: dict) -> list[str]:
             f"**Error in {e['step']}:** `{e['error'].strip().splitlines()[-1][:300] if e['error'].strip() else '?'}`",
             "",
         ]
-    out += _import_table(r) + _http_table(r) + _inprocess_table(r) + _sparql_table(r) + _misc_table(r)
+    out += _import_table(r) + _http_table(r) + _analytics_http_table(r) + _inprocess_table(r) + _sparql_table(r)
+    out += _misc_table(r)
     return out
 
 
@@ -210,6 +211,35 @@ def _http_table(r: dict) -> list[str]:
             )
     errors = [s.get("first_error") for _, s, _, _ in rows if s.get("first_error")]
     return out + ([""] + [f"First error: `{e}`" for e in errors[:3]] if errors else []) + [""]
+
+
+def _analytics_http_table(r: dict) -> list[str]:
+    a = r.get("http_analytics")
+    if not a:
+        return []
+    load = a.get("load_average")
+    out = [
+        "### HTTP: example queries, systeemleren, reference lists (issue 15: ≤ 200 ms each)",
+        "",
+        "On a fresh server, one client, keep-alive. `first` is the first request (the page and the lists are "
+        "cached per graph revision, so `first` is their time after each import; /sparql is never cached), "
+        "after one `ASK {}` that starts the SPARQL workers; the first query answered from the DuckDB layer also "
+        f"pays for opening it. Then p50/p99 of the next {_get(a, 'pages', 'systeemleren (HTML)', 'runs') or '?'} "
+        "requests. Example "
+        "queries as `GET /sparql?query=…`, `Accept: application/sparql-results+json`; source `analyselaag`: "
+        "answered from the DuckDB layer (docs/sparql.md)."
+        + (f" Load average at the end: {load[0]:.1f}." if load else ""),
+        "",
+        "| request | status | bytes | first ms | p50 ms | p99 ms | answered by |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for group in ("sparql", "pages"):
+        for name, s in (a.get(group) or {}).items():
+            out.append(
+                f"| {name} | {s.get('status')} | {_fmt(s.get('bytes'), 0)} | {_fmt(s.get('first_ms'))} | "
+                f"{_fmt(s.get('p50_ms'))} | {_fmt(s.get('p99_ms'))} | {(s.get('source') or '').split(' ')[0]} |"
+            )
+    return [*out, ""]
 
 
 def _inprocess_table(r: dict) -> list[str]:

@@ -11,6 +11,7 @@ cap is killed (the worker runs each query in a forked child) and reported as
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import queue
@@ -20,7 +21,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
+from bench.load import latency_stats
 from bench.procs import rss_mb
 
 
@@ -62,6 +65,52 @@ def time_store(kg, queries: list[dict], runs: int = 5, cap_s: float = 60.0) -> d
         except Exception as exc:  # a failing example query is a finding, not a crash
             results[q["name"]] = {"error": repr(exc)[:300]}
     return results
+
+
+def time_get(port: int, path: str, accept: str, runs: int = 10) -> dict:
+    """GET `path` once (first: cold caches), then `runs` times more on one keep-alive connection: ms per request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    times, status, size, source = [], None, 0, None
+    try:
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers={"Accept": accept})
+            response = conn.getresponse()
+            body = response.read()
+            times.append((time.perf_counter() - t0) * 1000)
+            status, size, source = response.status, len(body), response.getheader("X-Maatwerk-Bron")
+    finally:
+        conn.close()
+    return {
+        "status": status,
+        "bytes": size,
+        "first_ms": round(times[0], 1),
+        **latency_stats(times[1:]),
+        "runs": runs,
+        **({"source": source} if source else {}),
+    }
+
+
+def time_http(port: int, queries: list[dict], runs: int = 10) -> dict[str, dict]:
+    """Every example query through GET /sparql, as SPARQL JSON results, the way a client sends it."""
+    return {
+        q["name"]: time_get(port, "/sparql?" + urlencode({"query": q["text"]}), "application/sparql-results+json", runs)
+        for q in queries
+    }
+
+
+ANALYTICS_PAGES = (
+    ("/systeemleren", "text/html", "systeemleren (HTML)"),
+    ("/systeemleren?format=json", "application/json", "systeemleren (JSON twin)"),
+    ("/api/laws", "application/json", "/api/laws"),
+    ("/api/organisations", "application/json", "/api/organisations"),
+    ("/api/voorzieningen", "application/json", "/api/voorzieningen"),
+)
+
+
+def time_pages(port: int, runs: int = 10) -> dict[str, dict]:
+    """The systeemleren page (and its JSON twin) and the reference lists: first request, then `runs` more."""
+    return {name: time_get(port, path, accept, runs) for path, accept, name in ANALYTICS_PAGES}
 
 
 def _consume(answer) -> int:

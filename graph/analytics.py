@@ -8,7 +8,7 @@ questions in milliseconds whatever the number of cases.
 Three parts, all derived from the case graphs and all stamped with the graph revision
 they reflect (`KnowledgeGraph.commit` keeps them in step, see graph/store.py):
 
-- DuckDB (`store/analytics.duckdb`), columnar, one row per case (`cases`), per case link
+- DuckDB (`store/analytics-v2.duckdb`), columnar, one row per case (`cases`), per case link
   (`links`: wet, artikel, voorziening, organisatie, levensgebied, knelpunttype), per
   knelpunt (`knelpunten`) and per leerpunt (`leerpunten`). Embedded, transactional and
   fast at the group-by queries over millions of rows that the counts need.
@@ -25,6 +25,7 @@ which is exact because each case lives in its own graph.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,19 @@ NO_YEAR = 0  # the key for cases without a year (a primary key cannot hold NULL)
 _RDF_TYPE = term("rdf:type")
 _CASUS = term("mw:Casus")
 _LINK_KIND = {term(k.predicate): k.kind for k in CASE_LINKS if k.predicate}
-_P = {name: term(name) for name in ("dcterms:title", "mw:jaar", "mw:status", "mw:knelpunt", "mw:leerpunt")}
+_P = {
+    name: term(name)
+    for name in ("dcterms:identifier", "dcterms:title", "mw:jaar", "mw:status", "mw:knelpunt", "mw:leerpunt")
+}
 _KNELPUNTTYPE = term("mw:knelpuntType")
 _LEERORDE = term("mw:leerorde")
+# Per leerpunt: what the leerpunten example queries (18-20) read, besides its leerorde.
+_POINT = {
+    term("dcterms:description"): "tekst",
+    term("mw:opvolgstatus"): "opvolgstatus",
+    term("mw:voorgelegdOp"): "voorgelegd_op",
+}
+_ADDRESSEE = term("mw:geadresseerde")
 
 
 @dataclass(frozen=True)
@@ -98,16 +109,23 @@ _DIMENSIONS["wet-wet"] = ("wet", "andereWet")
 _DIMENSIONS["levensgebied-levensgebied"] = ("levensgebied", "anderLevensgebied")
 _LITERAL_DIMENSIONS = {"status"}  # values that are strings, not IRIs
 
+# The file name carries the schema version: a store whose layer has an older schema finds no file
+# under this name on open and rebuilds the layer from the graph (graph/store.py), then drops the old one.
+FILE = "analytics-v2.duckdb"
+OLD_FILES = ("analytics.duckdb",)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS cases (graph TEXT PRIMARY KEY, titel TEXT, jaar INTEGER, status TEXT);
+CREATE TABLE IF NOT EXISTS cases (graph TEXT PRIMARY KEY, titel TEXT, jaar INTEGER, status TEXT,
+                                  id TEXT, titel_taal TEXT);
 CREATE TABLE IF NOT EXISTS links (graph TEXT, kind TEXT, concept TEXT);
 CREATE TABLE IF NOT EXISTS knelpunten (graph TEXT, knelpunt TEXT, knelpunttype TEXT);
-CREATE TABLE IF NOT EXISTS leerpunten (graph TEXT, leerpunt TEXT, leerorde TEXT);
+CREATE TABLE IF NOT EXISTS leerpunten (graph TEXT, leerpunt TEXT, leerorde TEXT, tekst TEXT, tekst_taal TEXT,
+                                       opvolgstatus TEXT, opvolgstatus_iri BOOLEAN, voorgelegd_op TEXT);
+CREATE TABLE IF NOT EXISTS geadresseerden (graph TEXT, leerpunt TEXT, organisatie TEXT);
 CREATE TABLE IF NOT EXISTS counts (cube TEXT, a TEXT, b TEXT, jaar INTEGER, casussen BIGINT, leerpunten BIGINT,
                                    PRIMARY KEY (cube, a, b, jaar));
 """
-FACT_TABLES = ("cases", "links", "knelpunten", "leerpunten")
+FACT_TABLES = ("cases", "links", "knelpunten", "leerpunten", "geadresseerden")
 Key = tuple[str, str, str, int]
 
 
@@ -117,16 +135,32 @@ class Analytics:
     def __init__(self, path: Path | None):
         self.path = path
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._readers: duckdb.DuckDBPyConnection | None = None  # the connection readers' cursors come from
+        self._connecting = threading.Lock()
 
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
-        """Connected on first use: importing DuckDB costs start-up time that a read-only command need not pay."""
-        if self._db is None:
-            import duckdb
+        return self._connect()
 
-            self._db = duckdb.connect(str(self.path) if self.path else ":memory:")
-            self._db.execute(_SCHEMA)
-        return self._db
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Connected on first use: importing DuckDB costs start-up time that a read-only command need not pay."""
+        with self._connecting:
+            if self._db is None:
+                import duckdb
+
+                self._db = duckdb.connect(str(self.path) if self.path else ":memory:")
+                self._db.execute(_SCHEMA)
+                self._readers = self._db.cursor()  # made before any commit can be writing through `_db`
+            return self._db
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one reading thread (a DuckDB connection is not shared between threads);
+        it sees committed transactions only, so never a commit's half-done update. Made from a connection that
+        only readers use, under a lock, so it never touches the one a commit is writing through."""
+        self._connect()  # makes `_readers` on first use
+        with self._connecting:
+            assert self._readers is not None, "made with the connection"
+            return self._readers.cursor()
 
     def revision(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
@@ -183,6 +217,8 @@ class Analytics:
         return {t: sorted(self.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in FACT_TABLES}
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         if self._db is not None:
             self._db.close()
 
@@ -202,11 +238,12 @@ class Facts:
     links: list[tuple]
     knelpunten: list[tuple]
     leerpunten: list[tuple]
+    geadresseerden: list[tuple]
 
 
 def extract_facts(store: ox.Store, graphs: Iterable[str]) -> Facts:
     """The fact rows of the cases in `graphs` (graphs without a case give none), read straight from the quads."""
-    facts = Facts([], [], [], [])
+    facts = Facts([], [], [], [], [])
     for graph in graphs:
         _case_facts(store, graph, facts)
     return facts
@@ -222,23 +259,36 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
     single: dict[str, Any] = {}
     node_kind: dict[str, str] = {}  # knelpunt/leerpunt node -> "knelpunt" | "leerpunt"
     node_value: dict[str, str] = {}
+    point: dict[str, dict[str, Any]] = {}  # leerpunt node -> its _POINT values (terms)
+    addressees: set[tuple[str, str]] = set()
     links: set[tuple[str, str]] = set()
     for q in quads:
-        p, o = _value(q.predicate), _value(q.object)
-        if _value(q.subject) == case:
+        p, o, s = _value(q.predicate), _value(q.object), _value(q.subject)
+        if s == case:
             if p in _LINK_KIND:
                 links.add((_LINK_KIND[p], o))
             elif p == _P["mw:knelpunt"]:
                 node_kind[o] = "knelpunt"
             elif p == _P["mw:leerpunt"]:
                 node_kind[o] = "leerpunt"
-            elif p in (_P["dcterms:title"], _P["mw:status"], _P["mw:jaar"]):
-                single[p] = o
+            elif p in (_P["dcterms:title"], _P["mw:status"], _P["mw:jaar"], _P["dcterms:identifier"]):
+                single[p] = q.object
         elif p in (_KNELPUNTTYPE, _LEERORDE):
-            node_value[_value(q.subject)] = o
-    year = single.get(_P["mw:jaar"])
+            node_value[s] = o
+        elif p in _POINT:
+            point.setdefault(s, {})[_POINT[p]] = q.object
+        elif p == _ADDRESSEE:
+            addressees.add((s, o))
+    title, year = single.get(_P["dcterms:title"]), single.get(_P["mw:jaar"])
     facts.cases.append(
-        (graph, single.get(_P["dcterms:title"]), int(year) if year else None, single.get(_P["mw:status"]))
+        (
+            graph,
+            _lexical(title),
+            int(year.value) if year else None,
+            _lexical(single.get(_P["mw:status"])),
+            _lexical(single.get(_P["dcterms:identifier"])),
+            _language(title),
+        )
     )
     for node, kind in node_kind.items():
         value = node_value.get(node)
@@ -247,8 +297,32 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
             if value:
                 links.add(("knelpunttype", value))
         else:
-            facts.leerpunten.append((graph, node, value))
+            values = point.get(node, {})
+            status = values.get("opvolgstatus")
+            facts.leerpunten.append(
+                (
+                    graph,
+                    node,
+                    value,
+                    _lexical(values.get("tekst")),
+                    _language(values.get("tekst")),
+                    _lexical(status),
+                    None if status is None else isinstance(status, ox.NamedNode),
+                    _lexical(values.get("voorgelegd_op")),
+                )
+            )
     facts.links.extend((graph, kind, concept) for kind, concept in sorted(links))
+    facts.geadresseerden.extend(
+        (graph, node, org) for node, org in sorted(addressees) if node_kind.get(node) == "leerpunt"
+    )
+
+
+def _lexical(node: Any) -> str | None:
+    return None if node is None else node.value
+
+
+def _language(node: Any) -> str | None:
+    return getattr(node, "language", None) if node is not None else None
 
 
 def _load_facts(db: duckdb.DuckDBPyConnection, store: ox.Store, graphs: list[str]) -> None:

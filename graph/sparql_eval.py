@@ -48,6 +48,8 @@ class QueryResult:
     # Set by `serialized`: the answer in one media type, without the terms (cheap to send between processes).
     media_type: str | None = None
     body: bytes | None = None
+    # Set when the rows came from the analytics layer (graph.sparql_layer), not from evaluating on the graph.
+    answered_by: str | None = None
 
     def serialized(self, media_type: str) -> QueryResult:
         return QueryResult(
@@ -57,6 +59,7 @@ class QueryResult:
             truncated=self.truncated,
             media_type=media_type,
             body=self.serialize(media_type),
+            answered_by=self.answered_by,
         )
 
     def rows(self) -> list[list[str | None]]:
@@ -76,7 +79,16 @@ class QueryResult:
     def _json(self) -> bytes:
         if self.kind == "ask":
             return json.dumps({"head": {}, "boolean": self.boolean}).encode()
-        bindings = [{v: _json_term(t) for v, t in zip(self.variables, row) if t is not None} for row in self.solutions]
+        # Terms repeat (labels, years, statuses): each is converted once; reading a term's parts is the costly step.
+        seen: dict = {}
+
+        def converted(t) -> dict:
+            found = seen.get(t)
+            if found is None:
+                found = seen[t] = _json_term(t)
+            return found
+
+        bindings = [{v: converted(t) for v, t in zip(self.variables, row) if t is not None} for row in self.solutions]
         return json.dumps(
             {"head": {"vars": self.variables}, "results": {"bindings": bindings}}, ensure_ascii=False
         ).encode()
@@ -155,6 +167,16 @@ def _has_graph(store: ox.Store, iri: str) -> bool:
         return store.contains_named_graph(ox.NamedNode(iri))
     except ValueError:  # not an IRI, so certainly not one of our graphs
         return False
+
+
+def finish(result: QueryResult, media_type: str | None, max_bytes: int) -> QueryResult:
+    """An answer made elsewhere (graph.sparql_layer) under the same byte limit, serialised like any other."""
+    if not media_type:
+        _check_size(sum(_term_size(t) for row in result.solutions for t in row if t is not None), max_bytes)
+        return result
+    result = result.serialized(media_type)
+    _check_size(len(result.body or b""), max_bytes)
+    return result
 
 
 def _check_size(size: int, max_bytes: int) -> None:

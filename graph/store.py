@@ -13,7 +13,7 @@ open), `journal` once committed (replayed on open), `journal.done` once applied
 killed halfway through the deletion never leaves a half journal to replay.
 
 After the apply, and before the journal is cleared, the analytics layer (graph/analytics.py:
-case facts and counts in `store/analytics.duckdb`, the counts as the kubus graph) is brought
+case facts and counts in `store/analytics-v2.duckdb`, the counts as the kubus graph) is brought
 to the new revision; the journal header names the graphs touched and the revision the commit
 follows, so a replay can update it incrementally or, when it is not exactly one commit behind,
 rebuild it from the graph. Both parts carry the revision they reflect.
@@ -40,7 +40,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph.analytics import Analytics, Key, differences, publish
+from graph.analytics import FILE as ANALYTICS_FILE
+from graph.analytics import OLD_FILES, Analytics, Key, differences, publish
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -57,7 +58,6 @@ GRAPH_META = ID + "graph/meta"
 _REVISION = ox.NamedNode(term("mw:revisie"))
 _CUBE_REVISION = ox.NamedNode(term("mw:kubusRevisie"))  # the revision the kubus graph reflects
 _META_SUBJECT = ox.NamedNode(GRAPH_META)
-ANALYTICS_FILE = "analytics.duckdb"
 _SMALL_COMMIT = 200_000  # quads; above this the bulk loader is faster than a transaction
 
 
@@ -327,6 +327,9 @@ class KnowledgeGraph:
         cube = self._meta(_CUBE_REVISION)
         if missing or cube != self.revision():
             self._update_analytics({"revision": self.revision()}, cube)
+        for old in OLD_FILES:  # a layer of an older schema, replaced by the rebuild above
+            for stale in (self.path / old, self.path / (old + ".wal")):
+                stale.unlink(missing_ok=True)
 
 
 def _change(previous: str | None, revision: str, drops: list[str], added: Iterable[ox.Quad]) -> dict[str, Any]:

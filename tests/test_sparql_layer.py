@@ -1,0 +1,145 @@
+"""Example list queries answered from the analytics layer (graph/sparql_layer.py): the rows Oxigraph gives for the
+same text, only when the text is exactly the example's and the layer is in step with the graph."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from graph import sparql_layer
+from graph.analytics import OLD_FILES
+from graph.charts import with_year_filter
+from graph.sparql import _options, run_query
+from graph.sparql_eval import check_and_evaluate
+from graph.store import ANALYTICS_FILE, KnowledgeGraph
+from tests.conftest import SMALL_CASES, open_core
+
+YEAR_RANGES = ((None, None), (2019, 2021), (2022, None), (None, 2020))
+
+
+def example(query_id: str) -> str:
+    return (sparql_layer.QUERY_DIR / f"{query_id}.rq").read_text(encoding="utf-8")
+
+
+def comparable(rows: list[list], concat_as_set: bool = False) -> list[list]:
+    """Rows as N-Triples terms; the last column as its set of names if `concat_as_set` (a GROUP_CONCAT)."""
+    out: list[list] = [[None if t is None else str(t) for t in row] for row in rows]
+    if concat_as_set:
+        out = [[*shown[:-1], sorted(row[-1].value.split(", ")), row[-1].language] for shown, row in zip(out, rows)]
+    return out
+
+
+def on_the_graph(kg: KnowledgeGraph, text: str, limit: int):
+    return check_and_evaluate(kg.store, text, _options((), ()), limit, None, 10**9)
+
+
+def assert_layer_equals_graph(kg: KnowledgeGraph, limit: int = 10_000) -> dict[str, int]:
+    """Every layer query, for several year ranges: the same variables, rows (in order) and truncation.
+
+    Query 20's addressees are joined in another (equally valid) order, so that column compares as a set."""
+    seen: dict[str, int] = {}
+    for query in sparql_layer.LAYER_QUERIES:
+        for years in YEAR_RANGES:
+            text = with_year_filter(example(query.id), *years)
+            answered = sparql_layer.answer(kg, text, limit)
+            assert answered is not None, (query.id, years)
+            expected = on_the_graph(kg, text, limit)
+            assert answered.variables == expected.variables, query.id
+            as_set = query.id.startswith("20-")
+            got, want = comparable(answered.solutions, as_set), comparable(expected.solutions, as_set)
+            assert got == want, (query.id, years)
+            assert answered.truncated == expected.truncated, (query.id, years)
+            seen[query.id] = seen.get(query.id, 0) + len(got)
+    return seen
+
+
+def test_layer_answers_equal_the_graph_on_the_demo(demo_core):
+    seen = assert_layer_equals_graph(demo_core.kg)
+    assert all(seen[q.id] > 0 for q in sparql_layer.LAYER_QUERIES), seen  # the demo has rows for each
+
+
+def test_layer_answers_stay_equal_after_a_reimport_and_a_cut_by_the_row_limit(empty_core, tmp_path):
+    empty_core.import_file(SMALL_CASES)
+    records = [json.loads(line) for line in SMALL_CASES.read_text().splitlines()]
+    changed = [{**r, "laws": ["Wmo 2015", "Zvw", "Jeugdwet"], "year": 2020} for r in records[:4]]
+    (tmp_path / "changed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in changed) + "\n")
+    empty_core.import_file(tmp_path / "changed.jsonl")
+    assert empty_core.kg.check_analytics() == []
+    assert assert_layer_equals_graph(empty_core.kg)["02-wmo-en-zvw-samen"] >= 4
+    assert_layer_equals_graph(empty_core.kg, limit=2)
+
+
+def test_only_the_exact_example_text_is_answered_from_the_layer(demo_core):
+    text = example("02-wmo-en-zvw-samen")
+    assert sparql_layer.recognise(text) is not None
+    assert sparql_layer.recognise("# my own comment\n" + "  ".join(text.split(" "))) is not None
+    assert sparql_layer.recognise(text.replace("LIMIT 200", "LIMIT 199")) is None
+    assert sparql_layer.recognise(text.replace("zvw>", "wlz>")) is None
+    spaced = example("20-leerpunten-open-na-een-jaar").replace('separator=", "', 'separator=",  "')
+    assert sparql_layer.recognise(spaced) is None, "whitespace inside a string literal is part of the query"
+    assert sparql_layer.recognise(with_year_filter(example("18-leerpunten-met-opvolging"), 2020, None)) is not None
+    result = run_query(demo_core.kg, text.replace("LIMIT 200", "LIMIT 199"))
+    assert result.answered_by is None and result.solutions
+
+
+def test_a_layer_behind_the_graph_is_not_used(small_dir, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    db = duckdb.connect(str(data_dir / "store" / ANALYTICS_FILE))
+    db.execute("UPDATE meta SET value = 'elsewhere' WHERE key = 'revision'")
+    db.close()
+    kg = KnowledgeGraph(data_dir / "store")  # the kubus is in step, so opening does not look at DuckDB
+    try:
+        assert sparql_layer.answer(kg, example("10-leerpunten-3e-orde"), 100) is None
+    finally:
+        kg.close()
+
+
+def test_a_layer_of_an_older_schema_is_rebuilt_on_open(small_dir, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    store = data_dir / "store"
+    (store / ANALYTICS_FILE).rename(store / OLD_FILES[0])
+    kg = KnowledgeGraph(store)
+    try:
+        assert (store / ANALYTICS_FILE).exists() and not (store / OLD_FILES[0]).exists()
+        assert kg.check_analytics() == []
+        assert sparql_layer.answer(kg, example("18-leerpunten-met-opvolging"), 100) is not None
+    finally:
+        kg.close()
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv", "application/sparql-results+xml"])
+def test_the_endpoint_serves_the_layer_answer_in_each_format_and_says_so(small_dir, tmp_path, accept):
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    text = example("15-overgang-18-min-18-plus")
+    with TestClient(create_app(replace(Settings(), data_dir=data_dir))) as client:
+        answer = client.get("/sparql", params={"query": text}, headers={"Accept": accept})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-maatwerk-bron"].startswith(sparql_layer.SOURCE)
+        kg = client.app.state.maatwerk.kg
+        expected = on_the_graph(kg, text, 10_000).serialize(accept)
+    assert answer.content == expected
+
+
+@pytest.mark.slow
+def test_layer_answers_equal_the_graph_on_10k_cases(tmp_path):
+    from ingest.generate import write
+
+    core = open_core(tmp_path / "data")
+    try:
+        core.init(demo=True)
+        write(tmp_path / "10k.jsonl", 10_000, seed=7)
+        core.import_file(tmp_path / "10k.jsonl")
+        seen = assert_layer_equals_graph(core.kg)
+        assert seen["18-leerpunten-met-opvolging"] > 10_000 and seen["02-wmo-en-zvw-samen"] > 500
+    finally:
+        core.close()
