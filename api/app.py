@@ -111,6 +111,8 @@ def _lifespan(settings: Settings):
             # first search's personal-data warning nor the first import waits for them.
             threading.Thread(target=warm_up, name="gate-warm-up", daemon=True).start()
             core.search()  # load the index now, so the first request is not the slow one
+            core.after_import.append(lambda: _warm_overviews(core))
+            _warm_overviews(core)
             app.state.sparql_queue = QueryQueue(
                 settings.sparql_workers, settings.sparql_queue, retry_after_s=settings.sparql_timeout_s
             )
@@ -221,3 +223,17 @@ class BodySizeLimit:
             return message
 
         return counted
+
+
+def _warm_overviews(core: Maatwerk) -> None:
+    """Systeemleren and the reference lists are built once per graph revision: build them in the
+    background now, so the first view after a start or an import does not wait for them."""
+
+    def warm() -> None:
+        try:
+            ui.systeemleren.warm(core)
+            routes.reference.warm(core)
+        except Exception:  # a warm-up is an optimisation: a failure here shows again, and clearly, on the page
+            log.warning("warming the overview caches failed", exc_info=True)
+
+    threading.Thread(target=warm, name="overview-warm-up", daemon=True).start()

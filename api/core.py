@@ -66,6 +66,8 @@ class Maatwerk:
         self._import_lock = threading.Lock()
         self._cache: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # run after each case import, once the index is in step (the server warms its overview caches)
+        self.after_import: list[Callable[[], None]] = []
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -263,6 +265,8 @@ class Maatwerk:
         else:
             with self._search_lock:
                 self.last_sync = self._search.sync(_phase(progress, "indexeren"), known, since)
+        for hook in self.after_import:
+            hook()
 
     def publish(
         self, target: Target, full: bool = False, progress: Callable[[int, int], None] | None = None

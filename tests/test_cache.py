@@ -103,3 +103,39 @@ def test_the_shared_row_order_cannot_be_changed_by_a_caller(core):
     order = core.cached("row order", lambda: pytest.fail("cached"), version=ranker.index)
     with pytest.raises(ValueError):
         order[0] = np.int64(0)
+
+
+def test_the_server_builds_the_overviews_after_a_start_and_after_each_import(small_dir, tmp_path, monkeypatch):
+    """Systeemleren and the reference lists are built once per graph revision; the server builds them
+    in the background after it starts and after an import, so no visitor waits for that."""
+    import time
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    import api.ui.systeemleren as systeemleren_page
+    from api.app import create_app
+    from api.settings import Settings
+
+    shutil.copytree(small_dir, tmp_path / "data")
+
+    def warmed(core) -> bool:
+        revision = core.kg.revision()
+        keys = [("reference", "voorzieningen"), "year bounds"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            entries = [core._cache.get(key) for key in keys]
+            if all(entry is not None and entry[0] == revision for entry in entries):
+                return True
+            time.sleep(0.05)
+        return False
+
+    with TestClient(create_app(replace(Settings(), data_dir=tmp_path / "data"))) as client:
+        core = client.app.state.maatwerk
+        assert warmed(core), "not built after the start"
+        core.import_records(iter([("nieuw", NEWEST)]))
+        assert warmed(core), "not built after the import"
+        with monkeypatch.context() as patched:  # the page is answered from what was built: nothing is drawn
+            patched.setattr(systeemleren_page, "draw", lambda *a, **k: pytest.fail("drawn on the first view"))
+            assert client.get("/systeemleren").status_code == 200
+            assert any(row["label"] for row in client.get("/api/voorzieningen").json())

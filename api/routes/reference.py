@@ -13,7 +13,7 @@ router = APIRouter(tags=["referentiedata"])
 
 @router.get("/api/laws", response_model=list[Law], summary="Wetten met BWB-id en koppelingen")
 def laws(request: Request):
-    return _reference_list(request, "laws", reference.laws)
+    return reference_list(maatwerk(request), "laws")
 
 
 @router.get(
@@ -22,7 +22,7 @@ def laws(request: Request):
     summary="Organisaties met rol, contact en de wetten die ze uitvoeren",
 )
 def organisations(request: Request):
-    return _reference_list(request, "organisations", reference.organisations)
+    return reference_list(maatwerk(request), "organisations")
 
 
 @router.get(
@@ -31,10 +31,18 @@ def organisations(request: Request):
     summary="Voorzieningen met hun wetten en bevoegde organisaties",
 )
 def voorzieningen(request: Request):
-    return _reference_list(request, "voorzieningen", reference.voorzieningen)
+    return reference_list(maatwerk(request), "voorzieningen")
 
 
-def _reference_list(request: Request, name: str, build) -> list[dict]:
+LISTS = {"laws": reference.laws, "organisations": reference.organisations, "voorzieningen": reference.voorzieningen}
+
+
+def reference_list(core, name: str) -> list[dict]:
     """The lists change only with a commit: built once per graph revision, under the SPARQL limits."""
-    core = maatwerk(request)
+    build = LISTS[name]
     return list(core.cached(("reference", name), lambda: build(core.kg, core.limits)))
+
+
+def warm(core) -> None:
+    for name in LISTS:
+        reference_list(core, name)
