@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,17 @@ class SearchService:
         self.index = index
         self.index_dir = index_dir
         self.ranker = Ranker(index, concepts)
-        self.calibration = Calibration.load()
         # A server merges segments in a thread; a CLI process does not start what its exit would cut short
         # (an unfinished merge only leaves files no manifest names, removed when the index is next loaded).
         self.background_merges = background_merges
         self._lock = threading.RLock()  # one change of the index at a time: syncs and a merge's swap
         self._merge: threading.Thread | None = None
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """Read when the first answer needs it, so that `maatwerk eval --fit-calibration` can open the
+        service to refit a calibration whose features no longer match the code."""
+        return Calibration.load()
 
     # --- lifecycle -------------------------------------------------------------
 

@@ -80,3 +80,28 @@ def test_queries_without_a_relevant_case_do_not_count_in_ranking_metrics():
     metrics = evaluate(FixedRanker(), gold, modes=("hybrid",))["hybrid"]
     assert metrics.queries == 1
     assert metrics.mrr == pytest.approx(0.5) and metrics.recall1 == 0.0 and metrics.recall5 == 1.0
+
+
+def test_a_calibration_fitted_on_other_features_does_not_stop_a_refit(small_dir, tmp_path, monkeypatch):
+    """`maatwerk eval --fit-calibration` opens the search service to refit; after the features changed,
+    the old calibration.json must not stop it from opening, only an answer that needs it says so."""
+    import shutil
+
+    from search.calibration import CALIBRATION_FILE, Calibration
+    from search.evaluate import calibration_samples
+    from tests.conftest import open_core
+
+    stale = tmp_path / "calibration.json"
+    data = json.loads(CALIBRATION_FILE.read_text())
+    stale.write_text(json.dumps({**data, "features": [*data["features"], "a-feature-of-old"]}))
+    monkeypatch.setattr(Calibration.load.__func__, "__defaults__", (stale,))
+    shutil.copytree(small_dir, tmp_path / "data")
+    core = open_core(tmp_path / "data")
+    try:
+        service = core.search()
+        query = GoldQuery(query="rolstoel op het werk", relevant=frozenset({"t-rolstoel-werk"}))
+        assert calibration_samples(service.ranker, [query])  # what a refit needs works without it
+        with pytest.raises(ValueError, match="fit-calibration"):
+            service.search("rolstoel op het werk")
+    finally:
+        core.close()
