@@ -184,6 +184,14 @@ REGISTRY: tuple[Setting, ...] = (
         "1: ook lezen (pagina's, API, SPARQL) vraagt een aangemelde schrijver of een API-sleutel; standaard 0 (open)",
     ),
     Setting(
+        "warm_overviews",
+        "MAATWERK_WARM_OVERVIEWS",
+        True,
+        _flag,
+        "1 (standaard): de server berekent Systeemleren en de referentielijsten op de achtergrond na het "
+        "starten en na elke import, zodat geen bezoeker erop wacht; 0: pas bij het eerste bezoek",
+    ),
+    Setting(
         "session_hours",
         "MAATWERK_SESSION_HOURS",
         8.0,
@@ -225,6 +233,7 @@ class Settings:
     log_level: str = _from_env("log_level")
     publish_auth: str = _from_env("publish_auth")
     read_requires_login: bool = _from_env("read_requires_login")
+    warm_overviews: bool = _from_env("warm_overviews")
     session_hours: float = _from_env("session_hours")
 
     def with_data_dir(self, data_dir: Path | str | None) -> Settings:
