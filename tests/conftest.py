@@ -22,6 +22,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MAATWERK_ENCODER", "hash:256")
+# Servers started by tests do not build the overviews in the background (each test module starts
+# several, and the suite runs on two cores); tests/test_cache.py turns it on where it is the subject.
+os.environ.setdefault("MAATWERK_WARM_OVERVIEWS", "0")
 
 from api.core import Maatwerk
 from api.settings import Settings

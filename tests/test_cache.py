@@ -130,7 +130,7 @@ def test_the_server_builds_the_overviews_after_a_start_and_after_each_import(sma
             time.sleep(0.05)
         return False
 
-    with TestClient(create_app(replace(Settings(), data_dir=tmp_path / "data"))) as client:
+    with TestClient(create_app(replace(Settings(), data_dir=tmp_path / "data", warm_overviews=True))) as client:
         core = client.app.state.maatwerk
         assert warmed(core), "not built after the start"
         core.import_records(iter([("nieuw", NEWEST)]))
