@@ -22,6 +22,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -73,8 +74,28 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def current_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+def current_mb(key: str = "VmRSS") -> int:
+    """A line of /proc/self/status (VmRSS, RssAnon, RssFile), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            return int(value.split()[0]) // 1024
+    raise KeyError(key)
+
+
+class RssSampler(threading.Thread):
+    """The peak of anonymous (heap) and file-backed (memory-mapped) resident memory, every 0.1 s:
+    ru_maxrss counts both, but only the first must fit; mapped file pages can be dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = {"RssAnon": 0, "RssFile": 0}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            for key in self.peak:
+                self.peak[key] = max(self.peak[key], current_mb(key))
 
 
 def setup(cases: int, directory: Path) -> dict:
@@ -91,19 +112,25 @@ def setup(cases: int, directory: Path) -> dict:
 def merge(cases: int, directory: Path) -> dict:
     index = SearchIndex.load(directory, RandomEncoder())  # type: ignore[arg-type]
     assert index is not None
-    loaded = current_mb()
+    loaded, loaded_anon = current_mb(), current_mb("RssAnon")
     changed = synthetic_segment(0, CHANGED, seed=999)  # the first CHANGED cases again: their base rows die
     index._change(changed.facets.iris, changed)
     index.remove([f"https://w3id.org/maatwerk/id/casus/c{c}" for c in range(cases - CHANGED, cases)])
+    sampler = RssSampler()
+    sampler.start()
     started = time.perf_counter()
     fresh = merged(index, directory)
     fresh.save(directory)
+    sampler.done.set()
     return {
         "phase": "merge",
         "cases": cases,
         "passages": int(fresh.row_offsets[-1]),
-        "rss_after_load_mb": round(loaded),
+        "rss_after_load_mb": loaded,
+        "anon_after_load_mb": loaded_anon,
         "peak_rss_mb": round(peak_mb()),
+        "peak_anon_mb": sampler.peak["RssAnon"],
+        "peak_file_mb": sampler.peak["RssFile"],
         "seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import shutil
 import time
@@ -303,7 +304,8 @@ class BaseSegment:
             np.save(directory / "vectors.npy", self.vectors)
         np.save(directory / "passage_row.npy", _passage_rows(np.diff(self.row_offsets), 0))
         np.save(directory / "row_offsets.npy", self.row_offsets)
-        (directory / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
+        with open(directory / "facets.json", "w") as out:  # streamed: at 1M rows the text is hundreds of MB
+            json.dump(self.facets.__dict__, out, ensure_ascii=False)
         self.read_tokens().save(directory)
         (directory / "stats.json").write_text(json.dumps({"n_docs": self.n_docs, "avgdl": self.avgdl}))
         if self.dense is not None:
@@ -661,6 +663,7 @@ class SearchIndex:
             piece = self.vectors[_passages_of(counts, keep[chunk])]
             out[written : written + len(piece)] = piece
             written += len(piece)
+            _drop_pages(out, self.base.vectors)
         return _flushed(out)
 
     def _gathered_tokens(self, keep: np.ndarray, staged: Path | None) -> Tokens:
@@ -678,6 +681,7 @@ class SearchIndex:
             piece = base.ids[_passages_of(base_lengths, in_base[chunk])]
             ids[written : written + len(piece)] = piece
             written += len(piece)
+            _drop_pages(ids, base.ids)
         ids[written:] = extra.ids
         tokens = Tokens(extra.vocab, ids, offsets).compacted()
         tokens.ids = _flushed(tokens.ids)
@@ -807,8 +811,10 @@ def _ivf_index(vectors: np.ndarray) -> faiss.Index:
     )
     index.cp.niter = IVF_TRAIN_ITERATIONS
     index.train(_training_sample(vectors, cells))
+    _drop_pages(vectors)
     for start in range(0, n, IVF_ADD_BATCH):  # a memory-mapped matrix is never read whole into memory
         index.add(np.ascontiguousarray(vectors[start : start + IVF_ADD_BATCH], dtype=np.float32))
+        _drop_pages(vectors)
     index.nprobe = max(IVF_NPROBE, round(cells * IVF_PROBE_SHARE))
     return index
 
@@ -869,6 +875,7 @@ def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
     for first, last in slices:  # pass 1: document frequencies, hence each column's place
         _, terms, _ = _term_counts(tokens, first, last)
         df += np.bincount(terms, minlength=n_terms)
+        _drop_pages(tokens.ids)
     indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
     data, indices = np.empty(indptr[-1], dtype=np.float32), np.empty(indptr[-1], dtype=np.int32)
@@ -881,6 +888,7 @@ def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
         data[places] = idf[terms] * (tf / (tf + norm))
         indices[places] = rows
         cursor += np.bincount(terms, minlength=n_terms)
+        _drop_pages(tokens.ids)
     bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
     # bm25s internals (see BaseSegment): the same attributes its `index` sets
     bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
@@ -919,6 +927,18 @@ def _new_array(directory: Path | None, name: str, shape: tuple[int, ...], dtype)
     if directory is None:
         return np.empty(shape, dtype=dtype)
     return np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=shape)
+
+
+def _drop_pages(*arrays: np.ndarray) -> None:
+    """Unmap what a pass over memory-mapped arrays brought in (written pages flushed first): the pages
+    stay in the page cache, but no longer count in this process's RSS, so a pass over a file of any
+    size adds one slice to it. In-memory arrays are left alone."""
+    for matrix in arrays:
+        mapped = getattr(matrix, "_mmap", None)  # numpy.memmap's mmap object: not documented API
+        if isinstance(mapped, mmap.mmap):
+            if matrix.flags.writeable:
+                mapped.flush()
+            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def _stored_in(array: np.ndarray, path: Path) -> bool:
