@@ -1037,7 +1037,14 @@ def ivf_cells(passages: int) -> int:
 def _training_sample(vectors: np.ndarray, cells: int) -> np.ndarray:
     n = len(vectors)
     picks = np.sort(np.random.default_rng(0).choice(n, min(n, cells * IVF_TRAIN_PER_CELL), replace=False))
-    return np.ascontiguousarray(vectors[picks], dtype=np.float32)
+    sample = np.empty((len(picks), vectors.shape[1]), dtype=np.float32)
+    # in slices, unmapping each: the kernel maps pages around every row read, so scattered reads
+    # over a memory-mapped file would otherwise bring nearly all of it into this process's RSS
+    for start in range(0, n, IVF_ADD_BATCH):
+        lo, hi = np.searchsorted(picks, [start, start + IVF_ADD_BATCH])
+        sample[lo:hi] = vectors[picks[lo:hi]]
+        _drop_pages(vectors)
+    return sample
 
 
 def _fsync_tree(directory: Path) -> None:
