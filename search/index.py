@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import shutil
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +78,12 @@ MERGE_APPEND_MIN = 500
 MERGE_APPEND_MAX = 10_000
 MERGE_DEAD_URGENT = 0.5
 IVF_ADD_BATCH = 100_000
+# A new base is built a slice at a time, so its peak memory does not grow with the index: vectors are
+# gathered into the base's own memory-mapped vectors.npy this many rows at a time, and BM25 is built
+# from int32 token ids this many tokens at a time.
+GATHER_ROWS = 25_000
+TOKEN_CHUNK = 4_000_000
+TOKEN_IDS, TOKEN_OFFSETS, TOKEN_VOCAB = "token_ids.npy", "token_offsets.npy", "token_vocab.json"
 
 
 def passage_texts(title: str, situation: str) -> list[str]:
@@ -167,6 +175,76 @@ class RowVectors:
 
 
 @dataclass
+class Tokens:
+    """A base's BM25 tokens, compact: row r's tokens are vocab[ids[offsets[r]:offsets[r+1]]].
+
+    At 1M cases a base holds ~150M tokens: as Python lists of str they would take several GB, as
+    int32 ids 4 bytes each, memory-mapped when read from disk. A base saved before this layout keeps
+    `tokens.json` (lists of strings) and is converted when read.
+    """
+
+    vocab: list[str]
+    ids: np.ndarray  # int32, every row's token ids one after the other
+    offsets: np.ndarray  # int64, rows + 1
+
+    @property
+    def rows(self) -> int:
+        return len(self.offsets) - 1
+
+    def lengths(self) -> np.ndarray:
+        """Tokens per row, at least 1 (an empty document counts as one empty token, as in bm25s)."""
+        return np.maximum(np.diff(self.offsets), 1)
+
+    def row(self, r: int) -> list[str]:
+        return [self.vocab[i] for i in self.ids[self.offsets[r] : self.offsets[r + 1]].tolist()]
+
+    @classmethod
+    def empty(cls) -> Tokens:
+        return cls([], np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))
+
+    @classmethod
+    def from_lists(cls, rows: Iterable[list[str]], vocab: list[str] | None = None) -> Tokens:
+        """Token lists (any iterable, read once) as ids, extending `vocab` with their new terms."""
+        vocab = [] if vocab is None else vocab
+        term_id = {t: i for i, t in enumerate(vocab)}
+        ids, lengths = array("i"), array("q", [0])
+        for tokens in rows:
+            for term in tokens:
+                tid = term_id.get(term)
+                if tid is None:
+                    tid = term_id[term] = len(vocab)
+                    vocab.append(term)
+                ids.append(tid)
+            lengths.append(len(tokens))
+        return cls(vocab, np.frombuffer(ids, dtype=np.int32), np.cumsum(np.frombuffer(lengths, dtype=np.int64)))
+
+    def compacted(self) -> Tokens:
+        """The same tokens with the terms no row uses dropped from the vocabulary (ids renumbered in place)."""
+        used = np.zeros(len(self.vocab), dtype=bool)
+        for chunk in _chunks(len(self.ids), TOKEN_CHUNK):
+            used[np.unique(self.ids[chunk])] = True
+        if used.all():
+            return self
+        new_id = (np.cumsum(used) - 1).astype(np.int32)
+        for chunk in _chunks(len(self.ids), TOKEN_CHUNK):
+            self.ids[chunk] = new_id[self.ids[chunk]]
+        return Tokens([t for t, u in zip(self.vocab, used.tolist()) if u], self.ids, self.offsets)
+
+    def save(self, directory: Path) -> None:
+        if not _stored_in(self.ids, directory / TOKEN_IDS):  # else built there already (`BaseSegment.staged`)
+            np.save(directory / TOKEN_IDS, self.ids)
+        np.save(directory / TOKEN_OFFSETS, self.offsets)
+        (directory / TOKEN_VOCAB).write_text(json.dumps(self.vocab, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, directory: Path) -> Tokens:
+        if not (directory / TOKEN_IDS).exists():  # saved before the compact layout
+            return cls.from_lists(json.loads((directory / "tokens.json").read_text()))
+        vocab = json.loads((directory / TOKEN_VOCAB).read_text())
+        return cls(vocab, np.load(directory / TOKEN_IDS, mmap_mode="r"), np.load(directory / TOKEN_OFFSETS))
+
+
+@dataclass
 class BaseSegment:
     """The large immutable segment: its arrays, faiss and bm25s indexes and the BM25 statistics it was built with."""
 
@@ -178,8 +256,9 @@ class BaseSegment:
     n_docs: int  # BM25 documents (= rows)
     avgdl: float
     name: str | None = None  # its directory in the manifest; None until saved
-    tokens_file: Path | None = None
-    tokens: list[list[str]] | None = None  # only kept when built here; else read from tokens_file at merge
+    directory: Path | None = None  # where it was loaded from or saved to
+    tokens: Tokens | None = None  # only kept when built here; else read from `directory` at merge
+    staged: Path | None = None  # the directory its vectors and tokens were built in, before it is saved
     df: np.ndarray = field(init=False)  # per bm25s vocabulary id
 
     def __post_init__(self) -> None:
@@ -194,11 +273,12 @@ class BaseSegment:
     @classmethod
     def empty(cls, dim: int) -> BaseSegment:
         vectors = np.zeros((0, dim), dtype=np.float32)
-        return cls(vectors, np.zeros(1, dtype=np.int64), Facets(), None, None, 0, 1.0, tokens=[])
+        return cls(vectors, np.zeros(1, dtype=np.int64), Facets(), None, None, 0, 1.0, tokens=Tokens.empty())
 
     @classmethod
-    def build(cls, vectors: np.ndarray, counts: np.ndarray, facets: Facets, tokens: list[list[str]]) -> BaseSegment:
-        """A base over the given rows: faiss (flat or IVF) and bm25s built from the vectors and tokens."""
+    def build(cls, vectors: np.ndarray, counts: np.ndarray, facets: Facets, tokens: Tokens) -> BaseSegment:
+        """A base over the given rows: faiss (flat or IVF) and BM25 built from the vectors and tokens, which
+        may be memory-mapped files in the base's future directory (`staged`)."""
         dim = vectors.shape[1]
         dense: faiss.Index
         if len(vectors) >= IVF_MIN_PASSAGES:
@@ -206,37 +286,34 @@ class BaseSegment:
         else:
             dense = faiss.IndexFlatIP(dim)
             dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        bm25 = None
-        docs = [t or [""] for t in tokens]
-        if docs:
-            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-            bm25.index(docs, show_progress=False)
-        avgdl = float(np.mean([len(d) for d in docs])) if docs else 1.0
+        bm25, avgdl = _bm25_index(tokens) if tokens.rows else (None, 1.0)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(vectors, offsets, facets, dense, bm25, len(docs), avgdl, tokens=tokens)
+        return cls(vectors, offsets, facets, dense, bm25, tokens.rows, avgdl, tokens=tokens)
 
-    def read_tokens(self) -> list[list[str]]:
-        """The BM25 tokens per row: from memory when built here, else read from disk (and not kept: a merge
-        is the only reader, and at 100k rows they take hundreds of MB as Python lists)."""
+    def read_tokens(self) -> Tokens:
+        """The BM25 tokens per row: from memory when built here, else from disk (ids memory-mapped)."""
         if self.tokens is not None:
             return self.tokens
-        assert self.tokens_file is not None, "a base without tokens in memory has them on disk"
-        return json.loads(self.tokens_file.read_text())
+        assert self.directory is not None, "a base without tokens in memory has them on disk"
+        return Tokens.load(self.directory)
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True)
-        np.save(directory / "vectors.npy", self.vectors)
+        """Write the segment into `directory`; the files built there already (`staged`) stay as they are."""
+        directory.mkdir(parents=True, exist_ok=self.staged == directory)
+        if not _stored_in(self.vectors, directory / "vectors.npy"):
+            np.save(directory / "vectors.npy", self.vectors)
         np.save(directory / "passage_row.npy", _passage_rows(np.diff(self.row_offsets), 0))
         np.save(directory / "row_offsets.npy", self.row_offsets)
-        (directory / "facets.json").write_text(json.dumps(self.facets.__dict__, ensure_ascii=False))
-        (directory / "tokens.json").write_text(json.dumps(self.read_tokens(), ensure_ascii=False))
+        with open(directory / "facets.json", "w") as out:  # streamed: at 1M rows the text is hundreds of MB
+            json.dump(self.facets.__dict__, out, ensure_ascii=False)
+        self.read_tokens().save(directory)
         (directory / "stats.json").write_text(json.dumps({"n_docs": self.n_docs, "avgdl": self.avgdl}))
         if self.dense is not None:
             faiss.write_index(self.dense, str(directory / "dense.faiss"))
         if self.bm25 is not None:
             self.bm25.save(directory / "bm25", show_progress=False)
         _fsync_tree(directory)
-        self.name, self.tokens_file, self.tokens = directory.name, directory / "tokens.json", None
+        self.name, self.directory, self.tokens, self.staged = directory.name, directory, None, None
         self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")  # as a loaded base: pages, not heap
 
     @classmethod
@@ -255,10 +332,10 @@ class BaseSegment:
             stats_file = directory / "stats.json"
             stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
             base = cls(vectors, row_offsets, facets, dense.result() if dense else None, bm25, 0, 1.0, name=name)
-        base.tokens_file = directory / "tokens.json"
+        base.directory = directory
         if stats is None:  # a FORMAT 2 base: bm25s kept no average length, so count it once and keep it
             docs = base.read_tokens()
-            stats = {"n_docs": len(docs), "avgdl": float(np.mean([len(t) or 1 for t in docs])) if docs else 1.0}
+            stats = {"n_docs": docs.rows, "avgdl": float(docs.lengths().mean()) if docs.rows else 1.0}
             _write_atomically(stats_file, json.dumps(stats))
         base.n_docs, base.avgdl = int(stats["n_docs"]), float(stats["avgdl"])
         return base
@@ -536,26 +613,79 @@ class SearchIndex:
         """Too far past the thresholds to wait for a background merge (a first build, a huge import)."""
         return self.extra.rows > MERGE_APPEND_MAX or len(self.dead_base_rows) > MERGE_DEAD_URGENT * self.base.rows
 
-    def merged(self, lexical_texts: dict[str, str] | None = None) -> SearchIndex:
+    def merged(self, lexical_texts: dict[str, str] | None = None, directory: Path | None = None) -> SearchIndex:
         """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read
-        here, or made afresh from `lexical_texts` (case IRI -> `lexical_text`) when the analysis changed."""
+        here, or made afresh from `lexical_texts` (case IRI -> `lexical_text`) when the analysis changed.
+
+        With the index `directory`, the new base's vectors and token ids are written straight into its
+        own directory there (a fresh name no manifest uses, so a crash leaves a leftover that the next
+        load removes), a slice at a time: no step holds all vectors or all tokens in memory.
+        """
         keep = np.flatnonzero(self.alive_mask())
-        counts = np.diff(self.row_offsets)[keep]
-        vectors = np.ascontiguousarray(self.vectors[_passages_of(np.diff(self.row_offsets), keep)], dtype=np.float32)
-        if lexical_texts is not None:
-            tokens = [analyse(lexical_texts.get(self.facets.iris[r], "")) for r in keep.tolist()]
-        else:
-            base_tokens = self.base.read_tokens() if self.base.rows else []
-            n_base = self.base.rows
-            tokens = [base_tokens[r] if r < n_base else self.extra.tokens[r - n_base] for r in keep.tolist()]
+        staged = None
+        if directory is not None:
+            staged = directory / f"base-{time.time_ns()}"
+            staged.mkdir(parents=True)
+        try:
+            base = self._built_base(keep, lexical_texts, staged)
+        except BaseException:
+            if staged is not None:
+                _remove(staged)
+            raise
         fresh = SearchIndex(self.encoder)
         fresh.revision, fresh.generation = self.revision, self.generation
         fresh.analysis = analysis_id() if lexical_texts is not None else self.analysis
-        fresh.base = BaseSegment.build(vectors, counts, self.facets.rows(keep.tolist()), tokens)
+        fresh.base = base
         fresh.facets = fresh.base.facets.slice(0)
         fresh._set_append(AppendSegment.empty(self.encoder.dim))
         fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
         return fresh
+
+    def _built_base(self, keep: np.ndarray, lexical_texts: dict[str, str] | None, staged: Path | None) -> BaseSegment:
+        vectors = self._gathered_vectors(keep, staged)
+        if lexical_texts is not None:
+            texts = (lexical_texts.get(self.facets.iris[r], "") for r in keep.tolist())
+            tokens = Tokens.from_lists(analyse(text) for text in texts)
+        else:
+            tokens = self._gathered_tokens(keep, staged)
+        counts = np.diff(self.row_offsets)[keep]
+        base = BaseSegment.build(vectors, counts, self.facets.rows(keep.tolist()), tokens)
+        base.staged = staged
+        return base
+
+    def _gathered_vectors(self, keep: np.ndarray, staged: Path | None) -> np.ndarray:
+        """The passage vectors of the `keep` rows, in order: in memory, or in `staged`/vectors.npy."""
+        counts = np.diff(self.row_offsets)
+        shape = (int(counts[keep].sum()), self.encoder.dim)
+        out = _new_array(staged, "vectors.npy", shape, np.float32)
+        written = 0
+        for chunk in _chunks(len(keep), GATHER_ROWS):
+            piece = self.vectors[_passages_of(counts, keep[chunk])]
+            out[written : written + len(piece)] = piece
+            written += len(piece)
+            _drop_pages(out, self.base.vectors)
+        return _flushed(out)
+
+    def _gathered_tokens(self, keep: np.ndarray, staged: Path | None) -> Tokens:
+        """The BM25 tokens of the `keep` rows as ids (base rows copied as ids, append rows converted)."""
+        n_base = self.base.rows
+        base = self.base.read_tokens() if n_base else Tokens.empty()
+        in_base, in_extra = keep[keep < n_base], keep[keep >= n_base] - n_base
+        extra = Tokens.from_lists((self.extra.tokens[r] for r in in_extra.tolist()), list(base.vocab))
+        base_lengths = np.diff(base.offsets)
+        lengths = np.concatenate([base_lengths[in_base], np.diff(extra.offsets)])
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        ids = _new_array(staged, TOKEN_IDS, (int(offsets[-1]),), np.int32)
+        written = 0
+        for chunk in _chunks(len(in_base), GATHER_ROWS):
+            piece = base.ids[_passages_of(base_lengths, in_base[chunk])]
+            ids[written : written + len(piece)] = piece
+            written += len(piece)
+            _drop_pages(ids, base.ids)
+        ids[written:] = extra.ids
+        tokens = Tokens(extra.vocab, ids, offsets).compacted()
+        tokens.ids = _flushed(tokens.ids)
+        return tokens
 
     def rebased(self, merged: SearchIndex) -> SearchIndex:
         """`merged` (built from an earlier state of this index) brought up to this index: what changed
@@ -607,7 +737,10 @@ class SearchIndex:
         """Write the base segment if it is new, under a name no manifest uses yet (a background merge
         writes it before it takes the lock to swap in)."""
         if self.base.name is None and self.base.rows:
-            self.base.save(directory / f"base-{time.time_ns()}")
+            staged = self.base.staged
+            self.base.save(
+                staged if staged is not None and staged.parent == directory else directory / f"base-{time.time_ns()}"
+            )
             self.vectors = RowVectors(self.base.vectors, self.extra.vectors)
 
     def save_revision(self, directory: Path) -> None:
@@ -678,8 +811,10 @@ def _ivf_index(vectors: np.ndarray) -> faiss.Index:
     )
     index.cp.niter = IVF_TRAIN_ITERATIONS
     index.train(_training_sample(vectors, cells))
+    _drop_pages(vectors)
     for start in range(0, n, IVF_ADD_BATCH):  # a memory-mapped matrix is never read whole into memory
         index.add(np.ascontiguousarray(vectors[start : start + IVF_ADD_BATCH], dtype=np.float32))
+        _drop_pages(vectors)
     index.nprobe = max(IVF_NPROBE, round(cells * IVF_PROBE_SHARE))
     return index
 
@@ -723,6 +858,101 @@ def _faiss_search(
     scores, ids = nearest_passages(dense, vectors, query, min(k, dense.ntotal), params)
     found = ids >= 0
     return scores[found], ids[found].astype(np.int64)
+
+
+def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
+    """The bm25s index ("lucene") of the tokens and their average length, built with numpy from the ids
+    a slice of rows at a time (bm25s's own `index` wants Python lists of every document's tokens).
+
+    Its score matrix is what bm25s builds: a CSC matrix, one column per vocabulary id listing the rows
+    that hold the term, in row order, with score idf * tf / (tf + k1 * (1 - b + b * length / avgdl)).
+    """
+    n_docs, n_terms = tokens.rows, len(tokens.vocab)
+    lengths = tokens.lengths()
+    avgdl = float(lengths.mean())
+    slices = list(_row_slices(tokens.offsets, TOKEN_CHUNK))
+    df = np.zeros(n_terms, dtype=np.int64)
+    for first, last in slices:  # pass 1: document frequencies, hence each column's place
+        _, terms, _ = _term_counts(tokens, first, last)
+        df += np.bincount(terms, minlength=n_terms)
+        _drop_pages(tokens.ids)
+    indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    data, indices = np.empty(indptr[-1], dtype=np.float32), np.empty(indptr[-1], dtype=np.int32)
+    cursor = indptr[:-1].copy()
+    for first, last in slices:  # pass 2: each slice's (term, row) pairs, sorted by term, fill their columns
+        rows, terms, tf = _term_counts(tokens, first, last)
+        starts = np.searchsorted(terms, terms)  # the first pair of each pair's term in this slice
+        places = cursor[terms] + np.arange(len(terms)) - starts
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[rows].astype(np.float32) / np.float32(avgdl))
+        data[places] = idf[terms] * (tf / (tf + norm))
+        indices[places] = rows
+        cursor += np.bincount(terms, minlength=n_terms)
+        _drop_pages(tokens.ids)
+    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+    # bm25s internals (see BaseSegment): the same attributes its `index` sets
+    bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+    bm25.vocab_dict = {term: i for i, term in enumerate(tokens.vocab)}
+    bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+    bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
+    return bm25, avgdl
+
+
+def _term_counts(tokens: Tokens, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, term, tf) of every distinct term of rows [first, last), sorted by term, then row."""
+    lo, hi = tokens.offsets[first], tokens.offsets[last]
+    span = last - first
+    rows = np.repeat(np.arange(span, dtype=np.int64), np.diff(tokens.offsets[first : last + 1]))
+    keys, tf = np.unique(np.asarray(tokens.ids[lo:hi], dtype=np.int64) * span + rows, return_counts=True)
+    return keys % span + first, keys // span, tf.astype(np.float32)
+
+
+def _row_slices(offsets: np.ndarray, tokens_per_slice: int) -> Iterable[tuple[int, int]]:
+    """Consecutive row ranges of about `tokens_per_slice` tokens each (at least one row)."""
+    rows = len(offsets) - 1
+    first = 0
+    while first < rows:
+        last = int(np.searchsorted(offsets, offsets[first] + tokens_per_slice, side="right")) - 1
+        last = min(max(last, first + 1), rows)
+        yield first, last
+        first = last
+
+
+def _chunks(n: int, size: int) -> Iterable[slice]:
+    return (slice(start, min(start + size, n)) for start in range(0, n, size))
+
+
+def _new_array(directory: Path | None, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An array to fill: a writable memory-mapped .npy file in `directory`, else in memory."""
+    if directory is None:
+        return np.empty(shape, dtype=dtype)
+    return np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=shape)
+
+
+def _drop_pages(*arrays: np.ndarray) -> None:
+    """Unmap what a pass over memory-mapped arrays brought in (written pages flushed first): the pages
+    stay in the page cache, but no longer count in this process's RSS, so a pass over a file of any
+    size adds one slice to it. In-memory arrays are left alone."""
+    for matrix in arrays:
+        mapped = getattr(matrix, "_mmap", None)  # numpy.memmap's mmap object: not documented API
+        if isinstance(mapped, mmap.mmap):
+            if matrix.flags.writeable:
+                mapped.flush()
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
+def _stored_in(array: np.ndarray, path: Path) -> bool:
+    """Whether the array is the memory-mapped file at `path` (so writing it there would truncate it)."""
+    filename = getattr(array, "filename", None)
+    return filename is not None and Path(filename).resolve() == path.resolve()
+
+
+def _flushed(array: np.ndarray) -> np.ndarray:
+    """A filled array as the base reads it: a memory-mapped one flushed and reopened read-only."""
+    if isinstance(array, np.memmap) and array.filename is not None:
+        array.flush()
+        return np.load(array.filename, mmap_mode="r")
+    return array
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -807,7 +1037,14 @@ def ivf_cells(passages: int) -> int:
 def _training_sample(vectors: np.ndarray, cells: int) -> np.ndarray:
     n = len(vectors)
     picks = np.sort(np.random.default_rng(0).choice(n, min(n, cells * IVF_TRAIN_PER_CELL), replace=False))
-    return np.ascontiguousarray(vectors[picks], dtype=np.float32)
+    sample = np.empty((len(picks), vectors.shape[1]), dtype=np.float32)
+    # in slices, unmapping each: the kernel maps pages around every row read, so scattered reads
+    # over a memory-mapped file would otherwise bring nearly all of it into this process's RSS
+    for start in range(0, n, IVF_ADD_BATCH):
+        lo, hi = np.searchsorted(picks, [start, start + IVF_ADD_BATCH])
+        sample[lo:hi] = vectors[picks[lo:hi]]
+        _drop_pages(vectors)
+    return sample
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -185,7 +185,7 @@ class SearchService:
         encoded = time.perf_counter()
         if index.merge_urgent():
             log.info("index merge: %d rows into a new base, in this sync", len(index))
-            index = index.merged()
+            index = index.merged(directory=self.index_dir)
         index.revision = revision
         index.save(self.index_dir)
         self._swap(index)
@@ -211,7 +211,7 @@ class SearchService:
         with self._lock:
             if not self.index.extra.rows and not len(self.index.dead_base_rows):
                 return False
-            index = self.index.merged()
+            index = self.index.merged(directory=self.index_dir)
             index.save(self.index_dir)
             self._swap(index)
             return True
@@ -235,7 +235,7 @@ class SearchService:
         started = time.perf_counter()
         log.info("index merge: %d rows into a new base, in the background", len(snapshot))
         try:
-            merged = snapshot.merged()
+            merged = snapshot.merged(directory=self.index_dir)
             merged.save_base(self.index_dir)  # the large write, outside the lock
             with self._lock:
                 if self.index.base is not snapshot.base:
@@ -506,7 +506,7 @@ def _reanalysed(kg, index: SearchIndex, index_dir: Path) -> SearchIndex:
     changed lexicon); the vectors stay. Cases the graph no longer holds drop out at the next sync."""
     started = time.perf_counter()
     texts = {d.iri: lexical_text(d.title, d.situation, d.solution) for d in case_docs(kg)}
-    fresh = index.merged(texts)
+    fresh = index.merged(texts, directory=index_dir)
     fresh.save(index_dir)
     log.info("index re-analysed (%s -> %s) in %.1f s", index.analysis, fresh.analysis, time.perf_counter() - started)
     return fresh

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import bm25s
 import numpy as np
 import pytest
 
@@ -174,7 +175,8 @@ def test_append_scores_follow_the_bm25s_lucene_formula():
     term = tokens[0]
     tf = tokens.count(term)
     n = index.base.n_docs + 1
-    df = sum(term in t for t in index.base.read_tokens()) + 1
+    base_tokens = index.base.read_tokens()
+    df = sum(term in base_tokens.row(r) for r in range(base_tokens.rows)) + 1
     expected = lucene_idf(df, n) * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / index.base.avgdl))
     assert index.lexical_scores([term])[20] == pytest.approx(expected, rel=1e-5)
 
@@ -263,10 +265,11 @@ def test_an_index_in_the_format_2_layout_loads_as_a_base_without_re_encoding(tmp
     docs = [doc(n) for n in range(30)]
     legacy = built(docs)
     legacy.remove([docs[4].iri])  # FORMAT 2 also kept dead rows: alive false, tokens emptied
-    legacy.base.tokens[4] = []
     directory = tmp_path / "index"
     legacy.base.facets.alive[4] = False
+    tokens = legacy.base.read_tokens()
     legacy.base.save(tmp_path / "written")
+    write_as_token_lists(tmp_path / "written", [tokens.row(r) if r != 4 else [] for r in range(tokens.rows)])
     (tmp_path / "written" / "stats.json").unlink()
     shutil.move(tmp_path / "written", directory)
     (directory / "idf.json").write_text("{}")
@@ -292,6 +295,86 @@ def test_an_index_in_the_format_2_layout_loads_as_a_base_without_re_encoding(tmp
     assert reloaded is not None and reloaded.alive_stamps() == loaded.alive_stamps()
 
 
+def write_as_token_lists(base_dir: Path, rows: list[list[str]]) -> None:
+    """A base's tokens as FORMAT 2 and the first FORMAT 3 bases kept them: tokens.json, lists of strings."""
+    for name in (index_module.TOKEN_IDS, index_module.TOKEN_OFFSETS, index_module.TOKEN_VOCAB):
+        (base_dir / name).unlink()
+    (base_dir / "tokens.json").write_text(json.dumps(rows))
+
+
+def test_a_base_built_in_its_directory_has_the_same_vectors_memory_mapped(tmp_path, monkeypatch):
+    """merged(directory=...) gathers the vectors and token ids into the new base's own files a slice at
+    a time: the same base as one built in memory, its arrays memory-mapped."""
+    monkeypatch.setattr(index_module, "GATHER_ROWS", 7)  # many slices, and rows split across them
+    monkeypatch.setattr(index_module, "TOKEN_CHUNK", 50)
+    index, _ = mixed_sequence()
+    in_memory = index.merged()
+    directory = tmp_path / "index"
+    on_disk = index.merged(directory=directory)
+    staged = on_disk.base.staged
+    assert staged is not None and staged.parent == directory
+    assert isinstance(on_disk.base.vectors, np.memmap) and not on_disk.base.vectors.flags.writeable
+    assert np.array_equal(np.asarray(on_disk.base.vectors), in_memory.base.vectors)
+    assert isinstance(on_disk.base.read_tokens().ids, np.memmap)
+    assert [on_disk.base.read_tokens().row(r) for r in range(on_disk.base.rows)] == [
+        in_memory.base.read_tokens().row(r) for r in range(in_memory.base.rows)
+    ]
+    on_disk.save(directory)
+    assert json.loads((directory / MANIFEST).read_text())["base"] == staged.name  # saved where it was built
+    reloaded = SearchIndex.load(directory, ENCODER)
+    assert reloaded is not None
+    for query in QUERIES:
+        for mode in ("hybrid", "lexical", "dense"):
+            assert_same(ranked(reloaded, query, mode), ranked(in_memory, query, mode), abs=1e-5)
+
+
+def test_a_failed_build_leaves_no_files(tmp_path, monkeypatch):
+    index, _ = mixed_sequence()
+    monkeypatch.setattr(index_module, "_bm25_index", lambda tokens: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        index.merged(directory=tmp_path / "index")
+    assert list((tmp_path / "index").iterdir()) == []
+
+
+def test_bm25_from_token_ids_scores_as_bm25s_from_token_lists(monkeypatch):
+    monkeypatch.setattr(index_module, "TOKEN_CHUNK", 40)  # several slices of rows
+    rows = [index_module.analyse(d.situation) for d in (doc(n) for n in range(40))]
+    rows[5] = []  # an empty document counts as one empty token in both
+    reference = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+    reference.index([t or [""] for t in rows], show_progress=False)
+    ours, avgdl = index_module._bm25_index(index_module.Tokens.from_lists(rows))
+    assert avgdl == pytest.approx(np.mean([len(t) or 1 for t in rows]))
+    terms = sorted({t for tokens in rows for t in tokens})
+    assert sorted(ours.vocab_dict) == terms
+    for term in terms:
+        assert ours.get_scores([term]) == pytest.approx(reference.get_scores([term]), rel=1e-5)
+    assert ours.get_scores(terms[:4]) == pytest.approx(reference.get_scores(terms[:4]), rel=1e-5)
+
+
+def test_a_base_with_token_lists_on_disk_loads_and_merges(tmp_path):
+    """Bases saved before the compact tokens keep tokens.json: read as they are, converted at the merge."""
+    index, _ = mixed_sequence()
+    index = index.merged()
+    directory = tmp_path / "index"
+    index.save(directory)
+    tokens = index.base.read_tokens()
+    write_as_token_lists(directory / index.base.name, [tokens.row(r) for r in range(tokens.rows)])
+    old = SearchIndex.load(directory, ENCODER)
+    assert old is not None
+    old.add([doc(200), doc(3, version=9)])
+    expected = old.merged()
+    merged = old.merged(directory=directory)
+    merged.save(directory)
+    base_dir = directory / merged.base.name
+    assert (base_dir / index_module.TOKEN_IDS).exists() and not (base_dir / "tokens.json").exists()
+    assert not (directory / index.base.name).exists()
+    reloaded = SearchIndex.load(directory, ENCODER)
+    assert reloaded is not None
+    for query in QUERIES:
+        assert_same(ranked(reloaded, query, "hybrid"), ranked(expected, query, "hybrid"), abs=1e-5)
+        assert_same(ranked(reloaded, query, "lexical"), ranked(old, query, "lexical"), abs=1e-3)
+
+
 # --- the service: merging in the background ---------------------------------------------------
 
 
@@ -302,10 +385,10 @@ def test_searches_keep_answering_during_a_background_merge(small_dir, tmp_path, 
     started, release = threading.Event(), threading.Event()
     real_merged = SearchIndex.merged
 
-    def slow_merged(self):
+    def slow_merged(self, *args, **kwargs):
         started.set()
         assert release.wait(30)
-        return real_merged(self)
+        return real_merged(self, *args, **kwargs)
 
     monkeypatch.setattr(SearchIndex, "merged", slow_merged)
     core = open_core(tmp_path / "d")
@@ -334,7 +417,7 @@ def test_a_sync_during_a_background_merge_is_carried_over(small_dir, tmp_path, m
     monkeypatch.setattr(index_module, "MERGE_APPEND_SHARE", 0.0)
     release = threading.Event()
     real_merged = SearchIndex.merged
-    monkeypatch.setattr(SearchIndex, "merged", lambda self: (release.wait(30), real_merged(self))[1])
+    monkeypatch.setattr(SearchIndex, "merged", lambda self, **kw: (release.wait(30), real_merged(self, **kw))[1])
     core = open_core(tmp_path / "d")
     core.background_merges = True
     try:
