@@ -157,16 +157,19 @@ class ImportProcess:
     def _index_files(self) -> dict[str, tuple[int, int]]:
         """Everything in the data dir beside the store (the indexes), with sizes and mtimes."""
         files = {}
-        for entry in self.data_dir.iterdir() if self.data_dir.exists() else ():
-            if entry.name == "store":
+        for top in self.data_dir.iterdir() if self.data_dir.exists() else ():
+            if top.name == "store":
                 continue
-            paths = [entry] if not entry.is_dir() else [p for p in entry.rglob("*") if p.is_file()]
-            for p in paths:
-                try:
-                    st = p.stat()
-                except FileNotFoundError:  # being renamed or removed right now
-                    continue
-                files[str(p.relative_to(self.data_dir))] = (st.st_size, st.st_mtime_ns)
+            # os.walk skips what disappears while it walks (the import removes old index segments)
+            walked = [(top.parent, [], [top.name])] if not top.is_dir() else os.walk(top)
+            for root, _, names in walked:
+                for name in names:
+                    p = Path(root) / name
+                    try:
+                        st = p.stat()
+                    except FileNotFoundError:  # being renamed or removed right now
+                        continue
+                    files[str(p.relative_to(self.data_dir))] = (st.st_size, st.st_mtime_ns)
         return files
 
     def phase(self) -> str:
