@@ -233,10 +233,10 @@ class KnowledgeGraph:
         except BaseException:  # e.g. the producer rejected the import: nothing was committed
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _crash_point("journal-written")
         os.replace(tmp, final)  # the commit point
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         _crash_point("committed")
         return final
 
@@ -275,7 +275,7 @@ class KnowledgeGraph:
         done = journal.with_name("journal.done")
         shutil.rmtree(done, ignore_errors=True)
         os.replace(journal, done)  # applied; from here a kill cannot leave a half journal behind
-        _fsync_dir(done.parent)
+        fsync_dir(done.parent)
         _crash_point("cleanup")
         shutil.rmtree(done)
 
@@ -390,7 +390,8 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(out.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable (the entry, not only the file's bytes)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

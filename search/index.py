@@ -43,7 +43,7 @@ import faiss
 import numpy as np
 
 from graph.cases import CaseDoc
-from graph.store import _crash_point
+from graph.store import _crash_point, fsync_dir
 from search.encoders import Encoder
 from search.text import analyse, lexicon_fingerprint, passages
 
@@ -1012,7 +1012,7 @@ def _write_atomically(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _save_synced(path: Path, array: np.ndarray) -> None:
@@ -1020,14 +1020,6 @@ def _save_synced(path: Path, array: np.ndarray) -> None:
         np.save(handle, array)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def ivf_cells(passages: int) -> int:
@@ -1052,4 +1044,4 @@ def _fsync_tree(directory: Path) -> None:
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
-    _fsync_dir(directory)
+    fsync_dir(directory)
