@@ -133,6 +133,18 @@ def _size_section(r: dict) -> list[str]:
     return out
 
 
+def _import_files_rows(imp: dict) -> list[str]:
+    files = imp.get("files") or []
+    if not files:
+        return []
+    seconds = ", ".join(f"{f['seconds']:.0f}" for f in files)
+    peaks = ", ".join(f"{f['peak_tree_rss_mb']:.0f}" for f in files)
+    return [
+        f"| imported as {len(files)} files in turn (`--import-chunk`), one commit each: seconds per file | {seconds} |",
+        f"| peak RSS per file (MiB, with worker processes) | {peaks} |",
+    ]
+
+
 def _import_table(r: dict) -> list[str]:
     imp, enc = r.get("import") or {}, r.get("encoder") or {}
     if not imp:
@@ -150,6 +162,7 @@ def _import_table(r: dict) -> list[str]:
         f"| generate {r['size']:,} cases (`maatwerk generate`) | {_fmt(_get(r, 'generate', 'seconds'), 2)} s |",
         f"| `maatwerk init --no-demo` | {_fmt(_get(r, 'init', 'seconds'), 2)} s |",
         f"| `maatwerk import-cases` wall time (whole process) | {_fmt(imp.get('seconds'), 2)} s |",
+        *_import_files_rows(imp),
         f"| import rate | {_fmt(imp.get('cases_per_s'))} cases/s |",
         f"| import peak RSS: largest process / with its worker processes | {_fmt(imp.get('peak_rss_mb'), 0)} MiB / "
         f"{_fmt(imp.get('peak_tree_rss_mb'), 0)} MiB |",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -64,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--max-seconds", type=float, default=600.0, help="cap on one HTTP scenario's duration")
     p.add_argument("--encoder-sample", type=int, default=5000, help="encode at most this many cases' texts")
+    p.add_argument(
+        "--import-chunk",
+        type=int,
+        default=0,
+        help="import the generated file as files of this many cases, one `import-cases` each (default: one file)",
+    )
     p.add_argument(
         "--sparql-cap", type=float, default=60.0, help="seconds per SPARQL query on the store before giving up"
     )
@@ -135,27 +142,54 @@ def _shown(path: Path) -> str:
 # --- steps ----------------------------------------------------------------------------------
 
 
-def build(r: dict, work: Path, cases_file: Path, data: Path, corpus: Corpus) -> None:
-    """init + import as subprocesses (timed), then the encoder alone on the same texts."""
+def build(r: dict, work: Path, cases_file: Path, data: Path, corpus: Corpus, chunk: int = 0) -> None:
+    """init + import as subprocesses (timed), then the encoder alone on the same texts.
+
+    With `chunk`, the file is imported as consecutive files of that many cases (one commit each),
+    the way a register grows; the figures are then the sum of the times and the largest peak."""
     size = r["size"]
     remove_tree(data)
     with step(r, "maatwerk init --no-demo", fatal=True):
         done = run_measured(["init", "--no-demo", "--data-dir", str(data)], work / "init.log")
         r["init"] = {"seconds": round(done.seconds, 2), "peak_rss_mb": round(done.peak_rss_mb, 1)}
-    with step(r, "maatwerk import-cases", fatal=True):
-        done = run_measured(["import-cases", str(cases_file), "--data-dir", str(data)], work / "import.log")
+    files = split_cases(cases_file, chunk, work / "chunks") if 0 < chunk < size else [cases_file]
+    with step(r, f"maatwerk import-cases ({len(files)} file(s))", fatal=True):
+        runs = []
+        for n, part in enumerate(files):
+            log = work / ("import.log" if len(files) == 1 else f"import-{n:02d}.log")
+            runs.append(run_measured(["import-cases", str(part), "--data-dir", str(data)], log))
+            console.log(f"{size:,}: imported file {n + 1} of {len(files)} in {runs[-1].seconds:.1f} s")
+        seconds = sum(done.seconds for done in runs)
         r["import_measured_utc"] = _now()
         r["import"] = {
-            "seconds": round(done.seconds, 2),
-            "cases_per_s": round(size / done.seconds, 1),
-            "peak_rss_mb": round(done.peak_rss_mb, 1),
-            "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1),
+            "seconds": round(seconds, 2),
+            "cases_per_s": round(size / seconds, 1),
+            "peak_rss_mb": round(max(done.peak_rss_mb for done in runs), 1),
+            "peak_tree_rss_mb": round(max(done.peak_tree_rss_mb for done in runs), 1),
         }
+        if len(files) > 1:
+            r["import"]["files"] = [
+                {"seconds": round(done.seconds, 2), "peak_tree_rss_mb": round(done.peak_tree_rss_mb, 1)}
+                for done in runs
+            ]
+    if len(files) > 1:
+        remove_tree(work / "chunks")
     with step(r, "encoder throughput"):
         from api.settings import Settings
 
         r["encoder"] = encoder_throughput(corpus.sample, len(corpus.ids), Settings().encoder)
         r["import_vs_encoder"] = round(r["import"]["cases_per_s"] / r["encoder"]["cases_per_s"], 3)
+
+
+def split_cases(cases_file: Path, chunk: int, folder: Path) -> list[Path]:
+    """The JSON Lines file as consecutive files of `chunk` lines each."""
+    folder.mkdir(exist_ok=True)
+    files: list[Path] = []
+    with open(cases_file, encoding="utf-8") as source:
+        while lines := list(itertools.islice(source, chunk)):
+            files.append(folder / f"cases-{len(files):03d}.jsonl")
+            files[-1].write_text("".join(lines), encoding="utf-8")
+    return files
 
 
 def cold_start(r: dict, data: Path, port: int, work: Path, text: str, runs: int = 3) -> None:
@@ -293,7 +327,7 @@ def bench_size(size: int, args) -> dict:
         r["reused"] = previous.get("import_measured_utc") or "an earlier run"
         console.log(f"{size:,}: reusing {data}")
     else:
-        build(r, work, cases_file, data, corpus)
+        build(r, work, cases_file, data, corpus, args.import_chunk)
     r["measured_utc"] = _now()
     r.setdefault("disk", {}).update(
         store_mb=round(disk_mb(data / "store"), 1), index_mb=round(disk_mb(data / "index"), 1)
