@@ -183,7 +183,7 @@ class Maatwerk:
             max_text=self.settings.max_text_chars,
             history=history,
         )
-        self._after_write(progress, {r.iri: r.search_doc() for r in result.cases}, before)
+        self._after_write(progress, result.docs, before)
         return result
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:

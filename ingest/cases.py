@@ -15,15 +15,27 @@ from typing import Any
 import pyoxigraph as ox
 
 from graph.case import IDENTIFIER, CaseRecord, case_quads
+from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from ingest.checker import RecordChecker
 from ingest.problems import ImportRejected, Problem, Redaction
 from ingest.readers import MAX_TEXT
 
 
+@dataclass(frozen=True)
+class ImportedCase:
+    id: str
+    iri: str
+    title: str
+
+
 @dataclass
 class ImportResult:
-    cases: list[CaseRecord]
+    """What an import stored. Not the checked records themselves: at a million cases those take ~6 GB,
+    the docs search indexes ~1 GB."""
+
+    cases: list[ImportedCase]
+    docs: dict[str, CaseDoc]  # case IRI -> what the search index reads of it (CaseRecord.search_doc)
     redactions: list[Redaction]
     revision: str
 
@@ -44,7 +56,8 @@ def import_cases(
     `history` (a browser save: graph.case.history_writer) adds each case's version record to the same commit.
     """
     checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text)
-    accepted: list[CaseRecord] = []
+    accepted: list[ImportedCase] = []
+    docs: dict[str, CaseDoc] = {}
     to_validate: list[ox.Quad] = []
     now = datetime.now(UTC)  # to the microsecond: the index tells re-imports apart by this stamp
 
@@ -58,7 +71,8 @@ def import_cases(
             built = case_quads(record, now)
             if validate:
                 to_validate.extend(built)
-            accepted.append(record)
+            accepted.append(ImportedCase(record.id, record.iri, record.title))
+            docs[record.iri] = record.search_doc()
             yield from built
             if history:
                 yield from history(record, now)
@@ -73,7 +87,7 @@ def import_cases(
 
     drops: list[str] = []
     revision = kg.commit(_then_drops(quads(), accepted, drops), drop_graphs=drops)
-    return ImportResult(accepted, checker.redactions, revision)
+    return ImportResult(accepted, docs, checker.redactions, revision)
 
 
 def stored_case_id(kg) -> Callable[[str], str | None]:
@@ -93,7 +107,7 @@ def stored_case_id(kg) -> Callable[[str], str | None]:
     return existing_id
 
 
-def _then_drops(quads: Iterator[ox.Quad], accepted: list[CaseRecord], drops: list[str]) -> Iterator[ox.Quad]:
+def _then_drops(quads: Iterator[ox.Quad], accepted: list[ImportedCase], drops: list[str]) -> Iterator[ox.Quad]:
     """Pass quads through; once all are written, name the case graphs the commit replaces."""
     yield from quads
     drops.extend(r.iri for r in accepted)

@@ -25,6 +25,7 @@ FORMAT 2 (one directory, no manifest) loads as a base segment as it is: no re-en
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import mmap
@@ -82,6 +83,9 @@ IVF_ADD_BATCH = 100_000
 # gathered into the base's own memory-mapped vectors.npy this many rows at a time, and BM25 is built
 # from int32 token ids this many tokens at a time.
 GATHER_ROWS = 25_000
+# New cases encoded into a new base this many at a time (~550 MB of vectors with USE): one batch of the
+# encoder's worker processes each, and written out before the next.
+ENCODE_ROWS = 100_000
 TOKEN_CHUNK = 4_000_000
 TOKEN_IDS, TOKEN_OFFSETS, TOKEN_VOCAB = "token_ids.npy", "token_offsets.npy", "token_vocab.json"
 
@@ -552,8 +556,7 @@ class SearchIndex:
             pieces = passage_texts(doc.title, doc.situation)
             texts.extend(pieces)
             counts.append(len(pieces))
-        per_case = len(texts) / max(len(docs), 1)
-        new_vectors = self.encoder.encode_bulk(texts, progress and (lambda n: progress(round(n / per_case))))
+        new_vectors = self.encoder.encode_bulk(texts, _case_progress(progress, len(texts), len(docs)))
         new_facets = Facets()
         for doc in docs:
             new_facets.append(doc)
@@ -613,21 +616,32 @@ class SearchIndex:
         """Too far past the thresholds to wait for a background merge (a first build, a huge import)."""
         return self.extra.rows > MERGE_APPEND_MAX or len(self.dead_base_rows) > MERGE_DEAD_URGENT * self.base.rows
 
-    def merged(self, lexical_texts: dict[str, str] | None = None, directory: Path | None = None) -> SearchIndex:
+    def merged(
+        self,
+        lexical_texts: dict[str, str] | None = None,
+        directory: Path | None = None,
+        adding: list[CaseDoc] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> SearchIndex:
         """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read
         here, or made afresh from `lexical_texts` (case IRI -> `lexical_text`) when the analysis changed.
+
+        `adding`: new cases (none of them alive here) encoded straight into the new base, after the
+        alive rows, ENCODE_ROWS at a time; progress(n) counts them. How a large import indexes: its
+        vectors never sit in memory all at once, as they would in an append segment.
 
         With the index `directory`, the new base's vectors and token ids are written straight into its
         own directory there (a fresh name no manifest uses, so a crash leaves a leftover that the next
         load removes), a slice at a time: no step holds all vectors or all tokens in memory.
         """
         keep = np.flatnonzero(self.alive_mask())
+        adding = adding or []
         staged = None
         if directory is not None:
             staged = directory / f"base-{time.time_ns()}"
             staged.mkdir(parents=True)
         try:
-            base = self._built_base(keep, lexical_texts, staged)
+            base = self._built_base(keep, lexical_texts, staged, adding, progress)
         except BaseException:
             if staged is not None:
                 _remove(staged)
@@ -641,22 +655,42 @@ class SearchIndex:
         fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
         return fresh
 
-    def _built_base(self, keep: np.ndarray, lexical_texts: dict[str, str] | None, staged: Path | None) -> BaseSegment:
-        vectors = self._gathered_vectors(keep, staged)
+    def _built_base(
+        self,
+        keep: np.ndarray,
+        lexical_texts: dict[str, str] | None,
+        staged: Path | None,
+        adding: list[CaseDoc],
+        progress: Callable[[int], None] | None,
+    ) -> BaseSegment:
+        new_counts = np.asarray([len(passage_texts(d.title, d.situation)) for d in adding], dtype=np.int64)
+        vectors = self._gathered_vectors(keep, staged, adding, new_counts, progress)
+        new_tokens = (analyse(lexical_text(d.title, d.situation, d.solution)) for d in adding)
         if lexical_texts is not None:
             texts = (lexical_texts.get(self.facets.iris[r], "") for r in keep.tolist())
-            tokens = Tokens.from_lists(analyse(text) for text in texts)
+            tokens = Tokens.from_lists(itertools.chain((analyse(text) for text in texts), new_tokens))
         else:
-            tokens = self._gathered_tokens(keep, staged)
-        counts = np.diff(self.row_offsets)[keep]
-        base = BaseSegment.build(vectors, counts, self.facets.rows(keep.tolist()), tokens)
+            tokens = self._gathered_tokens(keep, staged, new_tokens)
+        counts = np.concatenate([np.diff(self.row_offsets)[keep], new_counts])
+        facets = self.facets.rows(keep.tolist())
+        for doc in adding:
+            facets.append(doc)
+        base = BaseSegment.build(vectors, counts, facets, tokens)
         base.staged = staged
         return base
 
-    def _gathered_vectors(self, keep: np.ndarray, staged: Path | None) -> np.ndarray:
-        """The passage vectors of the `keep` rows, in order: in memory, or in `staged`/vectors.npy."""
+    def _gathered_vectors(
+        self,
+        keep: np.ndarray,
+        staged: Path | None,
+        adding: list[CaseDoc],
+        new_counts: np.ndarray,
+        progress: Callable[[int], None] | None,
+    ) -> np.ndarray:
+        """The passage vectors of the `keep` rows, in order, then those of `adding`, encoded here:
+        in memory, or in `staged`/vectors.npy."""
         counts = np.diff(self.row_offsets)
-        shape = (int(counts[keep].sum()), self.encoder.dim)
+        shape = (int(counts[keep].sum() + new_counts.sum()), self.encoder.dim)
         out = _new_array(staged, "vectors.npy", shape, np.float32)
         written = 0
         for chunk in _chunks(len(keep), GATHER_ROWS):
@@ -664,14 +698,22 @@ class SearchIndex:
             out[written : written + len(piece)] = piece
             written += len(piece)
             _drop_pages(out, self.base.vectors)
+        for chunk in _chunks(len(adding), ENCODE_ROWS):
+            texts = [t for doc in adding[chunk] for t in passage_texts(doc.title, doc.situation)]
+            vectors = self.encoder.encode_bulk(texts, _case_progress(progress, len(texts), chunk.stop - chunk.start))
+            out[written : written + len(texts)] = vectors.reshape(-1, self.encoder.dim)
+            written += len(texts)
+            _drop_pages(out)
         return _flushed(out)
 
-    def _gathered_tokens(self, keep: np.ndarray, staged: Path | None) -> Tokens:
-        """The BM25 tokens of the `keep` rows as ids (base rows copied as ids, append rows converted)."""
+    def _gathered_tokens(self, keep: np.ndarray, staged: Path | None, adding: Iterable[list[str]]) -> Tokens:
+        """The BM25 tokens of the `keep` rows as ids (base rows copied as ids, append rows converted),
+        then the token lists of `adding`."""
         n_base = self.base.rows
         base = self.base.read_tokens() if n_base else Tokens.empty()
         in_base, in_extra = keep[keep < n_base], keep[keep >= n_base] - n_base
-        extra = Tokens.from_lists((self.extra.tokens[r] for r in in_extra.tolist()), list(base.vocab))
+        appended = itertools.chain((self.extra.tokens[r] for r in in_extra.tolist()), adding)
+        extra = Tokens.from_lists(appended, list(base.vocab))
         base_lengths = np.diff(base.offsets)
         lengths = np.concatenate([base_lengths[in_base], np.diff(extra.offsets)])
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -916,6 +958,14 @@ def _row_slices(offsets: np.ndarray, tokens_per_slice: int) -> Iterable[tuple[in
         last = min(max(last, first + 1), rows)
         yield first, last
         first = last
+
+
+def _case_progress(progress: Callable[[int], None] | None, texts: int, cases: int) -> Callable[[int], None] | None:
+    """The encoder's progress in texts, told in cases."""
+    if progress is None:
+        return None
+    per_case = texts / max(cases, 1)
+    return lambda n: progress(round(n / per_case))
 
 
 def _chunks(n: int, size: int) -> Iterable[slice]:

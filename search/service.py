@@ -29,7 +29,7 @@ from search import privacy
 from search.calibration import Calibration
 from search.encoders import Encoder
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
-from search.index import SearchIndex, analysis_id, lexical_text, passage_texts
+from search.index import MERGE_APPEND_MAX, SearchIndex, analysis_id, lexical_text, passage_texts
 from search.text import analyse
 
 SUGGESTIONS = 5
@@ -181,7 +181,12 @@ class SearchService:
                 if progress:
                     progress(done, len(docs))
 
-            index.add(docs, step)
+            if index.extra.rows + len(docs) > MERGE_APPEND_MAX:  # would merge at once: encode into the new base
+                index.remove(d.iri for d in docs)
+                log.info("index merge: %d rows and %d new cases into a new base", index.alive_count, len(docs))
+                index = index.merged(directory=self.index_dir, adding=docs, progress=step)
+            else:
+                index.add(docs, step)
         encoded = time.perf_counter()
         if index.merge_urgent():
             log.info("index merge: %d rows into a new base, in this sync", len(index))

@@ -328,6 +328,57 @@ def test_a_base_built_in_its_directory_has_the_same_vectors_memory_mapped(tmp_pa
             assert_same(ranked(reloaded, query, mode), ranked(in_memory, query, mode), abs=1e-5)
 
 
+def test_many_new_cases_are_encoded_straight_into_a_new_base(tmp_path, monkeypatch):
+    """merged(adding=...), what a sync does with more new cases than an append segment holds: the same
+    index as appending them and merging, encoded ENCODE_ROWS cases at a time (never all vectors at once)."""
+    monkeypatch.setattr(index_module, "ENCODE_ROWS", 7)
+    index, _ = mixed_sequence()
+    new = [doc(n, seed=5) for n in range(100, 130)] + [doc(3, version=9), doc(61, version=9)]  # base, append
+    appended = index.copy()
+    appended.add(new)
+    expected = appended.merged()
+    calls: list[int] = []
+    encode_bulk = ENCODER.encode_bulk
+    monkeypatch.setattr(
+        ENCODER, "encode_bulk", lambda texts, progress=None: (calls.append(len(texts)), encode_bulk(texts, progress))[1]
+    )
+    progress: list[int] = []
+    bulk = index.copy()
+    bulk.remove(d.iri for d in new)
+    bulk = bulk.merged(directory=tmp_path / "index", adding=new, progress=progress.append)
+    assert len(calls) == 5 and sum(progress) == len(new)  # 32 cases, 7 at a time
+    assert bulk.extra.rows == 0 and bulk.facets.ids == expected.facets.ids
+    assert np.array_equal(np.asarray(bulk.base.vectors), expected.base.vectors)
+    for query in QUERIES:
+        for mode in ("dense", "lexical", "hybrid"):
+            assert_same(ranked(bulk, query, mode), ranked(expected, query, mode), abs=1e-5)
+
+
+def test_an_import_larger_than_an_append_segment_builds_the_base_in_its_sync(small_dir, tmp_path, monkeypatch):
+    import search.service as service_module
+
+    monkeypatch.setattr(service_module, "MERGE_APPEND_MAX", 3)
+    shutil.copytree(small_dir, tmp_path / "d")
+    records = [
+        json.loads(line) for line in (Path(__file__).parent / "data" / "cases_small.jsonl").read_text().splitlines()
+    ]
+    many = tmp_path / "many.jsonl"
+    many.write_text(
+        "".join(json.dumps({**r, "id": f"t-bulk-{n}"}, ensure_ascii=False) + "\n" for n, r in enumerate(records))
+    )
+    core = open_core(tmp_path / "d")
+    try:
+        before = core.search().index.alive_count
+        monkeypatch.setattr(SearchIndex, "add", lambda *a, **k: pytest.fail("added to the append segment"))
+        core.import_file(many)
+        index = core.search().index
+        assert index.extra.rows == 0 and index.base.rows == index.alive_count == before + len(records)
+        top = core.search().search(records[0]["situation"], k=3)["results"][0]
+        assert top["id"] in {records[0]["id"], "t-bulk-0"}
+    finally:
+        core.close()
+
+
 def test_a_failed_build_leaves_no_files(tmp_path, monkeypatch):
     index, _ = mixed_sequence()
     monkeypatch.setattr(index_module, "_bm25_index", lambda tokens: 1 / 0)
