@@ -30,6 +30,7 @@ from graph.limited import Limits
 from graph.sparql_worker import pool_for
 from ingest.bwb import BWBR_RE, MAX_BYTES, BwbError, fetch_toestand, law_quads, parse_toestand
 from ingest.cases import ImportResult, import_cases
+from ingest.gate import AHEAD_MIN_RECORDS, GateAhead, usable_cores
 from ingest.problems import ImportRejected
 from ingest.readers import read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
@@ -182,6 +183,7 @@ class Maatwerk:
             validate,
             max_text=self.settings.max_text_chars,
             history=history,
+            gate=GateAhead(redact) if expected >= AHEAD_MIN_RECORDS and usable_cores() > 1 else None,
         )
         self._after_write(progress, result.docs, before)
         return result

@@ -18,6 +18,7 @@ from graph.case import IDENTIFIER, CaseRecord, case_quads
 from graph.cases import CaseDoc
 from graph.concepts import ConceptIndex
 from ingest.checker import RecordChecker
+from ingest.gate import Gate
 from ingest.problems import ImportRejected, Problem, Redaction
 from ingest.readers import MAX_TEXT
 
@@ -49,20 +50,22 @@ def import_cases(
     validate: Callable[[list[ox.Quad]], list[tuple[str, str]]] | None = None,
     max_text: int = MAX_TEXT,
     history: Callable[[CaseRecord, datetime], list[ox.Quad]] | None = None,
+    gate: Gate | None = None,
 ) -> ImportResult:
     """Check every record and commit all cases in one journaled commit, or raise ImportRejected.
 
     `validate` (SHACL) sees all new quads at once, before the commit point, and names (case, message).
     `history` (a browser save: graph.case.history_writer) adds each case's version record to the same commit.
     """
-    checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text)
+    gate = gate or Gate()
+    checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text, gate)
     accepted: list[ImportedCase] = []
     docs: dict[str, CaseDoc] = {}
     to_validate: list[ox.Quad] = []
     now = datetime.now(UTC)  # to the microsecond: the index tells re-imports apart by this stamp
 
     def quads() -> Iterator[ox.Quad]:
-        for location, raw in records:
+        for location, raw in gate.records(records):
             record = checker.check(location, raw)
             if progress:
                 progress(1)

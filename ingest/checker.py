@@ -27,7 +27,7 @@ from graph.case import (
     gated_texts,
 )
 from graph.concepts import Concept, ConceptIndex
-from ingest.anonymise import find_personal_data, redact
+from ingest.gate import Gate
 from ingest.problems import Problem, Redaction
 from ingest.readers import MAX_TEXT, Unparsable
 from ontology import slugify
@@ -46,10 +46,13 @@ class RecordChecker:
         redact_personal_data: bool = False,
         existing_id: Callable[[str], str | None] | None = None,
         max_text: int = MAX_TEXT,
+        gate: Gate | None = None,
     ):
         """`existing_id(case IRI)` gives the id of the case stored under that IRI (or None): an id that
-        slugifies to a stored case's IRI but is not that case's id would overwrite another case."""
+        slugifies to a stored case's IRI but is not that case's id would overwrite another case.
+        `gate`: the privacy gate, run here unless a large import runs it ahead (ingest/gate.py)."""
         self.concepts = concepts
+        self.gate = gate or Gate()
         self.redact = redact_personal_data
         self.max_text = max_text
         self.existing_id = existing_id
@@ -67,7 +70,7 @@ class RecordChecker:
             self._fail(location, "record", "invalid", "Een casus is een JSON-object")
             return None
         # Problems name a case by its id, unless the id itself holds personal data.
-        named = raw.get(ID_FIELD) and not find_personal_data(str(raw[ID_FIELD]))
+        named = raw.get(ID_FIELD) and not self.gate.find(str(raw[ID_FIELD]))
         case = _shown(raw[ID_FIELD], quoted=False) if named else location
         unknown = set(raw) - FIELDS
         if unknown:
@@ -121,10 +124,10 @@ class RecordChecker:
 
     def _gate(self, case: str, name: str, value: str) -> str:
         if self.redact:
-            cleaned, findings = redact(value)
+            cleaned, findings = self.gate.redact(value)
             self.redactions.extend(Redaction(case, name, f.kind) for f in findings)
             return cleaned
-        for finding in find_personal_data(value):
+        for finding in self.gate.find(value):
             # The span is shown masked: a refusal must not echo the personal data into answers and logs.
             self._fail(case, name, "personal-data", finding.message, finding.masked)
         return value
@@ -165,7 +168,7 @@ class RecordChecker:
         if len(case_id) > MAX_ID:
             self._fail(case, "id", "invalid", f"Het id is langer dan {MAX_ID} tekens ({len(case_id)})")
             return case
-        findings = find_personal_data(case_id)
+        findings = self.gate.find(case_id)
         for finding in findings:
             # The id names the case (IRI, /id pages, re-imports): replacing part of it would silently
             # merge or rename cases, so it is refused even when the other fields are redacted.

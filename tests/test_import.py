@@ -423,3 +423,47 @@ def test_shape_messages_name_the_length(empty_core):
     short = CaseRecord("titel", "ab", SITUATION)
     [(case, message)] = empty_core._shacl_check(case_quads(short, datetime.now(UTC)))
     assert case == "titel" and "minstens 3 tekens" in message
+
+
+# --- the privacy gate run ahead (ingest/gate.py) ---------------------------------------------------
+
+
+def _with_personal_data() -> list[tuple[str, dict]]:
+    """The small cases (with leerpunten and knelpunten), some with personal data in several fields."""
+    records = []
+    for n, record in enumerate(RECORDS * 3):
+        record = dict(record, id=f"gate-{n}")
+        if n % 4 == 1:
+            record["situation"] += " Bel mevrouw Jansen op 06-12345678."
+        if n % 5 == 2:
+            record["solution"] = "Overgemaakt naar NL91ABNA0417164300, geboren 12-03-1961."
+        records.append((f"regel {n + 1}", record))
+    return records
+
+
+def _decided(core, redacting: bool, gate) -> object:
+    """What an import of `_with_personal_data` into an empty in-memory store stores, or its refusal."""
+    from graph.store import KnowledgeGraph
+    from ingest.cases import import_cases
+
+    kg = KnowledgeGraph(None)
+    kg.load_ontology_and_reference()
+    try:
+        outcome = import_cases(kg, _with_personal_data(), core.concepts, redacting, gate=gate)
+    except ImportRejected as rejected:
+        return rejected.problems
+    return [c.id for c in outcome.cases], outcome.redactions, outcome.docs
+
+
+@pytest.mark.parametrize("redacting", [False, True])
+def test_the_gate_run_ahead_by_workers_decides_exactly_as_the_gate_run_here(empty_core, monkeypatch, redacting):
+    import ingest.gate as gate_module
+
+    monkeypatch.setattr(gate_module, "BATCH_RECORDS", 4)  # several batches in flight
+    here = _decided(empty_core, redacting, None)
+    # the workers answer every text: this process never runs the gate itself
+    monkeypatch.setattr(gate_module, "find_personal_data", lambda text: pytest.fail("gated here"))
+    monkeypatch.setattr(gate_module, "redact", lambda text: pytest.fail("redacted here"))
+    ahead = _decided(empty_core, redacting, gate_module.GateAhead(redacting, workers=2))
+    assert ahead == here
+    assert redacting == isinstance(here, tuple)  # refused without redaction, stored with it
