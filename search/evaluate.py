@@ -1,17 +1,15 @@
 """Retrieval evaluation on a labelled set: MRR, nDCG@10 and recall@1/5/10 per ranking mode.
 
 A gold line is {"query", "relevant": [case ids], "partial": [case ids], "style", "length",
-"kind", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
+"kind", "batch", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
 MRR and recall look at relevant ones only. Queries with no relevant case ("kind": "none")
 are labelled to judge whether an answer admits there is no precedent; ranking metrics skip them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -30,8 +28,8 @@ GOLD_FILE = Path(__file__).parent / "eval" / "gold.jsonl"
 
 # The held-out part is never used for tuning; the rule that draws it is in search/eval/README.md.
 SPLITS = ("tune", "heldout")
-HELDOUT_SHARE = 0.4
-SPLIT_SEED = 16
+HELDOUT_BATCH = 3
+"""Lines of this batch (written blind, after every earlier line had been used for tuning) are held out."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,8 @@ class GoldQuery:
     split: str = "tune"
     style: str = ""
     length: str = ""
+    none_reason: str = ""
+    """Only for kind "none": unrelated, gibberish, one-word or absent."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
                 split=item.get("split", "tune"),
                 style=item.get("style", ""),
                 length=item.get("length", ""),
+                none_reason=item.get("none_reason", ""),
             )
             if split is None or query.split == split:
                 queries.append(query)
@@ -84,26 +85,14 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
 
 
 def assign_splits(items: list[dict]) -> list[str]:
-    """The split of each gold line: within each (kind, style) stratum, the round(40 %) lines with
-    the lowest seeded hash of their query text are "heldout", the rest "tune".
+    """The split of each gold line: "heldout" for the lines of batch HELDOUT_BATCH, "tune" for all
+    earlier ones (lines without a batch are the oldest).
 
-    A line's hash does not depend on the other lines, so adding lines moves the cut-off in a
-    stratum by at most a line or two instead of reshuffling it.
+    The earlier held-out part (a seeded 40 % draw over batches 1 and 2) was looked at while tuning,
+    so it no longer measured generalisation; batch 3 was written and committed before any search
+    ran on it.
     """
-    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        kind = item.get("kind", "precedent" if item["relevant"] else "none")
-        strata[(kind, item.get("style", ""))].append(i)
-    splits = ["tune"] * len(items)
-    for members in strata.values():
-        members.sort(key=lambda i: _draw(items[i]["query"]))
-        for i in members[: round(HELDOUT_SHARE * len(members))]:
-            splits[i] = "heldout"
-    return splits
-
-
-def _draw(query: str) -> str:
-    return hashlib.sha256(f"{SPLIT_SEED}:{query}".encode()).hexdigest()
+    return ["heldout" if item.get("batch", 1) >= HELDOUT_BATCH else "tune" for item in items]
 
 
 BASELINE = "bm25"
