@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +20,7 @@ import bm25s
 import numpy as np
 
 from graph.cases import CaseDoc
-from search.calibration import Calibration, features
+from search.calibration import Calibration, Sample, features
 from search.engine import MODES, Ranker
 from search.index import BM25_B, BM25_K1
 from search.text import stems
@@ -163,14 +164,15 @@ def _dcg(gains: list[int]) -> float:
     return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
 
 
-def calibration_samples(ranker: Ranker, gold: list[GoldQuery], k: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per question: the calibration features of its top k results and whether each is a relevant case."""
+def calibration_samples(ranker: Ranker, gold: list[GoldQuery], k: int = 10) -> list[Sample]:
+    """Per question: the calibration features of its top k results, which are relevant cases, and
+    whether the question has a precedent."""
     ids = ranker.index.facets.ids
     samples = []
     for item in gold:
         ranking = ranker.rank(item.query, k=k)
         labels = np.asarray([ids[h.row] in item.relevant for h in ranking.hits], dtype=bool)
-        samples.append((features(ranking) if ranking.hits else np.zeros((0, 0)), labels))
+        samples.append(Sample(features(ranking) if ranking.hits else np.zeros((0, 0)), labels, bool(item.relevant)))
     return samples
 
 
@@ -184,14 +186,19 @@ class QualityReport:
     real_queries: int
     counts: dict[str, dict[str, int]]
     """kind of question -> match_quality -> how many."""
+    by_group: dict[str, dict[str, int]]
+    """"none: <none_reason>" or "precedent: <style>" -> match_quality -> how many."""
 
 
 def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Calibration) -> QualityReport:
     counts: dict[str, dict[str, int]] = {"precedent": {}, "none": {}}
+    by_group: dict[str, dict[str, int]] = defaultdict(dict)
     for item in gold:
         quality = calibration.quality(calibration.relevance(ranker.rank(item.query, k=10)))
         kind = "precedent" if item.relevant else "none"
         counts[kind][quality] = counts[kind].get(quality, 0) + 1
+        group = by_group[f"{kind}: {item.none_reason if kind == 'none' else item.style}"]
+        group[quality] = group.get(quality, 0) + 1
     n_none, n_real = sum(counts["none"].values()), sum(counts["precedent"].values())
     return QualityReport(
         counts["none"].get("none", 0) / max(n_none, 1),
@@ -199,6 +206,7 @@ def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Cal
         1 - counts["precedent"].get("none", 0) / max(n_real, 1),
         n_real,
         counts,
+        dict(sorted(by_group.items())),
     )
 
 
