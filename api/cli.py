@@ -530,6 +530,8 @@ def _print_results(response: dict, as_json: bool) -> None:
     out.print(f"[dim]Herkend in de vraag: {concepts}[/dim]")
     if response["match_quality"] == "none":
         out.print("[bold]Geen vergelijkbare casus gevonden.[/bold] Misschien, met een zwakke overeenkomst:")
+    elif response["match_quality"] == "weak":
+        out.print("[bold]Geen sterke overeenkomst.[/bold] Deze casussen lijken deels op de situatie:")
     for n, result in enumerate(response["results"], 1):
         laws = ", ".join(law["label"] for law in result["laws"])
         out.print(
