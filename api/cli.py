@@ -386,10 +386,19 @@ def evaluate(
             out.print(f"Calibratie geschreven naar {CALIBRATION_FILE} ({calibration.queries} tune-queries): {fitted}")
         else:
             calibration = service.calibration
-        metrics = run_eval(ranker, gold_queries, baseline=PlainBM25(case_docs(core.kg)))
+        baseline = PlainBM25(case_docs(core.kg))
+        metrics = run_eval(ranker, gold_queries, baseline=baseline)
+        by_style = {
+            style: run_eval(ranker, [q for q in gold_queries if q.style == style], ("hybrid+graph",), baseline)
+            for style in sorted({q.style for q in gold_queries if q.relevant})
+        }
         quality = match_quality_report(ranker, gold_queries, calibration)
     if as_json:
-        answer = {"modes": {m: v.__dict__ for m, v in metrics.items()}, "match_quality": quality.__dict__}
+        answer = {
+            "modes": {m: v.__dict__ for m, v in metrics.items()},
+            "by_style": {style: {m: v.__dict__ for m, v in ms.items()} for style, ms in by_style.items()},
+            "match_quality": quality.__dict__,
+        }
         sys.stdout.write(json.dumps(answer, indent=2) + "\n")
         return
     scored = next(iter(metrics.values())).queries
@@ -412,6 +421,13 @@ def evaluate(
     )
     for kind, counts in quality.counts.items():
         out.print(f"  {kind}: " + ", ".join(f"{q} {n}" for q, n in sorted(counts.items())))
+    for group, counts in quality.by_group.items():
+        out.print(f"    {group}: " + ", ".join(f"{q} {n}" for q, n in sorted(counts.items())))
+    styles = Table("stijl", "queries", "MRR", "recall@5", "nDCG@10", "MRR bm25", title="hybrid+graph per stijl")
+    for style, ms in by_style.items():
+        m, b = ms["hybrid+graph"], ms["bm25"]
+        styles.add_row(style, str(m.queries), f"{m.mrr:.3f}", f"{m.recall5:.3f}", f"{m.ndcg10:.3f}", f"{b.mrr:.3f}")
+    out.print(styles)
 
 
 @app.command()
@@ -514,6 +530,8 @@ def _print_results(response: dict, as_json: bool) -> None:
     out.print(f"[dim]Herkend in de vraag: {concepts}[/dim]")
     if response["match_quality"] == "none":
         out.print("[bold]Geen vergelijkbare casus gevonden.[/bold] Misschien, met een zwakke overeenkomst:")
+    elif response["match_quality"] == "weak":
+        out.print("[bold]Geen sterke overeenkomst.[/bold] Deze casussen lijken deels op de situatie:")
     for n, result in enumerate(response["results"], 1):
         laws = ", ".join(law["label"] for law in result["laws"])
         out.print(

@@ -4,12 +4,18 @@ Each result gets `relevance`, the estimated probability that a casusregisseur wo
 relevant precedent: a logistic model over the ranking signals (dense, lexical, graph, the fused
 score, how far it lies below the best result, its rank, how many of the question's concepts it
 shares, and the share of the question's words that any case contains). The answer as a whole gets
-`match_quality` from the best result's relevance: "strong" at or above STRONG (more likely a
-precedent than not), "none" below the `weak` threshold, "weak" in between.
+`match_quality` from the best result's relevance against two fitted thresholds:
 
-The model and the `weak` threshold are fitted by `maatwerk eval --fit-calibration` on the tune
-split only, with query-grouped cross-validation folds for the threshold, and stored in
-search/calibration.json; a request only reads them.
+- "strong" ("sterke overeenkomst") at or above `strong`: the lowest relevance at which, out of fold,
+  at least STRONG_PRECISION of the results so labelled are real precedents;
+- "none" below `weak`: the highest relevance that still keeps KEEP_REAL of the real questions out
+  of "none", out of fold;
+- "weak" ("mogelijk relevant") in between: the evidence is mixed, a result is more often a precedent
+  than not but not reliably so.
+
+The model and both thresholds are fitted by `maatwerk eval --fit-calibration` on the tune split
+only, with cross-validation folds for the thresholds, and stored in search/calibration.json; a
+request only reads them.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ FEATURES = ("dense", "lexical", "graph", "score", "below_top", "log_rank", "log_
 # of one: graph 1.0) from several: out-of-fold "none" for no-precedent questions 74 % -> 84 % (tune).
 # The share of the question's words the cases know (a question from outside the field has many they
 # do not): out of fold at the 0.5 threshold, real questions kept 94.7 % -> 95.9 % with "none" still 84 %.
-STRONG = 0.5
+# A product decision: "sterke overeenkomst" should be wrong for at most one result in twenty. At 0.90
+# the strong threshold fell on the none threshold (tune, 2026-12-06: 0.55 and 0.54), leaving no
+# "weak" band at all; at 0.95 a fifth of the real questions get "mogelijk relevant" answers whose
+# best result is a precedent about four times in five.
+STRONG_PRECISION = 0.95
+# ... and never below an even chance: where the signals separate cleanly, the precision rule alone
+# would call results "strong" that the model itself finds unlikely.
+MIN_STRONG = 0.5
 # The share of real (precedent) questions that must not be called "none" when the weak threshold is chosen.
 KEEP_REAL = 0.95
 FOLDS = 5
@@ -44,7 +57,8 @@ class Calibration:
     intercept: float
     weak: float
     """Best-result relevance below which an answer says there is no comparable case."""
-    strong: float = STRONG
+    strong: float
+    """Relevance from which a result is a "sterke overeenkomst" and an answer "strong"."""
     encoder: str = ""
     queries: int = 0
 
@@ -83,41 +97,75 @@ def features(ranking: Ranking) -> np.ndarray:
     )
 
 
-def fit(samples: list[tuple[np.ndarray, np.ndarray]], encoder: str = "") -> tuple[Calibration, dict]:
-    """Fit on (features, is-relevant) per question: the model on all of them, the weak threshold on
-    out-of-fold predictions (so it is chosen on relevances the model did not see)."""
-    fold_of = np.arange(len(samples)) % FOLDS
-    best_out_of_fold = np.zeros(len(samples))
-    for fold in range(FOLDS):
-        train = [s for s, f in zip(samples, fold_of, strict=True) if f != fold]
-        coef, intercept = _logistic(*_stack(train))
-        for i in np.flatnonzero(fold_of == fold):
-            x = samples[i][0]
-            best_out_of_fold[i] = _sigmoid(x @ coef + intercept).max() if len(x) else 0.0
-    real = np.asarray([bool(y.any()) for _, y in samples])
-    weak = _weak_threshold(best_out_of_fold, real)
+@dataclass(frozen=True)
+class Sample:
+    """One labelled question: the calibration features of its results, which of them are relevant
+    cases, and whether the question has a precedent at all (it may have one the ranking missed)."""
+
+    features: np.ndarray
+    relevant: np.ndarray
+    real: bool
+
+
+def fit(samples: list[Sample], encoder: str = "") -> tuple[Calibration, dict]:
+    """Fit on labelled questions: the model on all of them, the thresholds on out-of-fold
+    predictions (so they are chosen on relevances the model did not see)."""
+    out_of_fold = _out_of_fold(samples)
+    best = np.asarray([p.max() if len(p) else 0.0 for p in out_of_fold])
+    real = np.asarray([s.real for s in samples])
+    results = np.concatenate(out_of_fold)
+    relevant = np.concatenate([s.relevant for s in samples]).astype(bool)
+    strong = _strong_threshold(results, relevant)
+    weak = _weak_threshold(best, real, strong)
     coef, intercept = _logistic(*_stack(samples))
-    calibration = Calibration(tuple(coef.tolist()), float(intercept), weak, encoder=encoder, queries=len(samples))
+    calibration = Calibration(
+        tuple(coef.tolist()), float(intercept), weak, strong, encoder=encoder, queries=len(samples)
+    )
+    labelled_strong = relevant[results >= strong]
     report = {
         "weak": weak,
-        "out_of_fold_none_right": float((best_out_of_fold[~real] < weak).mean()) if (~real).any() else None,
-        "out_of_fold_real_kept": float((best_out_of_fold[real] >= weak).mean()) if real.any() else None,
+        "strong": strong,
+        "out_of_fold_strong_precision": float(labelled_strong.mean()) if len(labelled_strong) else None,
+        "out_of_fold_none_right": float((best[~real] < weak).mean()) if (~real).any() else None,
+        "out_of_fold_real_kept": float((best[real] >= weak).mean()) if real.any() else None,
+        "out_of_fold_real_strong": float((best[real] >= strong).mean()) if real.any() else None,
     }
     return calibration, report
 
 
-def _weak_threshold(best: np.ndarray, real: np.ndarray) -> float:
-    """The highest threshold that still keeps KEEP_REAL of real questions out of "none"."""
+def _out_of_fold(samples: list[Sample]) -> list[np.ndarray]:
+    """Each question's result relevances from a model fitted on the other folds."""
+    fold_of = np.arange(len(samples)) % FOLDS
+    predicted: list[np.ndarray] = [np.zeros(0)] * len(samples)
+    for fold in range(FOLDS):
+        coef, intercept = _logistic(*_stack([s for s, f in zip(samples, fold_of, strict=True) if f != fold]))
+        for i in np.flatnonzero(fold_of == fold):
+            x = samples[i].features
+            predicted[i] = _sigmoid(x @ coef + intercept) if len(x) else np.zeros(0)
+    return predicted
+
+
+def _strong_threshold(relevance: np.ndarray, relevant: np.ndarray) -> float:
+    """The lowest relevance (at least MIN_STRONG) from which at least STRONG_PRECISION of the results
+    are relevant."""
+    order = np.argsort(-relevance, kind="stable")
+    precision = np.cumsum(relevant[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(precision >= STRONG_PRECISION)
+    return max(float(relevance[order][ok[-1]]), MIN_STRONG) if len(ok) else 1.0
+
+
+def _weak_threshold(best: np.ndarray, real: np.ndarray, strong: float) -> float:
+    """The highest threshold that still keeps KEEP_REAL of real questions out of "none" (at most `strong`)."""
     kept = np.sort(best[real])
     if not len(kept):
-        return STRONG
+        return strong
     index = math.floor((1 - KEEP_REAL) * len(kept))
-    return float(min(kept[index], STRONG))
+    return float(min(kept[index], strong))
 
 
-def _stack(samples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    xs = [x for x, _ in samples if len(x)]
-    ys = [y for x, y in samples if len(x)]
+def _stack(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    xs = [s.features for s in samples if len(s.features)]
+    ys = [s.relevant for s in samples if len(s.features)]
     return np.concatenate(xs), np.concatenate(ys).astype(np.float64)
 
 

@@ -1,14 +1,13 @@
 """Retrieval evaluation on a labelled set: MRR, nDCG@10 and recall@1/5/10 per ranking mode.
 
 A gold line is {"query", "relevant": [case ids], "partial": [case ids], "style", "length",
-"kind", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
+"kind", "batch", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
 MRR and recall look at relevant ones only. Queries with no relevant case ("kind": "none")
 are labelled to judge whether an answer admits there is no precedent; ranking metrics skip them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections import defaultdict
@@ -21,7 +20,7 @@ import bm25s
 import numpy as np
 
 from graph.cases import CaseDoc
-from search.calibration import Calibration, features
+from search.calibration import Calibration, Sample, features
 from search.engine import MODES, Ranker
 from search.index import BM25_B, BM25_K1
 from search.text import stems
@@ -30,8 +29,8 @@ GOLD_FILE = Path(__file__).parent / "eval" / "gold.jsonl"
 
 # The held-out part is never used for tuning; the rule that draws it is in search/eval/README.md.
 SPLITS = ("tune", "heldout")
-HELDOUT_SHARE = 0.4
-SPLIT_SEED = 16
+HELDOUT_BATCH = 3
+"""Lines of this batch (written blind, after every earlier line had been used for tuning) are held out."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,8 @@ class GoldQuery:
     split: str = "tune"
     style: str = ""
     length: str = ""
+    none_reason: str = ""
+    """Only for kind "none": unrelated, gibberish, one-word or absent."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
                 split=item.get("split", "tune"),
                 style=item.get("style", ""),
                 length=item.get("length", ""),
+                none_reason=item.get("none_reason", ""),
             )
             if split is None or query.split == split:
                 queries.append(query)
@@ -84,26 +86,14 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
 
 
 def assign_splits(items: list[dict]) -> list[str]:
-    """The split of each gold line: within each (kind, style) stratum, the round(40 %) lines with
-    the lowest seeded hash of their query text are "heldout", the rest "tune".
+    """The split of each gold line: "heldout" for the lines of batch HELDOUT_BATCH, "tune" for all
+    earlier ones (lines without a batch are the oldest).
 
-    A line's hash does not depend on the other lines, so adding lines moves the cut-off in a
-    stratum by at most a line or two instead of reshuffling it.
+    The earlier held-out part (a seeded 40 % draw over batches 1 and 2) was looked at while tuning,
+    so it no longer measured generalisation; batch 3 was written and committed before any search
+    ran on it.
     """
-    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        kind = item.get("kind", "precedent" if item["relevant"] else "none")
-        strata[(kind, item.get("style", ""))].append(i)
-    splits = ["tune"] * len(items)
-    for members in strata.values():
-        members.sort(key=lambda i: _draw(items[i]["query"]))
-        for i in members[: round(HELDOUT_SHARE * len(members))]:
-            splits[i] = "heldout"
-    return splits
-
-
-def _draw(query: str) -> str:
-    return hashlib.sha256(f"{SPLIT_SEED}:{query}".encode()).hexdigest()
+    return ["heldout" if item.get("batch", 1) >= HELDOUT_BATCH else "tune" for item in items]
 
 
 BASELINE = "bm25"
@@ -174,14 +164,15 @@ def _dcg(gains: list[int]) -> float:
     return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
 
 
-def calibration_samples(ranker: Ranker, gold: list[GoldQuery], k: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per question: the calibration features of its top k results and whether each is a relevant case."""
+def calibration_samples(ranker: Ranker, gold: list[GoldQuery], k: int = 10) -> list[Sample]:
+    """Per question: the calibration features of its top k results, which are relevant cases, and
+    whether the question has a precedent."""
     ids = ranker.index.facets.ids
     samples = []
     for item in gold:
         ranking = ranker.rank(item.query, k=k)
         labels = np.asarray([ids[h.row] in item.relevant for h in ranking.hits], dtype=bool)
-        samples.append((features(ranking) if ranking.hits else np.zeros((0, 0)), labels))
+        samples.append(Sample(features(ranking) if ranking.hits else np.zeros((0, 0)), labels, bool(item.relevant)))
     return samples
 
 
@@ -195,14 +186,19 @@ class QualityReport:
     real_queries: int
     counts: dict[str, dict[str, int]]
     """kind of question -> match_quality -> how many."""
+    by_group: dict[str, dict[str, int]]
+    """"none: <none_reason>" or "precedent: <style>" -> match_quality -> how many."""
 
 
 def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Calibration) -> QualityReport:
     counts: dict[str, dict[str, int]] = {"precedent": {}, "none": {}}
+    by_group: dict[str, dict[str, int]] = defaultdict(dict)
     for item in gold:
         quality = calibration.quality(calibration.relevance(ranker.rank(item.query, k=10)))
         kind = "precedent" if item.relevant else "none"
         counts[kind][quality] = counts[kind].get(quality, 0) + 1
+        group = by_group[f"{kind}: {item.none_reason if kind == 'none' else item.style}"]
+        group[quality] = group.get(quality, 0) + 1
     n_none, n_real = sum(counts["none"].values()), sum(counts["precedent"].values())
     return QualityReport(
         counts["none"].get("none", 0) / max(n_none, 1),
@@ -210,6 +206,7 @@ def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Cal
         1 - counts["precedent"].get("none", 0) / max(n_real, 1),
         n_real,
         counts,
+        dict(sorted(by_group.items())),
     )
 
 

@@ -1,7 +1,8 @@
 """The search page in Chromium against a server with the demo corpus and the real encoder (issue 16,
-issue 13 point 6, issue 18 point 3): the "geen vergelijkbare casus" state, seed situations finding
-their precedent first, the text kept out of the address, the keyboard path to the first result, and
-the personal-data warning before and after searching."""
+issue 13 point 6, issue 18 point 3): the "geen vergelijkbare casus" state, the "misschien
+vergelijkbaar" state of a weak answer, seed situations finding their precedent first, the text kept
+out of the address, the keyboard path to the first result, and the personal-data warning before and
+after searching."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ def test_gibberish_and_an_unrelated_situation_say_no_comparable_case(visit, text
     assert page.locator("section.results > ol.cards").count() == 0, "no confident list"
     contacts = page.locator("aside.side .contacts").inner_text()
     assert "Maatwerkloket" in contacts and "gemeente" in contacts, "generic help is offered"
+    v.check_clean()
+
+
+def test_mixed_evidence_shows_possibly_comparable_cases_set_apart_from_a_strong_match(visit):
+    v = visit()
+    page = search(v, "oude buurman woont in een stinkend huis en laat niemand binnen")
+    assert page.locator("#resultaten-kop").inner_text().endswith("die misschien vergelijkbaar zijn")
+    assert "geen enkele sterk" in page.locator("section.results > p.notice").inner_text()
+    first = page.locator("article.result").first
+    assert first.locator("h3 a").get_attribute("href").endswith("/casus/demo-050")
+    assert first.locator(".score").inner_text() == "mogelijk relevant"
+    assert page.locator(".relevance-sterke-overeenkomst").count() == 0
+    v.shot("zoeken-mogelijk-relevant-1366", full=False)
     v.check_clean()
 
 

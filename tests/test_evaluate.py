@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from ontology import DEMO_CASES_FILE
-from search.evaluate import GOLD_FILE, SPLITS, GoldQuery, assign_splits, evaluate, load_gold
+from search.evaluate import GOLD_FILE, HELDOUT_BATCH, SPLITS, GoldQuery, assign_splits, evaluate, load_gold
 
 
 def lines() -> list[dict]:
@@ -38,11 +37,28 @@ def test_labelled_set_is_large_and_refers_to_real_cases():
 def test_split_follows_the_documented_rule():
     items = lines()
     assert [item["split"] for item in items] == assign_splits(items)
-    counts = Counter(item["split"] for item in items)
-    assert 0.35 <= counts["heldout"] / len(items) <= 0.45
-    by_kind = Counter((item["kind"], item["split"]) for item in items)
-    for kind in ("precedent", "none"):
-        assert 0.3 <= by_kind[(kind, "heldout")] / (by_kind[(kind, "heldout")] + by_kind[(kind, "tune")]) <= 0.5
+    assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
+    assert {item["batch"] for item in items} == {1, 2, HELDOUT_BATCH}
+
+
+def test_the_fresh_held_out_batch_is_large_and_varied():
+    heldout = [item for item in lines() if item["split"] == "heldout"]
+    precedent = [item for item in heldout if item["kind"] == "precedent"]
+    none = [item for item in heldout if item["kind"] == "none"]
+    assert len(precedent) >= 200 and len(none) >= 60
+    assert len({c for item in precedent for c in item["relevant"]}) >= 120
+    assert {item["style"] for item in precedent} == {"citizen", "professional", "shorthand", "misspelled"}
+    assert {item["length"] for item in heldout} == {"very_short", "short", "long", "very_long"}
+    assert {item["none_reason"] for item in none} == {"unrelated", "gibberish", "one-word", "absent"}
+    tune = {item["query"].casefold() for item in lines() if item["split"] == "tune"}
+    assert not tune & {item["query"].casefold() for item in heldout}
+
+
+def test_lines_without_a_batch_are_tune():
+    assert assign_splits([{"query": "a", "relevant": []}, {"query": "b", "relevant": [], "batch": HELDOUT_BATCH}]) == [
+        "tune",
+        "heldout",
+    ]
 
 
 def test_load_gold_selects_a_split_and_keeps_old_callers_working():
