@@ -30,6 +30,7 @@ import json
 import math
 import mmap
 import os
+import re
 import shutil
 import time
 from array import array
@@ -87,6 +88,7 @@ GATHER_ROWS = 25_000
 # encoder's worker processes each, and written out before the next.
 ENCODE_ROWS = 100_000
 TOKEN_CHUNK = 4_000_000
+GENERATION_NAME = re.compile(r"(?:append|dead)-(\d+)(?:\.npy)?")
 TOKEN_IDS, TOKEN_OFFSETS, TOKEN_VOCAB = "token_ids.npy", "token_offsets.npy", "token_vocab.json"
 
 
@@ -758,7 +760,8 @@ class SearchIndex:
         """New segments under fresh names, then the manifest (atomically); then the files only the old one named go."""
         directory.mkdir(parents=True, exist_ok=True)
         previous = _named_files(directory)
-        self.generation += 1
+        # past any generation on disk: an index rebuilt for another encoder starts counting afresh
+        self.generation = max(self.generation, _generation_on_disk(directory)) + 1
         self.save_base(directory)
         files: dict[str, str | None] = {"base": self.base.name, "append": None, "dead": None}
         if self.extra.rows:
@@ -1038,6 +1041,12 @@ def _named_files(directory: Path) -> set[str]:
     except (OSError, ValueError):
         return set(LEGACY_FILES) if (directory / "meta.json").exists() else set()
     return _named({key: manifest.get(key) for key in ("base", "append", "dead")})
+
+
+def _generation_on_disk(directory: Path) -> int:
+    """The highest generation any append or dead file in `directory` carries in its name."""
+    found = (GENERATION_NAME.fullmatch(path.name) for path in directory.iterdir())
+    return max((int(m.group(1)) for m in found if m), default=0)
 
 
 def _remove_leftovers(directory: Path) -> None:

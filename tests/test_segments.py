@@ -224,6 +224,23 @@ def test_save_and_load_keep_both_segments_and_the_dead_set(tmp_path):
     assert names == sorted([MANIFEST, manifest["base"], manifest["append"], manifest["dead"]])
 
 
+def test_an_index_rebuilt_for_another_encoder_saves_beside_the_old_files(tmp_path):
+    """A new encoder means a new index from generation 0, next to the old index's numbered files."""
+    directory = tmp_path / "index"
+    old = built([doc(n) for n in range(10)])
+    old.add([doc(n) for n in range(10, 13)])
+    old.remove([doc(0).iri])
+    old.save(directory)
+    assert (directory / "append-1").exists() and (directory / "dead-1.npy").exists()
+    other = SearchIndex(get_encoder("hash:128"))
+    other.add([doc(n) for n in range(5)])
+    other.save(directory)
+    assert SearchIndex.load(directory, ENCODER) is None
+    reloaded = SearchIndex.load(directory, get_encoder("hash:128"))
+    assert reloaded is not None and reloaded.alive_count == 5
+    assert not (directory / "append-1").exists() and not (directory / "dead-1.npy").exists()
+
+
 @pytest.mark.parametrize("point", ["index-segments-written", "index-manifest-written"])
 def test_a_crash_while_saving_leaves_a_readable_index(tmp_path, monkeypatch, point):
     """A crash after the new segment files are written but before (or right after) the manifest."""
