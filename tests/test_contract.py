@@ -330,11 +330,13 @@ def test_an_id_with_personal_data_is_refused_through_the_cli(data_dir, tmp_path)
 
 
 def test_interventions_keep_their_order_past_ten(empty_core):
+    from ingest.checker import RecordChecker
+
     steps = [f"Stap {n}: overleg met de volgende partij." for n in range(12)]
-    [case] = empty_core.import_records(
-        [("r", {"id": "volgorde", "situation": SITUATION, "interventions": steps})]
-    ).cases
-    assert case.interventions == steps
+    raw = {"id": "volgorde", "situation": SITUATION, "interventions": steps}
+    checked = RecordChecker(empty_core.concepts).check("r", raw)
+    assert checked is not None and checked.interventions == steps
+    [case] = empty_core.import_records([("r", raw)]).cases
     assert sorted(read_case(empty_core.kg, case.iri, empty_core.concepts)["interventions"]) == sorted(steps)
 
 
