@@ -110,6 +110,9 @@ class Ranking:
     known_share: float = 1.0
     """The share of the question's words that some case contains (directly, as compound parts or one
     typo away): low for a question from outside the field."""
+    evidence: int = 0
+    """How much the question says that the search can use: its distinct terms that some case contains
+    plus the concepts recognised in it. One everyday word ("probleem") is 1."""
 
 
 @dataclass
@@ -119,6 +122,8 @@ class QueryTerms:
     unknown: int
     """Words of the question no case contains, nor their compound parts or a near spelling."""
     words: int
+    known_terms: int = 0
+    """Distinct terms of the question itself (not of its expansion) that some case contains."""
 
     @property
     def known_share(self) -> float:
@@ -163,7 +168,8 @@ class Ranker:
             graph = self._graph(concepts, allowed)
         with clock("fusion"):
             hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
-        return Ranking(hits, found, timings, qvec, query.known_share)
+        evidence = query.known_terms + len({c.iri for c in found})
+        return Ranking(hits, found, timings, qvec, query.known_share, evidence)
 
     # --- candidate rows --------------------------------------------------------
 
@@ -261,10 +267,11 @@ class Ranker:
                 add(close, FUZZY_WEIGHT)
             else:
                 unknown += 1
+        known_terms = len(weighted)
         for term in self._expansion_terms(concepts):
             if term in vocab.tokens:
                 add(term, EXPANSION_WEIGHT)
-        return QueryTerms(weighted, unknown, len(question))
+        return QueryTerms(weighted, unknown, len(question), known_terms)
 
     def _vocabulary(self) -> _Vocabulary:
         if self._vocab is None:  # a Ranker serves one index: a sync makes a new Ranker
