@@ -61,13 +61,14 @@ GRAPH_KINDS = frozenset(k.kind for k in CASE_LINKS)
 
 @dataclass(frozen=True)
 class Weights:
-    # Grid search on the tune split with compound-aware BM25: a broad plateau (MRR 0.937-0.947)
-    # for dense 0.15-0.30 and graph 0.05-0.20; within it, dense 0.15-0.25 with graph 0.10-0.20 also
-    # finds the precedent of each example situation the search page offers first. We took its middle
-    # (MRR 0.945) rather than the single best cell.
+    # Grid search on batches 1-3 of the labelled set (2026-12-06, after the thesaurus's part 3): a
+    # plateau (MRR 0.939-0.942) for dense 0.15-0.25 with graph 0.05-0.10; graph 0.15 gave 0.935-0.938,
+    # 0.20 0.930-0.936, 0 0.934-0.937, dense 0.30 0.926-0.933. We took dense 0.20, graph 0.10 (MRR
+    # 0.941, recall@5 0.975) rather than the single best cell. (On batches 1-2 the plateau had been
+    # graph 0.10-0.20, and 0.15 was taken.)
     dense: float = 0.20
-    lexical: float = 0.65
-    graph: float = 0.15
+    lexical: float = 0.70
+    graph: float = 0.10
 
 
 MODES = {
@@ -110,6 +111,9 @@ class Ranking:
     known_share: float = 1.0
     """The share of the question's words that some case contains (directly, as compound parts or one
     typo away): low for a question from outside the field."""
+    evidence: int = 0
+    """How much the question says that the search can use: its distinct terms that some case contains
+    plus the concepts recognised in it. One everyday word ("probleem") is 1."""
 
 
 @dataclass
@@ -119,6 +123,8 @@ class QueryTerms:
     unknown: int
     """Words of the question no case contains, nor their compound parts or a near spelling."""
     words: int
+    known_terms: int = 0
+    """Distinct terms of the question itself (not of its expansion) that some case contains."""
 
     @property
     def known_share(self) -> float:
@@ -163,7 +169,8 @@ class Ranker:
             graph = self._graph(concepts, allowed)
         with clock("fusion"):
             hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
-        return Ranking(hits, found, timings, qvec, query.known_share)
+        evidence = query.known_terms + len({c.iri for c in found})
+        return Ranking(hits, found, timings, qvec, query.known_share, evidence)
 
     # --- candidate rows --------------------------------------------------------
 
@@ -261,10 +268,11 @@ class Ranker:
                 add(close, FUZZY_WEIGHT)
             else:
                 unknown += 1
+        known_terms = len(weighted)
         for term in self._expansion_terms(concepts):
             if term in vocab.tokens:
                 add(term, EXPANSION_WEIGHT)
-        return QueryTerms(weighted, unknown, len(question))
+        return QueryTerms(weighted, unknown, len(question), known_terms)
 
     def _vocabulary(self) -> _Vocabulary:
         if self._vocab is None:  # a Ranker serves one index: a sync makes a new Ranker

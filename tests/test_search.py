@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from graph.cases import case_docs
+from search.calibration import FEATURES, features
 from search.encoders import get_encoder
 from search.engine import Filters, _Vocabulary
 from search.evaluate import PlainBM25, evaluate, load_gold
@@ -107,6 +108,18 @@ def test_synonyms_expand_the_lexical_side(small):
     response = small.search().search("huursubsidie", mode="lexical")
     concepts = {c["id"] for c in response["query_concepts"]}
     assert "huurtoeslag" in concepts
+
+
+def test_evidence_counts_the_known_words_and_concepts_of_the_question(small):
+    """The calibration's "thin" feature: a lone word says little; words of the field and concepts add up."""
+    ranker = small.search().ranker
+    lone = ranker.rank("dinsdag")
+    named = ranker.rank("statushouder met huurachterstand zoekt een woning")
+    assert lone.evidence <= 1 and not lone.query_concepts
+    assert {"statushouder", "huurachterstand"} <= {c.slug for c in named.query_concepts}
+    assert named.evidence >= len(named.query_concepts) + 1
+    assert ranker.rank("qwpoeiru alskdjf").evidence == 0
+    assert named.hits and (features(named)[:, FEATURES.index("thin")] == 1 / (1 + named.evidence)).all()
 
 
 def test_filters_apply_before_ranking(small):
