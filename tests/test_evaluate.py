@@ -38,7 +38,14 @@ def test_split_follows_the_documented_rule():
     items = lines()
     assert [item["split"] for item in items] == assign_splits(items)
     assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
-    assert {item["batch"] for item in items} == {1, 2, HELDOUT_BATCH}
+    assert {item["batch"] for item in items} == {1, 2, 3, HELDOUT_BATCH}
+
+
+def test_a_studied_held_out_batch_is_tune():
+    # Batch 3 was evaluated and its failures analysed, so it can no longer measure generalisation.
+    assert HELDOUT_BATCH == 4
+    assert {item["split"] for item in lines() if item["batch"] == 3} == {"tune"}
+    assert assign_splits([{"query": "a", "relevant": [], "batch": 3}]) == ["tune"]
 
 
 def test_the_fresh_held_out_batch_is_large_and_varied():
