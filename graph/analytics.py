@@ -228,7 +228,7 @@ class Analytics:
 
 # DuckDB takes up to 80 % of RAM by default: the update after a first import of 1M cases grew the
 # importing process from 4.6 to 8.6 GB. Bounded, it spills to `<file>.tmp` instead.
-_CONFIG = {"memory_limit": "1GB"}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {"memory_limit": "1GB"}
 
 
 def case_graphs(store: ox.Store) -> list[str]:

@@ -591,3 +591,23 @@ def test_an_index_analysed_otherwise_is_re_analysed_from_the_graph_without_re_en
         core.close()
     manifest = json.loads((tmp_path / "d" / "index" / MANIFEST).read_text())
     assert manifest["analysis"] == index_module.analysis_id()
+
+
+def test_concept_postings_are_saved_with_the_base_and_equal_the_facets(tmp_path):
+    """`postings()` (the graph signal's rows per concept) from the rows saved with a base, filtered by the
+    dead set and joined with the append segment's, equals gathering them from every alive row's facets."""
+    index, _ = mixed_sequence()
+    for n, row_concepts in enumerate(index.facets.concepts):  # the synthetic cases link no concepts: give them some
+        row_concepts.extend([f"c:{n % 3}", f"c:{n % 7}"])
+    index.base.concept_rows = None
+    index.save(tmp_path / "index")
+    assert (tmp_path / "index" / index.base.name / index_module.CONCEPT_NAMES).exists()
+    loaded = SearchIndex.load(tmp_path / "index", ENCODER)
+    assert loaded is not None and loaded.base.concept_rows is not None  # read, not gathered
+    expected: dict[str, list[int]] = {}
+    for row, (concepts, types) in enumerate(zip(index.facets.concepts, index.facets.knelpunttypen)):
+        if index.facets.alive[row]:
+            for concept in (*concepts, *types):
+                expected.setdefault(concept, []).append(row)
+    got = loaded.postings()
+    assert {c: rows.tolist() for c, rows in got.items()} == expected and len(expected) == 7
