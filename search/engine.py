@@ -55,6 +55,8 @@ FUZZY_WEIGHT = 0.5
 FUZZY_MIN = 5
 # The kinds the graph signal compares: what a case links to (knelpunttypen are not found in a question).
 GRAPH_KINDS = frozenset(k.kind for k in CASE_LINKS)
+# Ranking.lead compares the best candidate with the one at this rank (the first page of results).
+LEAD_RANK = 10
 # The graph signal leaves out the thesaurus's skos:related links (statushouder -> Wet inburgering):
 # counting them, even at half weight, lowered MRR on the tune split (0.914 -> 0.907).
 
@@ -114,6 +116,12 @@ class Ranking:
     evidence: int = 0
     """How much the question says that the search can use: its distinct terms that some case contains
     plus the concepts recognised in it. One everyday word ("probleem") is 1."""
+    lead: float = 0.0
+    """How far the best candidate's fused score lies above the LEAD_RANK-th best (0 when fewer): a
+    question that singles out no situation ("beschikking") matches many cases about equally."""
+    explained: float = 0.0
+    """The share of the question's information (summed idf of its own terms, an unknown word counted as
+    the rarest) that the best case contains."""
 
 
 @dataclass
@@ -125,6 +133,11 @@ class QueryTerms:
     words: int
     known_terms: int = 0
     """Distinct terms of the question itself (not of its expansion) that some case contains."""
+
+    @property
+    def own(self) -> list[str]:
+        """The question's own terms (its words, their compound parts or near spellings), before its expansion."""
+        return list(self.weights)[: self.known_terms]
 
     @property
     def known_share(self) -> float:
@@ -168,9 +181,10 @@ class Ranker:
         with clock("graph"):
             graph = self._graph(concepts, allowed)
         with clock("fusion"):
-            hits = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
+            hits, lead = self._fuse(weights, dense, lexical, graph, concepts, allowed, k)
+            explained = self._explained(query, hits[0].row) if hits else 0.0
         evidence = query.known_terms + len({c.iri for c in found})
-        return Ranking(hits, found, timings, qvec, query.known_share, evidence)
+        return Ranking(hits, found, timings, qvec, query.known_share, evidence, lead, explained)
 
     # --- candidate rows --------------------------------------------------------
 
@@ -218,6 +232,13 @@ class Ranker:
         scores, ids = index.dense_search(query, min(k, n_ok), passage_ok)
         return _best_per_row(index.passage_row, scores, ids)
 
+    def _explained(self, query: QueryTerms, row: int) -> float:
+        """The share of the question's idf mass that the case at `row` contains (see Ranking.explained)."""
+        index = self.index
+        total = sum(index.idf(t) for t in query.own) + query.unknown * _rarest_idf(index.alive_count)
+        found = sum(index.idf(t) for t in index.terms_in_row(query.own, row))
+        return found / total if total else 0.0
+
     def _lexical(self, query: QueryTerms, allowed: np.ndarray) -> dict[int, float]:
         index = self.index
         weighted = query.weights
@@ -232,7 +253,7 @@ class Ranker:
         ceiling = sum(weight * index.idf(t) for t, weight in weighted.items())
         # a word no case contains counts against the match as a very rare word would, so that
         # "asdfgh qwerty bel" does not fully match a case that says "belde"
-        ceiling += UNKNOWN_WEIGHT * query.unknown * math.log(1 + (index.alive_count + 0.5) / 0.5)
+        ceiling += UNKNOWN_WEIGHT * query.unknown * _rarest_idf(index.alive_count)
         scores[~allowed] = 0.0
         top = _top_rows(scores, CANDIDATES)
         return {int(r): min(float(scores[r]) / max(ceiling, 1e-6), 1.0) for r in top if scores[r] > 0}
@@ -294,7 +315,8 @@ class Ranker:
         counts[~allowed] = 0
         return counts
 
-    def _fuse(self, w: Weights, dense, lexical, graph: np.ndarray, concepts, allowed, k) -> list[Hit]:
+    def _fuse(self, w: Weights, dense, lexical, graph: np.ndarray, concepts, allowed, k) -> tuple[list[Hit], float]:
+        """The k best candidates, and how far the best lies above the LEAD_RANK-th (Ranking.lead)."""
         dense, lexical = dense or {}, lexical or {}
         unique = list({c.iri: c for c in concepts}.values())
         candidates = set(dense) | set(lexical)
@@ -303,13 +325,15 @@ class Ranker:
             strong = np.flatnonzero(graph >= max(2, len(unique) // 2))
             candidates.update(strong[_top_rows(graph[strong].astype(np.float32), CANDIDATES)].tolist())
         if not candidates:
-            return []
+            return [], 0.0
         rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
         d = np.fromiter((dense.get(r, 0.0) for r in rows.tolist()), dtype=np.float64, count=len(rows))
         lex = np.fromiter((lexical.get(r, 0.0) for r in rows.tolist()), dtype=np.float64, count=len(rows))
         g = graph[rows] / len(unique) if unique else np.zeros(len(rows))
         scores = w.dense * d + w.lexical * lex + w.graph * g
         order = np.lexsort((rows, -scores))[:k]  # best first; ties by row, as before
+        runner_up = -np.partition(-scores, LEAD_RANK - 1)[LEAD_RANK - 1] if len(scores) >= LEAD_RANK else 0.0
+        lead = float(scores.max() - runner_up)
         hits = []
         for i in order.tolist():
             row = int(rows[i])
@@ -324,7 +348,7 @@ class Ranker:
                     [c for c in unique if c.iri in linked],
                 )
             )
-        return hits
+        return hits, lead
 
     # --- explanation -----------------------------------------------------------
 
@@ -370,6 +394,11 @@ class _Vocabulary:
         )
         found = process.extractOne(token, candidates, scorer=Levenshtein.distance, score_cutoff=1)
         return found[0] if found else None
+
+
+def _rarest_idf(n: int) -> float:
+    """The idf a word found in no case would have: how an unknown question word counts."""
+    return math.log(1 + (n + 0.5) / 0.5)
 
 
 def _best_per_row(passage_row: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> dict[int, float]:

@@ -542,6 +542,22 @@ class SearchIndex:
                 scores[n_base + rows] += idf * tf / (tf + norm)
         return scores
 
+    def terms_in_row(self, terms: Iterable[str], row: int) -> list[str]:
+        """Those of the terms that the row's text contains: one scan of each term's postings, no scoring."""
+        base, n_base = self.base, self.base.rows
+        found = []
+        for term in terms:
+            base_df, append_df = self._df(term)
+            if row < n_base and base_df:
+                assert base.bm25 is not None, "a base with documents has its BM25"
+                matrix, tid = base.bm25.scores, base.bm25.vocab_dict[term]
+                lo, hi = matrix["indptr"][tid], matrix["indptr"][tid + 1]
+                if (matrix["indices"][lo:hi] == row).any():
+                    found.append(term)
+            elif row >= n_base and append_df and (self.extra.postings[term][0] == row - n_base).any():
+                found.append(term)
+        return found
+
     def _df(self, term: str) -> tuple[int, int]:
         tid = self.base.bm25.vocab_dict.get(term) if self.base.bm25 is not None else None
         return (int(self.base.df[tid]) if tid is not None else 0), self.extra.df.get(term, 0)

@@ -122,6 +122,23 @@ def test_evidence_counts_the_known_words_and_concepts_of_the_question(small):
     assert named.hits and (features(named)[:, FEATURES.index("thin")] == 1 / (1 + named.evidence)).all()
 
 
+def test_lead_and_explained_tell_a_word_that_singles_out_a_case_from_one_many_cases_share(real_demo_core):
+    """The calibration's specificity features. One word either way, so `thin` cannot tell them apart:
+    "traplift" names one situation and its case stands out above the tenth; "beschikking" is in many
+    cases that all match it about equally. A longer question's best case holds part of its words."""
+    ranker = real_demo_core.search().ranker
+    specific, vague = ranker.rank("traplift"), ranker.rank("beschikking")
+    assert specific.evidence <= 2 and vague.evidence <= 2
+    assert specific.lead > 2 * vague.lead
+    assert specific.lead == pytest.approx(specific.hits[0].score - specific.hits[9].score)
+    assert ranker.rank("beschikking", k=3).lead == vague.lead, "the lead does not depend on how many results are asked"
+    named = ranker.rank("Man in rolstoel kan zijn werkplek niet bereiken; gemeente en UWV wijzen naar elkaar")
+    assert vague.explained == 1.0 and 0 < named.explained < 1.0
+    assert ranker.rank("qwpoeiru alskdjf").explained == 0.0
+    columns = [FEATURES.index("lead"), FEATURES.index("explained")]
+    assert (features(named)[:, columns] == [named.lead, named.explained]).all()
+
+
 def test_filters_apply_before_ranking(small):
     service = small.search()
     response = service.search("rolstoel", k=10, filters={"levensgebied": ["financiën"]})

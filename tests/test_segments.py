@@ -181,6 +181,17 @@ def test_append_scores_follow_the_bm25s_lucene_formula():
     assert index.lexical_scores([term])[20] == pytest.approx(expected, rel=1e-5)
 
 
+def test_the_terms_a_row_contains_are_those_it_scores_on_in_either_segment():
+    """Ranking.explained reads which question terms the best case contains without scoring every row."""
+    index = built([doc(n) for n in range(20)])
+    index.add([doc(20), doc(21)])
+    terms = [*WORDS, "onbekendwoord"]
+    for row in (0, 7, 20, 21):  # base rows and append rows
+        scored = [t for t in terms if index.has_term(t) and index.lexical_scores([t])[row] > 0]
+        assert index.terms_in_row(terms, row) == scored
+    assert index.terms_in_row(terms, 20) != index.terms_in_row(terms, 0), "rows differ, so the test can fail"
+
+
 # --- merging ----------------------------------------------------------------------------------
 
 
