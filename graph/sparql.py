@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from graph import sparql_layer
 from graph.errors import SparqlError
 from graph.sparql_check import MAX_QUERY_CHARS, checked
-from graph.sparql_eval import GRAPH_TYPES, RESULT_TYPES, QueryResult, check_and_evaluate, finish
+from graph.sparql_eval import GRAPH_TYPES, RESULT_TYPES, QueryResult, check_and_evaluate, finish_cells
 from graph.sparql_worker import pool_for
 from ontology import PREFIXES
 
@@ -118,10 +118,10 @@ def _from_layer(
     found = sparql_layer.answer(kg, text, limit)
     if found is None:
         return None
-    result = QueryResult("select", found.variables, found.solutions, truncated=found.truncated)
-    result.answered_by = f"{sparql_layer.SOURCE} (revisie {found.revision})"
     media = media_type.get("select") if isinstance(media_type, Mapping) else media_type
-    return finish(result, media, max_bytes)
+    result = finish_cells(found.variables, found.rows, found.truncated, media, max_bytes)
+    result.answered_by = f"{sparql_layer.SOURCE} (revisie {found.revision})"
+    return result
 
 
 def _options(default_graphs: Sequence[str], named_graphs: Sequence[str]) -> dict:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from graph.sparql_eval import Cell, cell, term_of
 from ontology import ID, term
 
 if TYPE_CHECKING:
@@ -42,13 +43,13 @@ if TYPE_CHECKING:
 # The example queries' text lives with the SPARQL page (api/queries/); read as data, not imported.
 QUERY_DIR = Path(__file__).resolve().parents[1] / "api" / "queries"
 SOURCE = "analyselaag"
-_XSD_INTEGER = ox.NamedNode(term("xsd:integer"))
-_XSD_DATE = ox.NamedNode(term("xsd:date"))
+_XSD_INTEGER = term("xsd:integer")
+_XSD_DATE = term("xsd:date")
 _PREF_LABEL = ox.NamedNode(term("skos:prefLabel"))
 _WET = ID + "wet/"
 NOT_RECORDED = "niet vastgelegd"  # query 19's name for a leerpunt without a follow-up status label
 _YEAR_FROM, _YEAR_TO = 1111, 2222  # stand-ins for the years when the year-filtered templates are built
-Row = list[ox.NamedNode | ox.Literal | None]
+Row = list[Cell | None]  # graph.sparql_eval's cells: made per row for up to 10,000 rows, so plain tuples
 Years = tuple[int | None, int | None]
 
 
@@ -60,14 +61,14 @@ class Reading:
     store: ox.Store
     years: Years
     wanted: int  # rows to fetch: the endpoint's row limit + 1, to know whether it cut the answer
-    _labels: dict[str, list[ox.Literal]] = field(default_factory=dict)
+    _labels: dict[str, list[Cell]] = field(default_factory=dict)
 
-    def labels(self, iri: str) -> list[ox.Literal]:
+    def labels(self, iri: str) -> list[Cell]:
         """Every skos:prefLabel of `iri` in the union of the graphs, each term once (looked up once per answer)."""
         if iri not in self._labels:
             found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _PREF_LABEL, None, None)}
-            literals = (t for t in found if isinstance(t, ox.Literal))
-            self._labels[iri] = sorted(literals, key=lambda t: (t.value, t.language or ""))
+            literals = {cell(t) for t in found if isinstance(t, ox.Literal)}
+            self._labels[iri] = sorted(literals, key=lambda c: (c[1], c[2] or ""))  # type: ignore[arg-type]
         return self._labels[iri]
 
     def rows(self, sql: str, params: list[Any]) -> list[tuple]:
@@ -85,37 +86,44 @@ class LayerQuery:
 @dataclass
 class LayerAnswer:
     variables: list[str]
-    solutions: list[Row]
+    rows: list[Row]
     truncated: bool
     revision: str | None
+
+    @property
+    def solutions(self) -> list[list[ox.NamedNode | ox.Literal | None]]:
+        """The rows as pyoxigraph terms (for callers that read terms; the endpoint writes JSON from the cells)."""
+        return [[term_of(c) for c in row] for row in self.rows]
 
 
 # --- from facts to terms -----------------------------------------------------------------------
 
 
-def _text(value: str | None, language: str | None) -> ox.Literal | None:
-    if value is None:
-        return None
-    return ox.Literal(value, language=language) if language else ox.Literal(value)
+def _uri(value: str) -> Cell:
+    return ("uri", value)
 
 
-def _integer(value: int | None) -> ox.Literal | None:
-    return None if value is None else ox.Literal(str(value), datatype=_XSD_INTEGER)
+def _text(value: str | None, language: str | None) -> Cell | None:
+    return None if value is None else ("literal", value, language or None, None)
 
 
-def _plain(value: str | None) -> ox.Literal | None:
-    return None if value is None else ox.Literal(value)
+def _integer(value: int | None) -> Cell | None:
+    return None if value is None else ("literal", str(value), None, _XSD_INTEGER)
 
 
-def _concat(terms: list[ox.Literal], ordered: bool = False) -> ox.Literal:
+def _plain(value: str | None) -> Cell | None:
+    return None if value is None else ("literal", value, None, None)
+
+
+def _concat(terms: list[Cell], ordered: bool = False) -> Cell:
     """GROUP_CONCAT(DISTINCT ...; separator=", ") as Oxigraph writes it: one language kept only if all share it.
 
     In code point order, or `ordered` as given."""
-    unique = list(dict.fromkeys(terms)) if ordered else sorted(set(terms), key=lambda t: (t.value, t.language or ""))
-    text = ", ".join(t.value for t in unique)
-    languages = {t.language for t in unique}
+    unique = list(dict.fromkeys(terms)) if ordered else sorted(set(terms), key=lambda t: (t[1], t[2] or ""))
+    text = ", ".join(t[1] for t in unique)
+    languages = {t[2] for t in unique}
     language = languages.pop() if len(languages) == 1 else None
-    return ox.Literal(text, language=language) if language and unique else ox.Literal(text)
+    return ("literal", text, language if unique else None, None)
 
 
 def _year_condition(years: Years, column: str = "c.jaar") -> tuple[str, list[int]]:
@@ -158,7 +166,7 @@ def _cases_with_laws(laws: tuple[str, ...]) -> Callable[[Reading], list[Row]]:
             f"WHERE c.titel IS NOT NULL {years} ORDER BY {_CASE_ORDER} LIMIT ?",
             [*laws, len(laws), *params, r.wanted],
         )
-        return [[ox.NamedNode(g), _text(t, lang), _integer(j), _plain(s)] for g, t, lang, j, s in found]
+        return [[_uri(g), _text(t, lang), _integer(j), _plain(s)] for g, t, lang, j, s in found]
 
     return rows
 
@@ -173,7 +181,7 @@ def _third_order_points(r: Reading) -> list[Row]:
         f"ORDER BY {_CASE_ORDER}, p.tekst LIMIT ?",
         [ID + "leerorde/3", *params, r.wanted],
     )
-    return [[ox.NamedNode(g), _text(t, tl), _integer(j), _text(x, xl)] for g, t, tl, j, x, xl in found]
+    return [[_uri(g), _text(t, tl), _integer(j), _text(x, xl)] for g, t, tl, j, x, xl in found]
 
 
 _ADULT_LAWS = tuple(_WET + w for w in ("wmo-2015", "zvw", "wlz", "participatiewet"))
@@ -195,12 +203,12 @@ def _transition_18(r: Reading) -> list[Row]:
         [*labelled, _WET + "jeugdwet", *params, r.wanted],
     )
     return [
-        [ox.NamedNode(g), _text(t, lang), _integer(j), _plain(s), _concat(_law_names(r, laws), ordered=True)]
+        [_uri(g), _text(t, lang), _integer(j), _plain(s), _concat(_law_names(r, laws), ordered=True)]
         for g, t, lang, j, s, laws in found
     ]
 
 
-def _law_names(r: Reading, laws: list[str]) -> list[ox.Literal]:
+def _law_names(r: Reading, laws: list[str]) -> list[Cell]:
     """The names of `laws` in the order the query's VALUES lists them, which is the order Oxigraph joins them in."""
     return [name for law in _ADULT_LAWS if law in laws for name in r.labels(law)]
 
@@ -209,7 +217,7 @@ def _follow_up_name(r: Reading, status: str | None, is_iri: bool | None) -> str 
     """18's SAMPLE(STR(COALESCE(?statusLabel, ?status))): a status concept's label, else the value itself."""
     if status is None:
         return None
-    names = [label.value for label in r.labels(status)] if is_iri else []
+    names = [label[1] for label in r.labels(status)] if is_iri else []
     return names[0] if names else status
 
 
@@ -218,8 +226,8 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
     orders = [(order, label) for order in _leerorden(r) for label in r.labels(order)]
     if not orders:
         return []
-    table, order_params = _values([(o, label.value) for o, label in orders])
-    languages = {(o, label.value): label.language for o, label in orders}
+    table, order_params = _values([(o, label[1]) for o, label in orders])
+    languages = {(o, label[1]): label[2] for o, label in orders}
     years, params = _year_condition(r.years)
     found = r.rows(
         "SELECT p.leerorde, v.v, c.graph, c.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, "
@@ -229,11 +237,11 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
     )
     return [
         [
-            ox.NamedNode(order),
+            _uri(order),
             _text(label, languages[(order, label)]),
-            ox.NamedNode(g),
+            _uri(g),
             _plain(ident),
-            ox.NamedNode(point),
+            _uri(point),
             _text(text, language),
             _plain(_follow_up_name(r, status, is_iri)),
         ]
@@ -247,12 +255,12 @@ def _leerorden(r: Reading) -> list[str]:
 
 def _status_labels(r: Reading, status: str | None, is_iri: bool | None) -> list[str]:
     """The labels query 19 and 20 reach by `mw:opvolgstatus/skos:prefLabel` (none for a plain value)."""
-    return list(dict.fromkeys(label.value for label in r.labels(status))) if status is not None and is_iri else []
+    return list(dict.fromkeys(label[1] for label in r.labels(status))) if status is not None and is_iri else []
 
 
 def _names(r: Reading, organisation: str) -> list[str]:
     """STR(COALESCE(?label, ?organisatie)) for each label, or the IRI itself."""
-    return list(dict.fromkeys(label.value for label in r.labels(organisation))) or [organisation]
+    return list(dict.fromkeys(label[1] for label in r.labels(organisation))) or [organisation]
 
 
 def _per_addressee(r: Reading) -> list[Row]:
@@ -270,7 +278,7 @@ def _per_addressee(r: Reading) -> list[Row]:
                 key = (organisation, name, follow_up)
                 counts[key] = counts.get(key, 0) + n
     ordered = sorted(counts.items(), key=lambda item: (item[0][1], item[0][2], item[0][0]))
-    return [[ox.NamedNode(org), _plain(name), _plain(follow_up), _integer(n)] for (org, name, follow_up), n in ordered][
+    return [[_uri(org), _plain(name), _plain(follow_up), _integer(n)] for (org, name, follow_up), n in ordered][
         : r.wanted
     ]
 
@@ -298,14 +306,14 @@ def _open_after_a_year(r: Reading) -> list[Row]:
     )
     return [
         [
-            ox.NamedNode(g),
+            _uri(g),
             _text(t, tl),
             _integer(j),
-            ox.NamedNode(point),
+            _uri(point),
             _text(x, xl),
             _plain(follow_up),
-            None if presented is None else ox.Literal(presented, datatype=_XSD_DATE),
-            _concat([ox.Literal(name) for org in (addressees or []) for name in _names(r, org)]),
+            None if presented is None else ("literal", presented, None, _XSD_DATE),
+            _concat([("literal", name, None, None) for org in (addressees or []) for name in _names(r, org)]),
         ]
         for g, t, tl, j, point, x, xl, follow_up, presented, addressees in found
     ]
