@@ -111,16 +111,21 @@ _LITERAL_DIMENSIONS = {"status"}  # values that are strings, not IRIs
 
 # The file name carries the schema version: a store whose layer has an older schema finds no file
 # under this name on open and rebuilds the layer from the graph (graph/store.py), then drops the old one.
-FILE = "analytics-v2.duckdb"
-OLD_FILES = ("analytics.duckdb",)
+FILE = "analytics-v3.duckdb"
+OLD_FILES = ("analytics.duckdb", "analytics-v2.duckdb")
+# Two kinds of columns repeat facts kept elsewhere, so that the example list queries (graph/sparql_layer.py) read
+# one table instead of joining millions of rows on IRIs (at 1M cases a join of `links` took most of their time):
+# `cases.wetten`, the case's laws (sorted), and the case's `id` and `jaar` on each of its leerpunten. They are
+# written with the rest of the case's rows and deleted with them, so a replaced case leaves none behind.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (graph TEXT PRIMARY KEY, titel TEXT, jaar INTEGER, status TEXT,
-                                  id TEXT, titel_taal TEXT);
+                                  id TEXT, titel_taal TEXT, wetten TEXT[]);
 CREATE TABLE IF NOT EXISTS links (graph TEXT, kind TEXT, concept TEXT);
 CREATE TABLE IF NOT EXISTS knelpunten (graph TEXT, knelpunt TEXT, knelpunttype TEXT);
 CREATE TABLE IF NOT EXISTS leerpunten (graph TEXT, leerpunt TEXT, leerorde TEXT, tekst TEXT, tekst_taal TEXT,
-                                       opvolgstatus TEXT, opvolgstatus_iri BOOLEAN, voorgelegd_op TEXT);
+                                       opvolgstatus TEXT, opvolgstatus_iri BOOLEAN, voorgelegd_op TEXT,
+                                       id TEXT, jaar INTEGER);
 CREATE TABLE IF NOT EXISTS geadresseerden (graph TEXT, leerpunt TEXT, organisatie TEXT);
 CREATE TABLE IF NOT EXISTS counts (cube TEXT, a TEXT, b TEXT, jaar INTEGER, casussen BIGINT, leerpunten BIGINT,
                                    PRIMARY KEY (cube, a, b, jaar));
@@ -285,15 +290,10 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
         elif p == _ADDRESSEE:
             addressees.add((s, o))
     title, year = single.get(_P["dcterms:title"]), single.get(_P["mw:jaar"])
+    number, identifier = int(year.value) if year else None, _lexical(single.get(_P["dcterms:identifier"]))
+    laws = sorted(concept for kind, concept in links if kind == "wet")
     facts.cases.append(
-        (
-            graph,
-            _lexical(title),
-            int(year.value) if year else None,
-            _lexical(single.get(_P["mw:status"])),
-            _lexical(single.get(_P["dcterms:identifier"])),
-            _language(title),
-        )
+        (graph, _lexical(title), number, _lexical(single.get(_P["mw:status"])), identifier, _language(title), laws)
     )
     for node, kind in node_kind.items():
         value = node_value.get(node)
@@ -314,6 +314,8 @@ def _case_facts(store: ox.Store, graph: str, facts: Facts) -> None:
                     _lexical(status),
                     None if status is None else isinstance(status, ox.NamedNode),
                     _lexical(values.get("voorgelegd_op")),
+                    identifier,
+                    number,
                 )
             )
     facts.links.extend((graph, kind, concept) for kind, concept in sorted(links))
@@ -346,7 +348,11 @@ def _insert_facts(db: duckdb.DuckDBPyConnection, facts: Facts) -> None:
     for table in FACT_TABLES:
         rows = getattr(facts, table)
         if rows:
-            columns = {f"c{i}": np.array(column, dtype=object) for i, column in enumerate(zip(*rows, strict=True))}
+            # fromiter: np.array would make a 2-D array of a list column whose lists have one length
+            columns = {
+                f"c{i}": np.fromiter(column, dtype=object, count=len(rows))
+                for i, column in enumerate(zip(*rows, strict=True))
+            }
             db.register("new_rows", columns)
             try:
                 db.execute(f"INSERT INTO {table} SELECT * FROM new_rows")

@@ -154,17 +154,15 @@ _CASE_ORDER = "c.jaar DESC NULLS LAST, c.titel, c.graph"  # ORDER BY DESC(?jaar)
 
 
 def _cases_with_laws(laws: tuple[str, ...]) -> Callable[[Reading], list[Row]]:
-    """02: the cases that name every law in `laws`, with title, year and status."""
+    """02: the cases that name every law in `laws`, with title, year and status (a filter on the case's laws)."""
 
     def rows(r: Reading) -> list[Row]:
         years, params = _year_condition(r.years)
         found = r.rows(
-            "WITH named AS (SELECT graph FROM links WHERE kind = 'wet' AND concept IN ("
-            + ", ".join("?" for _ in laws)
-            + ") GROUP BY graph HAVING COUNT(DISTINCT concept) = ?) "
-            "SELECT c.graph, c.titel, c.titel_taal, c.jaar, c.status FROM cases c JOIN named USING (graph) "
-            f"WHERE c.titel IS NOT NULL {years} ORDER BY {_CASE_ORDER} LIMIT ?",
-            [*laws, len(laws), *params, r.wanted],
+            "SELECT c.graph, c.titel, c.titel_taal, c.jaar, c.status FROM cases c WHERE "
+            + " AND ".join("list_contains(c.wetten, ?)" for _ in laws)
+            + f" AND c.titel IS NOT NULL {years} ORDER BY {_CASE_ORDER} LIMIT ?",
+            [*laws, *params, r.wanted],
         )
         return [[_uri(g), _text(t, lang), _integer(j), _plain(s)] for g, t, lang, j, s in found]
 
@@ -194,13 +192,10 @@ def _transition_18(r: Reading) -> list[Row]:
         return []
     years, params = _year_condition(r.years)
     found = r.rows(
-        "SELECT c.graph, c.titel, c.titel_taal, c.jaar, c.status, list(DISTINCT l.concept) "
-        "FROM cases c JOIN links l ON l.graph = c.graph AND l.kind = 'wet' AND l.concept IN ("
-        + ", ".join("?" for _ in labelled)
-        + ") WHERE c.titel IS NOT NULL AND EXISTS (SELECT 1 FROM links j WHERE j.graph = c.graph "
-        f"AND j.kind = 'wet' AND j.concept = ?) {years} "
-        f"GROUP BY c.graph, c.titel, c.titel_taal, c.jaar, c.status ORDER BY {_CASE_ORDER} LIMIT ?",
-        [*labelled, _WET + "jeugdwet", *params, r.wanted],
+        "SELECT c.graph, c.titel, c.titel_taal, c.jaar, c.status, c.wetten FROM cases c "
+        "WHERE list_contains(c.wetten, ?) AND list_has_any(c.wetten, ?) "
+        f"AND c.titel IS NOT NULL {years} ORDER BY {_CASE_ORDER} LIMIT ?",
+        [_WET + "jeugdwet", labelled, *params, r.wanted],
     )
     return [
         [_uri(g), _text(t, lang), _integer(j), _plain(s), _concat(_law_names(r, laws), ordered=True)]
@@ -209,7 +204,8 @@ def _transition_18(r: Reading) -> list[Row]:
 
 
 def _law_names(r: Reading, laws: list[str]) -> list[Cell]:
-    """The names of `laws` in the order the query's VALUES lists them, which is the order Oxigraph joins them in."""
+    """The names of those of `laws` (all of a case's laws) that the query's VALUES lists, in its order: the order
+    Oxigraph joins them in."""
     return [name for law in _ADULT_LAWS if law in laws for name in r.labels(law)]
 
 
@@ -228,11 +224,11 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
         return []
     table, order_params = _values([(o, label[1]) for o, label in orders])
     languages = {(o, label[1]): label[2] for o, label in orders}
-    years, params = _year_condition(r.years)
+    years, params = _year_condition(r.years, "p.jaar")
     found = r.rows(
-        "SELECT p.leerorde, v.v, c.graph, c.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, "
-        f"p.opvolgstatus_iri FROM leerpunten p JOIN cases c ON c.graph = p.graph JOIN {table} ON v.k = p.leerorde "
-        f"WHERE p.tekst IS NOT NULL AND c.id IS NOT NULL {years} ORDER BY v.v, c.id, p.leerpunt LIMIT ?",
+        "SELECT p.leerorde, v.v, p.graph, p.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, "
+        f"p.opvolgstatus_iri FROM leerpunten p JOIN {table} ON v.k = p.leerorde "
+        f"WHERE p.tekst IS NOT NULL AND p.id IS NOT NULL {years} ORDER BY v.v, p.id, p.leerpunt LIMIT ?",
         [*order_params, *params, r.wanted],
     )
     return [
