@@ -508,6 +508,9 @@ def differences(
 
 
 def _diff(kept: list, expected: list) -> str:
-    extra, missing = set(kept) - set(expected), set(expected) - set(kept)
+    # Compared by repr: a row may hold a list (`cases.wetten`), which a set cannot.
+    kept_rows, expected_rows = {repr(r): r for r in kept}, {repr(r): r for r in expected}
+    extra = [r for key, r in kept_rows.items() if key not in expected_rows]
+    missing = [r for key, r in expected_rows.items() if key not in kept_rows]
     example = next(iter(extra or missing), None)
     return f"{len(extra)} rijen te veel, {len(missing)} te weinig (bijvoorbeeld {example})"
