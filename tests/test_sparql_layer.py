@@ -143,3 +143,22 @@ def test_layer_answers_equal_the_graph_on_10k_cases(tmp_path):
         assert seen["18-leerpunten-met-opvolging"] > 10_000 and seen["02-wmo-en-zvw-samen"] > 500
     finally:
         core.close()
+
+
+def test_query_18_gives_the_first_rows_for_any_row_limit(demo_core, monkeypatch):
+    """18 sorts only the rows below a bound (sparql_layer._bound); the cut falls in each label and at its ends,
+    and a bound that keeps too few rows falls back to sorting all of them."""
+    kg, text = demo_core.kg, example("18-leerpunten-met-opvolging")
+    every = len(on_the_graph(kg, text, 10_000).solutions)
+    assert every > 6, "the demo has leerpunten of several orders"
+
+    def same_rows(limit: int) -> None:
+        answered = sparql_layer.answer(kg, text, limit)
+        expected = on_the_graph(kg, text, limit)
+        assert answered is not None and comparable(answered.solutions) == comparable(expected.solutions), limit
+        assert answered.truncated == expected.truncated, limit
+
+    for limit in sorted({1, 2, every // 3, every // 2, every - 1, every, every + 1}):
+        same_rows(limit)
+    monkeypatch.setattr(sparql_layer, "_bound", lambda r, source, params: (" AND p.id < ?", [""]))
+    same_rows(every // 2)
