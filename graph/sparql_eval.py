@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _escape  # what json.dumps(ensure_ascii=False) escapes with
 from typing import Any
@@ -265,11 +265,24 @@ def json_select(variables: list[str], rows, fragment: Callable[[Any], str]) -> b
             found = seen[item] = fragment(item)
         return found
 
-    bindings = ", ".join(
-        "{" + ", ".join(k + written(item) for k, item in zip(keys, row) if item is not None) + "}" for row in rows
+    return json_text(
+        variables,
+        ("{" + ", ".join(k + written(item) for k, item in zip(keys, row) if item is not None) + "}" for row in rows),
     )
+
+
+def json_text(variables: list[str], bindings: Iterable[str]) -> bytes:
+    """SPARQL JSON results around binding objects that are already written."""
     head = json.dumps({"vars": variables}, ensure_ascii=False)
-    return f'{{"head": {head}, "results": {{"bindings": [{bindings}]}}}}'.encode()
+    return f'{{"head": {head}, "results": {{"bindings": [{", ".join(bindings)}]}}}}'.encode()
+
+
+def differs_from_python(written: bytes) -> bool:
+    """Whether JSON that DuckDB escaped (`to_json`) may differ from `json.dumps(ensure_ascii=False)`.
+
+    They escape the same characters the same way except the control characters written as \\u00XX, whose hex
+    digits DuckDB writes in upper case: an answer with any such escape is written by Python instead."""
+    return b"\\u00" in written
 
 
 def finish_cells(

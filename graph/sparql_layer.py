@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from graph.sparql_eval import Cell, cell, term_of
+from graph.sparql_eval import Cell, _cell_json, cell, term_of
 from ontology import ID, term
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class LayerQuery:
     variables: tuple[str, ...]
     rows: Callable[[Reading], list[Row]]
     limit: int | None = None  # the query's own LIMIT
+    # The same rows as SPARQL JSON binding objects written by DuckDB, for a query that returns thousands of rows:
+    # converting them to Python values alone took longer than finding them.
+    json_rows: Callable[[Reading], list[str]] | None = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class LayerAnswer:
     rows: list[Row]
     truncated: bool
     revision: str | None
+    json_rows: list[str] | None = None  # when asked for and the query has them: `rows` is then empty
 
     @property
     def solutions(self) -> list[list[ox.NamedNode | ox.Literal | None]]:
@@ -141,11 +145,18 @@ def _year_condition(years: Years, column: str = "c.jaar") -> tuple[str, list[int
     return " AND " + " AND ".join(parts), params
 
 
-def _values(pairs: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """A two-column VALUES table for SQL, with parameters (one dummy row that matches nothing when empty)."""
+def _values(pairs: list[tuple[str, Any]], with_json: bool = False) -> tuple[str, list[str]]:
+    """A two-column VALUES table for SQL, with parameters (one dummy row that matches nothing when empty).
+
+    `with_json`: pairs of (IRI, label cell), as the columns k, v (the label's text) and f (its SPARQL JSON)."""
+    if with_json:
+        pairs = [(k, label[1], _cell_json(label)) for k, label in pairs]
+    width = 3 if with_json else 2
+    names = "v(k, v, f)" if with_json else "v(k, v)"
     if not pairs:
-        return "(VALUES (NULL, NULL)) AS v(k, v)", []
-    return "(VALUES " + ", ".join("(?, ?)" for _ in pairs) + ") AS v(k, v)", [x for pair in pairs for x in pair]
+        return f"(VALUES ({', '.join(['NULL'] * width)})) AS {names}", []
+    row = "(" + ", ".join(["?"] * width) + ")"
+    return f"(VALUES {', '.join([row] * len(pairs))}) AS {names}", [x for pair in pairs for x in pair]
 
 
 # --- the queries ---------------------------------------------------------------------------------
@@ -217,31 +228,48 @@ def _follow_up_name(r: Reading, status: str | None, is_iri: bool | None) -> str 
     return names[0] if names else status
 
 
-def _points_with_follow_up(r: Reading) -> list[Row]:
-    """18: every leerpunt with its leerorde (and that order's label), case, text and follow-up."""
+_POINT_COLUMNS = "p.leerorde, v.v, p.graph, p.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, p.opvolgstatus_iri"
+
+
+def _first_points(r: Reading, columns: str, extra: str = "", extra_params: tuple = ()) -> tuple[list[tuple], dict]:
+    """18's rows: `columns` of its first `r.wanted` leerpunten in its order, and each (order, label value)'s label.
+
+    `extra` joins more tables to those rows (after the cut, so only to the rows returned)."""
     orders = [(order, label) for order in _leerorden(r) for label in r.labels(order)]
     if not orders:
-        return []
-    table, order_params = _values([(o, label[1]) for o, label in orders])
-    label_cells = {(o, label[1]): label for o, label in orders}
+        return [], {}
+    labels = {(o, label[1]): label for o, label in orders}
+    table, order_params = _values([(o, label) for o, label in orders], with_json=True)
     years, params = _year_condition(r.years, "p.jaar")
     source = (
         f"FROM leerpunten p JOIN {table} ON v.k = p.leerorde WHERE p.tekst IS NOT NULL AND p.id IS NOT NULL {years}"
     )
-    select = "SELECT p.leerorde, v.v, p.graph, p.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, p.opvolgstatus_iri "
-    order = " ORDER BY v.v, p.id, p.leerpunt LIMIT ?"
     bound, bound_params = _bound(r, source, [*order_params, *params])
-    found = r.rows(select + source + bound + order, [*order_params, *params, *bound_params, r.wanted])
+
+    def first(cut: str, cut_params: list) -> list[tuple]:
+        inner = f"SELECT p.*, v.v, v.f {source} {cut} ORDER BY v.v, p.id, p.leerpunt LIMIT ?"
+        return r.rows(
+            f"SELECT {columns} FROM ({inner}) p {extra} ORDER BY p.v, p.id, p.leerpunt",
+            [*order_params, *params, *cut_params, r.wanted, *extra_params],
+        )
+
+    found = first(bound, bound_params)
     if bound and len(found) < r.wanted:  # the bound kept too few rows (see _bound): sort them all
-        found = r.rows(select + source + order, [*order_params, *params, r.wanted])
+        found = first("", [])
+    return found, labels
+
+
+def _points_with_follow_up(r: Reading) -> list[Row]:
+    """18: every leerpunt with its leerorde (and that order's label), case, text and follow-up."""
+    found, labels = _first_points(r, _POINT_COLUMNS.replace("v.v", "p.v"))
     follow_up: dict[tuple, Cell | None] = {}
-    for _, _, _, _, _, _, _, status, is_iri in found:
+    for *_, status, is_iri in found:
         if (status, is_iri) not in follow_up:
             follow_up[(status, is_iri)] = _plain(_follow_up_name(r, status, is_iri))
     return [
         [
             _uri(order),
-            label_cells[(order, label)],
+            labels[(order, label)],
             _uri(g),
             _plain(ident),
             _uri(point),
@@ -250,6 +278,30 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
         ]
         for order, label, g, ident, point, text, language, status, is_iri in found
     ]
+
+
+def _points_json(r: Reading) -> list[str]:
+    """18's rows as SPARQL JSON binding objects, written by DuckDB (graph.sparql_eval.json_text checks them)."""
+    statuses = r.rows("SELECT DISTINCT opvolgstatus FROM leerpunten WHERE opvolgstatus_iri", [])
+    names, name_params = _values(
+        [(s, _cell_json(_plain(_follow_up_name(r, s, True)))) for (s,) in statuses]  # type: ignore[arg-type]
+    )
+    text = "'{\"type\": \"literal\", \"value\": ' || to_json(p.tekst) || CASE WHEN p.tekst_taal <> '' THEN "
+    text += "', \"xml:lang\": ' || to_json(p.tekst_taal) ELSE '' END || '}'"
+    follow_up = (
+        "CASE WHEN p.opvolgstatus IS NULL THEN '' WHEN p.opvolgstatus_iri THEN ', \"opvolging\": ' || s.v ELSE "
+        "', \"opvolging\": {\"type\": \"literal\", \"value\": ' || to_json(p.opvolgstatus) || '}' END"
+    )
+    binding = (
+        "'{\"leerorde\": {\"type\": \"uri\", \"value\": ' || to_json(p.leerorde) || '}, \"orde\": ' || p.f || "
+        "', \"casus\": {\"type\": \"uri\", \"value\": ' || to_json(p.graph) || '}, "
+        "\"id\": {\"type\": \"literal\", \"value\": ' || to_json(p.id) || '}, "
+        "\"leerpunt\": {\"type\": \"uri\", \"value\": ' || to_json(p.leerpunt) || '}, \"tekst\": ' || "
+        f"{text} || {follow_up} || '}}'"
+    )
+    found, _ = _first_points(r, binding, f"LEFT JOIN {names.replace('AS v(k, v)', 'AS s(k, v)')} ON s.k = p.opvolgstatus",
+                             tuple(name_params))  # fmt: skip
+    return [row[0] for row in found]
 
 
 def _bound(r: Reading, source: str, params: list[Any]) -> tuple[str, list[Any]]:
@@ -349,7 +401,7 @@ LAYER_QUERIES = (
     LayerQuery("15-overgang-18-min-18-plus", ("casus", "titel", "jaar", "status", "volwassenenwetten"),
                _transition_18, limit=200),
     LayerQuery("18-leerpunten-met-opvolging", ("leerorde", "orde", "casus", "id", "leerpunt", "tekst", "opvolging"),
-               _points_with_follow_up),
+               _points_with_follow_up, json_rows=_points_json),
     LayerQuery("19-leerpunten-per-geadresseerde", ("organisatie", "naam", "opvolging", "leerpunten"),
                _per_addressee),
     LayerQuery("20-leerpunten-open-na-een-jaar",
@@ -400,8 +452,10 @@ def recognise(text: str) -> tuple[LayerQuery, Years] | None:
     return None
 
 
-def answer(kg, text: str, limit: int) -> LayerAnswer | None:
-    """The rows of `text` from the analytics layer, or None: not one of these queries, or no layer in step."""
+def answer(kg, text: str, limit: int, as_json: bool = False) -> LayerAnswer | None:
+    """The rows of `text` from the analytics layer, or None: not one of these queries, or no layer in step.
+
+    `as_json`: as SPARQL JSON binding objects (`json_rows`) if the query can write them."""
     known = recognise(text)
     analytics = getattr(kg, "analytics", None)
     if known is None or analytics is None:
@@ -415,7 +469,11 @@ def answer(kg, text: str, limit: int) -> LayerAnswer | None:
         revision = kg.revision()
         if stamp is None or stamp[0] != revision:
             return None
-        rows = query.rows(Reading(db, kg.store, years, wanted))
+        reading = Reading(db, kg.store, years, wanted)
+        if as_json and query.json_rows is not None:
+            written = query.json_rows(reading)
+            return LayerAnswer(list(query.variables), [], len(written) > limit, revision, written[:limit])
+        rows = query.rows(reading)
         db.execute("ROLLBACK")
     finally:
         db.close()

@@ -17,7 +17,7 @@ from graph import sparql_layer
 from graph.analytics import OLD_FILES
 from graph.charts import with_year_filter
 from graph.sparql import _options, run_query
-from graph.sparql_eval import check_and_evaluate
+from graph.sparql_eval import check_and_evaluate, differs_from_python
 from graph.store import ANALYTICS_FILE, KnowledgeGraph
 from tests.conftest import SMALL_CASES, open_core
 
@@ -117,10 +117,12 @@ def test_a_layer_of_an_older_schema_is_rebuilt_on_open(small_dir, tmp_path):
 
 
 @pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv", "application/sparql-results+xml"])
-def test_the_endpoint_serves_the_layer_answer_in_each_format_and_says_so(small_dir, tmp_path, accept):
+@pytest.mark.parametrize("query_id", ["15-overgang-18-min-18-plus", "18-leerpunten-met-opvolging"])
+def test_the_endpoint_serves_the_layer_answer_in_each_format_and_says_so(small_dir, tmp_path, accept, query_id):
+    """Byte for byte what Oxigraph's answer serialises to; 18's JSON is written by DuckDB, the rest by Python."""
     data_dir = tmp_path / "data"
     shutil.copytree(small_dir, data_dir)
-    text = example("15-overgang-18-min-18-plus")
+    text = example(query_id)
     with TestClient(create_app(replace(Settings(), data_dir=data_dir))) as client:
         answer = client.get("/sparql", params={"query": text}, headers={"Accept": accept})
         assert answer.status_code == 200, answer.text
@@ -157,8 +159,25 @@ def test_query_18_gives_the_first_rows_for_any_row_limit(demo_core, monkeypatch)
         expected = on_the_graph(kg, text, limit)
         assert answered is not None and comparable(answered.solutions) == comparable(expected.solutions), limit
         assert answered.truncated == expected.truncated, limit
+        written = run_query(kg, text, limit=limit, media_type="application/sparql-results+json")  # by DuckDB
+        assert written.body == expected.serialize("application/sparql-results+json"), limit
+        assert written.truncated == expected.truncated, limit
 
     for limit in sorted({1, 2, every // 3, every // 2, every - 1, every, every + 1}):
         same_rows(limit)
     monkeypatch.setattr(sparql_layer, "_bound", lambda r, source, params: (" AND p.id < ?", [""]))
     same_rows(every // 2)
+
+
+def test_json_written_by_duckdb_is_used_only_where_it_equals_pythons():
+    """DuckDB's `to_json` escapes as `json.dumps(ensure_ascii=False)` does, but for the hex digits of \\u00XX."""
+    plain = "".join(chr(c) for c in range(0x20, 0x80)) + '\n\t\r\b\f é \u2028 😀 / \\ "'
+    db = duckdb.connect()
+    try:
+        written = db.execute("SELECT to_json($1::VARCHAR)", [plain]).fetchone()[0]
+        assert written == json.dumps(plain, ensure_ascii=False)
+        assert not differs_from_python(written.encode())
+        for control in ("\x00", "\x0b", "\x1f"):
+            assert differs_from_python(db.execute("SELECT to_json($1::VARCHAR)", [control]).fetchone()[0].encode())
+    finally:
+        db.close()
