@@ -11,7 +11,7 @@ case graphs (`case_quads`) in an in-memory store, and given to `Analytics.update
 commit makes. The privacy gate is left out: it refuses or redacts personal data and passes
 generated texts through unchanged, and it is most of the import's checking time.
 
-`upgrade` derives a layer of schema v3 (graph/analytics.py) from one of v2 in SQL: the columns v3 added
+`upgrade` derives a layer of schema v3 from one of v2 in SQL (graph.analytics.upgrade): the columns v3 added
 repeat facts v2 holds (a case's laws; its id and year on its leerpunten), so a 1M layer built once with
 the code before the change serves to time the code after it too, without a second build of 20-30 min.
 `compare` checks that a build with the new code and an upgrade of a build with the old one hold the same rows.
@@ -35,7 +35,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 import graph
-from graph.analytics import Analytics
+from graph.analytics import FILE, OLD_FILES, Analytics
+from graph.analytics import upgrade as analytics_upgrade
 from graph.case import case_quads
 from graph.concepts import ConceptIndex
 from graph.sparql import run_query
@@ -129,20 +130,15 @@ def time_queries(layer: Path, runs: int, out_file: Path | None) -> None:
 
 
 def upgrade(old: Path, new: Path) -> None:
-    """v2 -> v3: the same rows, plus `cases.wetten` (sorted law IRIs) and the case's id and year per leerpunt."""
-    analytics = Analytics(new)  # creates the v3 tables
-    db = analytics.db
-    db.execute(f"ATTACH '{old}' AS src (READ_ONLY)")
-    db.execute("BEGIN TRANSACTION")
-    db.execute(
-        "INSERT INTO cases SELECT c.*, COALESCE(w.wetten, []) FROM src.cases c LEFT JOIN (SELECT graph, "
-        "list(concept ORDER BY concept) AS wetten FROM src.links WHERE kind = 'wet' GROUP BY graph) w USING (graph)"
-    )
-    db.execute("INSERT INTO leerpunten SELECT p.*, c.id, c.jaar FROM src.leerpunten p JOIN src.cases c USING (graph)")
-    for table in ("meta", "links", "knelpunten", "geadresseerden", "counts"):
-        db.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
-    db.execute("COMMIT")
-    analytics.close()
+    """v2 -> v3 through graph.analytics.upgrade, what opening a store with a v2 layer runs."""
+    folder = new.parent / "upgrade"
+    folder.mkdir()
+    (folder / OLD_FILES[-1]).symlink_to(old.resolve())
+    if not analytics_upgrade(folder):
+        raise SystemExit("nothing to upgrade")
+    (folder / FILE).rename(new)
+    (folder / OLD_FILES[-1]).unlink()
+    folder.rmdir()
 
 
 def compare(one: Path, other: Path) -> None:
