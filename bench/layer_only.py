@@ -116,7 +116,9 @@ def time_queries(layer: Path, runs: int, out_file: Path | None) -> None:
     out: dict = {"load_average_at_start": os.getloadavg(), "code": str(folder.parents[1])}
     kg = _LayerGraph(layer)
     for name in QUERIES:
-        text = "\n".join(line for line in (folder / f"{name}.rq").read_text().splitlines() if line.strip() != "#JAARFILTER")
+        text = "\n".join(
+            line for line in (folder / f"{name}.rq").read_text().splitlines() if line.strip() != "#JAARFILTER"
+        )
         first, size, source = timed(kg, text)
         if source is None:
             raise SystemExit(f"{name} was not answered from the layer")

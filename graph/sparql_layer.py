@@ -68,7 +68,7 @@ class Reading:
         if iri not in self._labels:
             found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(iri), _PREF_LABEL, None, None)}
             literals = {cell(t) for t in found if isinstance(t, ox.Literal)}
-            self._labels[iri] = sorted(literals, key=lambda c: (c[1], c[2] or ""))  # type: ignore[arg-type]
+            self._labels[iri] = sorted(literals, key=lambda c: (c[1], c[2] or ""))
         return self._labels[iri]
 
     def rows(self, sql: str, params: list[Any]) -> list[tuple]:
@@ -145,18 +145,17 @@ def _year_condition(years: Years, column: str = "c.jaar") -> tuple[str, list[int
     return " AND " + " AND ".join(parts), params
 
 
-def _values(pairs: list[tuple[str, Any]], with_json: bool = False) -> tuple[str, list[str]]:
+def _values(pairs: list[tuple[str, Any]], with_json: bool = False, alias: str = "v") -> tuple[str, list[str]]:
     """A two-column VALUES table for SQL, with parameters (one dummy row that matches nothing when empty).
 
     `with_json`: pairs of (IRI, label cell), as the columns k, v (the label's text) and f (its SPARQL JSON)."""
-    if with_json:
-        pairs = [(k, label[1], _cell_json(label)) for k, label in pairs]
+    rows: list[tuple] = [(k, label[1], _cell_json(label)) for k, label in pairs] if with_json else list(pairs)
     width = 3 if with_json else 2
-    names = "v(k, v, f)" if with_json else "v(k, v)"
-    if not pairs:
+    names = f"{alias}(k, v, f)" if with_json else f"{alias}(k, v)"
+    if not rows:
         return f"(VALUES ({', '.join(['NULL'] * width)})) AS {names}", []
     row = "(" + ", ".join(["?"] * width) + ")"
-    return f"(VALUES {', '.join([row] * len(pairs))}) AS {names}", [x for pair in pairs for x in pair]
+    return f"(VALUES {', '.join([row] * len(rows))}) AS {names}", [x for values in rows for x in values]
 
 
 # --- the queries ---------------------------------------------------------------------------------
@@ -283,24 +282,26 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
 def _points_json(r: Reading) -> list[str]:
     """18's rows as SPARQL JSON binding objects, written by DuckDB (graph.sparql_eval.json_text checks them)."""
     statuses = r.rows("SELECT DISTINCT opvolgstatus FROM leerpunten WHERE opvolgstatus_iri", [])
-    names, name_params = _values(
-        [(s, _cell_json(_plain(_follow_up_name(r, s, True)))) for (s,) in statuses]  # type: ignore[arg-type]
-    )
-    text = "'{\"type\": \"literal\", \"value\": ' || to_json(p.tekst) || CASE WHEN p.tekst_taal <> '' THEN "
-    text += "', \"xml:lang\": ' || to_json(p.tekst_taal) ELSE '' END || '}'"
+    names = [(s, _cell_json(_plain(_follow_up_name(r, s, True)))) for (s,) in statuses]  # type: ignore[arg-type]
+    table, name_params = _values(names, alias="s")
+
+    def literal(value: str, language: str = "NULL") -> str:
+        lang = f"CASE WHEN {language} <> '' THEN ', \"xml:lang\": ' || to_json({language}) ELSE '' END || "
+        return f"""'{{"type": "literal", "value": ' || to_json({value}) || {lang}'}}'"""
+
+    def uri(value: str) -> str:
+        return f"""'{{"type": "uri", "value": ' || to_json({value}) || '}}'"""
+
     follow_up = (
-        "CASE WHEN p.opvolgstatus IS NULL THEN '' WHEN p.opvolgstatus_iri THEN ', \"opvolging\": ' || s.v ELSE "
-        "', \"opvolging\": {\"type\": \"literal\", \"value\": ' || to_json(p.opvolgstatus) || '}' END"
+        """CASE WHEN p.opvolgstatus IS NULL THEN '' WHEN p.opvolgstatus_iri THEN ', "opvolging": ' || s.v """
+        f"""ELSE ', "opvolging": ' || {literal("p.opvolgstatus")} END"""
     )
     binding = (
-        "'{\"leerorde\": {\"type\": \"uri\", \"value\": ' || to_json(p.leerorde) || '}, \"orde\": ' || p.f || "
-        "', \"casus\": {\"type\": \"uri\", \"value\": ' || to_json(p.graph) || '}, "
-        "\"id\": {\"type\": \"literal\", \"value\": ' || to_json(p.id) || '}, "
-        "\"leerpunt\": {\"type\": \"uri\", \"value\": ' || to_json(p.leerpunt) || '}, \"tekst\": ' || "
-        f"{text} || {follow_up} || '}}'"
+        f"""'{{"leerorde": ' || {uri("p.leerorde")} || ', "orde": ' || p.f || ', "casus": ' || {uri("p.graph")} || """
+        f"""', "id": ' || {literal("p.id")} || ', "leerpunt": ' || {uri("p.leerpunt")} || """
+        f"""', "tekst": ' || {literal("p.tekst", "p.tekst_taal")} || {follow_up} || '}}'"""
     )
-    found, _ = _first_points(r, binding, f"LEFT JOIN {names.replace('AS v(k, v)', 'AS s(k, v)')} ON s.k = p.opvolgstatus",
-                             tuple(name_params))  # fmt: skip
+    found, _ = _first_points(r, binding, f"LEFT JOIN {table} ON s.k = p.opvolgstatus", tuple(name_params))
     return [row[0] for row in found]
 
 
