@@ -35,8 +35,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 import graph
-from graph.analytics import FILE, OLD_FILES, Analytics
-from graph.analytics import upgrade as analytics_upgrade
+from graph.analytics import Analytics
 from graph.case import case_quads
 from graph.concepts import ConceptIndex
 from graph.sparql import run_query
@@ -133,6 +132,9 @@ def time_queries(layer: Path, runs: int, out_file: Path | None) -> None:
 
 def upgrade(old: Path, new: Path) -> None:
     """v2 -> v3 through graph.analytics.upgrade, what opening a store with a v2 layer runs."""
+    from graph.analytics import FILE, OLD_FILES  # imported here: `time` also runs with the code before v3
+    from graph.analytics import upgrade as analytics_upgrade
+
     folder = new.parent / "upgrade"
     folder.mkdir()
     (folder / OLD_FILES[-1]).symlink_to(old.resolve())
