@@ -9,8 +9,10 @@ them in milliseconds at a million cases.
 How: when the text of a query sent to the endpoint is, after dropping comment lines and
 whitespace, exactly one of these example queries (optionally with the year filter that
 `graph.charts.with_year_filter` writes), and no dataset is named, `answer` runs its SQL
-counterpart on the DuckDB layer and returns the rows as RDF terms; graph.sparql_eval serialises
-them like any other answer (JSON, XML, CSV, TSV), under the same row and byte limits. Only when
+counterpart on the DuckDB layer and returns the rows as RDF terms, made as plain tuples
+(graph.sparql_eval's cells); graph.sparql_eval serialises them (JSON, XML, CSV, TSV) under the same
+row and byte limits as any answer. Query 18, which returns up to the row limit, has DuckDB write
+its SPARQL JSON. Only when
 DuckDB reflects the graph's current revision; otherwise (a commit half done, a layer being
 rebuilt) the query runs on the graph as usual. Any other text, even one character different,
 runs on the graph. The tests check on the demo data and on 10,000 generated cases that each
