@@ -182,15 +182,28 @@ def _cases_with_laws(laws: tuple[str, ...]) -> Callable[[Reading], list[Row]]:
 
 
 def _third_order_points(r: Reading) -> list[Row]:
-    """10: every 3e-orde leerpunt's text with its case's title and year."""
-    years, params = _year_condition(r.years)
-    found = r.rows(
-        "SELECT c.graph, c.titel, c.titel_taal, c.jaar, p.tekst, p.tekst_taal "
-        "FROM leerpunten p JOIN cases c ON c.graph = p.graph "
-        f"WHERE p.leerorde = ? AND p.tekst IS NOT NULL AND c.titel IS NOT NULL {years} "
-        f"ORDER BY {_CASE_ORDER}, p.tekst LIMIT ?",
-        [ID + "leerorde/3", *params, r.wanted],
-    )
+    """10: every 3e-orde leerpunt's text with its case's title and year.
+
+    Joined with `cases` (for the title) only from the year of the `r.wanted`-th leerpunt on: the rows of
+    earlier years sort after all of those (year descending), so if at least the wanted rows pass, they are
+    the first ones; otherwise (cases without a title dropped too many) everything is joined and sorted."""
+    order, (years, params) = ID + "leerorde/3", _year_condition(r.years, "p.jaar")
+    where = f"WHERE p.leerorde = ? AND p.tekst IS NOT NULL {years}"
+    last = r.rows(f"SELECT p.jaar FROM leerpunten p {where} ORDER BY p.jaar DESC NULLS LAST LIMIT 1 OFFSET ?",
+                  [order, *params, r.wanted - 1])  # fmt: skip
+    bound = last[0][0] if last else None  # None: fewer rows than wanted, or the cut among cases without a year
+
+    def first(cut: str, cut_params: list) -> list[tuple]:
+        return r.rows(
+            "SELECT c.graph, c.titel, c.titel_taal, c.jaar, p.tekst, p.tekst_taal "
+            f"FROM leerpunten p JOIN cases c ON c.graph = p.graph {where} {cut} AND c.titel IS NOT NULL "
+            f"ORDER BY {_CASE_ORDER}, p.tekst LIMIT ?",
+            [order, *params, *cut_params, r.wanted],
+        )
+
+    found = first("AND p.jaar >= ?", [bound]) if bound is not None else []
+    if len(found) < r.wanted:
+        found = first("", [])
     return [[_uri(g), _text(t, tl), _integer(j), _text(x, xl)] for g, t, tl, j, x, xl in found]
 
 
