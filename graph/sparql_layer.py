@@ -244,7 +244,7 @@ def _follow_up_name(r: Reading, status: str | None, is_iri: bool | None) -> str 
     return names[0] if names else status
 
 
-_POINT_COLUMNS = "p.leerorde, v.v, p.graph, p.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, p.opvolgstatus_iri"
+_POINT_COLUMNS = "p.leerorde, p.v, p.graph, p.id, p.leerpunt, p.tekst, p.tekst_taal, p.opvolgstatus, p.opvolgstatus_iri"
 
 
 def _first_points(r: Reading, columns: str, extra: str = "", extra_params: tuple = ()) -> tuple[list[tuple], dict]:
@@ -277,7 +277,7 @@ def _first_points(r: Reading, columns: str, extra: str = "", extra_params: tuple
 
 def _points_with_follow_up(r: Reading) -> list[Row]:
     """18: every leerpunt with its leerorde (and that order's label), case, text and follow-up."""
-    found, labels = _first_points(r, _POINT_COLUMNS.replace("v.v", "p.v"))
+    found, labels = _first_points(r, _POINT_COLUMNS)
     follow_up: dict[tuple, Cell | None] = {}
     for *_, status, is_iri in found:
         if (status, is_iri) not in follow_up:
