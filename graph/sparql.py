@@ -20,7 +20,16 @@ import pyoxigraph as ox
 from graph import sparql_layer
 from graph.errors import SparqlError
 from graph.sparql_check import MAX_QUERY_CHARS, checked
-from graph.sparql_eval import GRAPH_TYPES, RESULT_TYPES, QueryResult, check_and_evaluate, finish
+from graph.sparql_eval import (
+    GRAPH_TYPES,
+    RESULT_TYPES,
+    QueryResult,
+    _check_size,
+    check_and_evaluate,
+    differs_from_python,
+    finish_cells,
+    json_text,
+)
 from graph.sparql_worker import pool_for
 from ontology import PREFIXES
 
@@ -115,13 +124,22 @@ class QueryQueue:
 def _from_layer(
     kg, text: str, limit: int, media_type: str | Mapping[str, str] | None, max_bytes: int
 ) -> QueryResult | None:
-    found = sparql_layer.answer(kg, text, limit)
+    media = media_type.get("select") if isinstance(media_type, Mapping) else media_type
+    as_json = bool(media) and RESULT_TYPES.get(media, "json") == "json"  # type: ignore[arg-type]
+    found = sparql_layer.answer(kg, text, limit, as_json)
+    if found is not None and found.json_rows is not None:
+        body = json_text(found.variables, found.json_rows)
+        if not differs_from_python(body):
+            _check_size(len(body), max_bytes)
+            result = QueryResult("select", found.variables, truncated=found.truncated, media_type=media, body=body)
+            result.answered_by = f"{sparql_layer.SOURCE} (revisie {found.revision})"
+            return result
+        found = sparql_layer.answer(kg, text, limit)  # the rows again, as cells, for Python's escaping
     if found is None:
         return None
-    result = QueryResult("select", found.variables, found.solutions, truncated=found.truncated)
+    result = finish_cells(found.variables, found.rows, found.truncated, media, max_bytes)
     result.answered_by = f"{sparql_layer.SOURCE} (revisie {found.revision})"
-    media = media_type.get("select") if isinstance(media_type, Mapping) else media_type
-    return finish(result, media, max_bytes)
+    return result
 
 
 def _options(default_graphs: Sequence[str], named_graphs: Sequence[str]) -> dict:

@@ -13,7 +13,7 @@ open), `journal` once committed (replayed on open), `journal.done` once applied
 killed halfway through the deletion never leaves a half journal to replay.
 
 After the apply, and before the journal is cleared, the analytics layer (graph/analytics.py:
-case facts and counts in `store/analytics-v2.duckdb`, the counts as the kubus graph) is brought
+case facts and counts in `store/analytics-v3.duckdb`, the counts as the kubus graph) is brought
 to the new revision; the journal header names the graphs touched and the revision the commit
 follows, so a replay can update it incrementally or, when it is not exactly one commit behind,
 rebuild it from the graph. Both parts carry the revision they reflect.
@@ -42,6 +42,7 @@ import pyoxigraph as ox
 
 from graph.analytics import FILE as ANALYTICS_FILE
 from graph.analytics import OLD_FILES, Analytics, Key, differences, publish
+from graph.analytics import upgrade as upgrade_analytics
 from graph.errors import Busy
 from ontology import (
     GRAPH_ONTOLOGY,
@@ -323,7 +324,7 @@ class KnowledgeGraph:
         `previous` it will not match, and by `maatwerk check-analytics`.
         """
         assert self.path is not None
-        missing = not (self.path / ANALYTICS_FILE).exists()
+        missing = not (self.path / ANALYTICS_FILE).exists() and not upgrade_analytics(self.path)
         cube = self._meta(_CUBE_REVISION)
         if missing or cube != self.revision():
             self._update_analytics({"revision": self.revision()}, cube)

@@ -88,6 +88,30 @@ def test_check_analytics_finds_a_tampered_count_and_a_tampered_cube(small_dir, t
     assert any("kubusgraaf" in f for f in found), found
 
 
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE cases SET wetten = list_filter(wetten, lambda w: w NOT LIKE '%wmo-2015') WHERE list_contains(wetten, "
+        "'https://w3id.org/maatwerk/id/wet/wmo-2015')",
+        "UPDATE leerpunten SET jaar = jaar + 1",
+    ],
+)
+def test_check_analytics_compares_the_copied_columns_too(small_dir, tmp_path, tamper):
+    """The columns that repeat facts for the list queries (a case's laws, its id and year on its leerpunten) are
+    compared like the rest: a stale copy would give the list queries other rows than the graph."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    db = duckdb.connect(str(data_dir / "store" / ANALYTICS_FILE))
+    assert db.execute(tamper).fetchall()[0][0] > 0, "the small set has such rows"
+    db.close()
+    kg = KnowledgeGraph(data_dir / "store")
+    try:
+        found = kg.check_analytics()
+    finally:
+        kg.close()
+    assert found and all(f.startswith(("tabel cases", "tabel leerpunten")) for f in found), found
+
+
 def test_a_missing_analytics_file_is_rebuilt_on_open(small_dir, tmp_path):
     data_dir = tmp_path / "data"
     shutil.copytree(small_dir, data_dir)

@@ -14,14 +14,15 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from graph import sparql_layer
-from graph.analytics import OLD_FILES
+from graph.analytics import OLD_FILES, Analytics
 from graph.charts import with_year_filter
 from graph.sparql import _options, run_query
-from graph.sparql_eval import check_and_evaluate
+from graph.sparql_eval import check_and_evaluate, differs_from_python
 from graph.store import ANALYTICS_FILE, KnowledgeGraph
 from tests.conftest import SMALL_CASES, open_core
 
 YEAR_RANGES = ((None, None), (2019, 2021), (2022, None), (None, 2020))
+JSON = "application/sparql-results+json"
 
 
 def example(query_id: str) -> str:
@@ -56,6 +57,9 @@ def assert_layer_equals_graph(kg: KnowledgeGraph, limit: int = 10_000) -> dict[s
             got, want = comparable(answered.solutions, as_set), comparable(expected.solutions, as_set)
             assert got == want, (query.id, years)
             assert answered.truncated == expected.truncated, (query.id, years)
+            if not as_set:  # the JSON the endpoint sends (18's written by DuckDB): Oxigraph's answer's bytes
+                written = run_query(kg, text, limit=limit, media_type=JSON).body
+                assert written == expected.serialize(JSON), (query.id, years)
             seen[query.id] = seen.get(query.id, 0) + len(got)
     return seen
 
@@ -116,11 +120,38 @@ def test_a_layer_of_an_older_schema_is_rebuilt_on_open(small_dir, tmp_path):
         kg.close()
 
 
-@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv", "application/sparql-results+xml"])
-def test_the_endpoint_serves_the_layer_answer_in_each_format_and_says_so(small_dir, tmp_path, accept):
+def test_a_layer_of_the_previous_schema_is_upgraded_in_sql_on_open(small_dir, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     shutil.copytree(small_dir, data_dir)
-    text = example("15-overgang-18-min-18-plus")
+    store = data_dir / "store"
+    db = duckdb.connect(str(store / ANALYTICS_FILE))  # back to v2: without the columns v3 added
+    db.execute("ALTER TABLE cases DROP COLUMN wetten")
+    db.execute("ALTER TABLE leerpunten DROP COLUMN id")
+    db.execute("ALTER TABLE leerpunten DROP COLUMN jaar")
+    db.close()
+    (store / ANALYTICS_FILE).rename(store / OLD_FILES[-1])
+
+    def no_rebuild(*args):
+        raise AssertionError("upgraded, not rebuilt")
+
+    monkeypatch.setattr(Analytics, "rebuild", no_rebuild)
+    kg = KnowledgeGraph(store)
+    try:
+        assert (store / ANALYTICS_FILE).exists() and not (store / OLD_FILES[-1]).exists()
+        monkeypatch.undo()  # check-analytics builds its comparison with `rebuild`
+        assert kg.check_analytics() == []
+        assert_layer_equals_graph(kg)
+    finally:
+        kg.close()
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "text/csv", "application/sparql-results+xml"])
+@pytest.mark.parametrize("query_id", ["15-overgang-18-min-18-plus", "18-leerpunten-met-opvolging"])
+def test_the_endpoint_serves_the_layer_answer_in_each_format_and_says_so(small_dir, tmp_path, accept, query_id):
+    """Byte for byte what Oxigraph's answer serialises to; 18's JSON is written by DuckDB, the rest by Python."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    text = example(query_id)
     with TestClient(create_app(replace(Settings(), data_dir=data_dir))) as client:
         answer = client.get("/sparql", params={"query": text}, headers={"Accept": accept})
         assert answer.status_code == 200, answer.text
@@ -143,3 +174,40 @@ def test_layer_answers_equal_the_graph_on_10k_cases(tmp_path):
         assert seen["18-leerpunten-met-opvolging"] > 10_000 and seen["02-wmo-en-zvw-samen"] > 500
     finally:
         core.close()
+
+
+@pytest.mark.parametrize("query_id", ["10-leerpunten-3e-orde", "18-leerpunten-met-opvolging"])
+def test_bounded_queries_give_the_first_rows_for_any_row_limit(demo_core, monkeypatch, query_id):
+    """10 and 18 sort only the rows below a bound (a year; sparql_layer._bound); the cut falls inside and at
+    the ends of a year or label, and a bound that keeps too few rows falls back to sorting all of them."""
+    kg, text = demo_core.kg, example(query_id)
+    every = len(on_the_graph(kg, text, 10_000).solutions)
+    assert every > 6, "the demo has leerpunten of several orders and years"
+
+    def same_rows(limit: int) -> None:
+        answered = sparql_layer.answer(kg, text, limit)
+        expected = on_the_graph(kg, text, limit)
+        assert answered is not None and comparable(answered.solutions) == comparable(expected.solutions), limit
+        assert answered.truncated == expected.truncated, limit
+        written = run_query(kg, text, limit=limit, media_type=JSON)  # 18's by DuckDB
+        assert written.body == expected.serialize(JSON), limit
+        assert written.truncated == expected.truncated, limit
+
+    for limit in sorted({1, 2, 3, every // 3, every // 2, every - 1, every, every + 1}):
+        same_rows(limit)
+    monkeypatch.setattr(sparql_layer, "_bound", lambda r, source, params: (" AND p.id < ?", [""]))
+    same_rows(every // 2)  # (10 does not use _bound: the same rows again)
+
+
+def test_json_written_by_duckdb_is_used_only_where_it_equals_pythons():
+    """DuckDB's `to_json` escapes as `json.dumps(ensure_ascii=False)` does, but for the hex digits of \\u00XX."""
+    plain = "".join(chr(c) for c in range(0x20, 0x80)) + '\n\t\r\b\f é \u2028 😀 / \\ "'
+    db = duckdb.connect()
+    try:
+        written = db.execute("SELECT to_json($1::VARCHAR)", [plain]).fetchone()[0]
+        assert written == json.dumps(plain, ensure_ascii=False)
+        assert not differs_from_python(written.encode())
+        for control in ("\x00", "\x0b", "\x1f"):
+            assert differs_from_python(db.execute("SELECT to_json($1::VARCHAR)", [control]).fetchone()[0].encode())
+    finally:
+        db.close()
