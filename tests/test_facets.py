@@ -166,3 +166,15 @@ def test_a_merge_writes_columns_and_no_facets_json(tmp_path):
     assert (base_dir / FACETS_DIR).is_dir() and not (base_dir / LEGACY_FACETS).exists()
     loaded = SearchIndex.load(tmp_path / "index", ENCODER)
     assert loaded is not None and as_lists(loaded.base.facets) == as_lists(merged.base.facets)
+
+
+def test_the_case_list_order_is_newest_year_first_then_id():
+    from api.routes.cases import _row_order
+
+    index = built([with_status(n) for n in range(30)])
+    late = with_status(31)
+    late.year = None
+    index.add([late, with_status(3, version=1)])
+    f = index.facets
+    expected = sorted(range(len(f)), key=lambda r: (-(f.year[r] or 0), f.ids[r]))
+    assert _row_order(index).tolist() == expected
