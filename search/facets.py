@@ -116,12 +116,12 @@ class Strings(Column):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, row):  # type: ignore[override]
+    def __getitem__(self, row):
         return self.blob[self.offsets[row] : self.offsets[row + 1]].tobytes().decode()
 
     def __iter__(self) -> Iterator[str]:
         data, offsets = self.blob.tobytes(), self.offsets.tolist()
-        return (data[a:b].decode() for a, b in zip(offsets, offsets[1:]))
+        return (data[a:b].decode() for a, b in itertools.pairwise(offsets))
 
     def take(self, rows: np.ndarray) -> Strings:
         lengths = np.diff(self.offsets)[rows]
@@ -146,7 +146,7 @@ class Codes(Column):
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, row):  # type: ignore[override]
+    def __getitem__(self, row):
         code = int(self.codes[row])
         return None if code == NO_CODE else self.vocab[code]
 
@@ -179,7 +179,7 @@ class Years(Column):
     def __len__(self) -> int:
         return len(self.years)
 
-    def __getitem__(self, row):  # type: ignore[override]
+    def __getitem__(self, row):
         year = int(self.years[row])
         return None if year == NO_YEAR else year
 
@@ -214,12 +214,12 @@ class CodeLists(Column):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, row):  # type: ignore[override]
+    def __getitem__(self, row):
         return [self.vocab[c] for c in self.codes[self.offsets[row] : self.offsets[row + 1]].tolist()]
 
     def __iter__(self) -> Iterator[list[str]]:
         codes, offsets, vocab = self.codes.tolist(), self.offsets.tolist(), self.vocab
-        return ([vocab[c] for c in codes[a:b]] for a, b in zip(offsets, offsets[1:]))
+        return ([vocab[c] for c in codes[a:b]] for a, b in itertools.pairwise(offsets))
 
     def row_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """(row, code) of every entry, in row order."""
@@ -227,7 +227,8 @@ class CodeLists(Column):
 
     def take(self, rows: np.ndarray) -> CodeLists:
         lengths = np.diff(self.offsets)[rows]
-        return CodeLists(np.asarray(self.codes[ranges(self.offsets[:-1][rows], lengths)]), _offsets(lengths), self.vocab)
+        codes = np.asarray(self.codes[ranges(self.offsets[:-1][rows], lengths)])
+        return CodeLists(codes, _offsets(lengths), self.vocab)
 
     def __add__(self, other: CodeLists) -> CodeLists:
         vocab, remap = _merged_vocab(self.vocab, other.vocab)
@@ -271,13 +272,10 @@ class FacetTable:
 
     @classmethod
     def of(cls, facets: Facets) -> FacetTable:
-        return cls(
-            *(Strings.of(getattr(facets, name)) for name in STRING_COLUMNS),
-            Codes.of(facets.status),
-            Years.of(facets.year),
-            *(CodeLists.of(getattr(facets, name)) for name in LIST_COLUMNS),
-            np.asarray(facets.alive, dtype=bool),
-        )
+        columns: dict[str, Any] = {name: Strings.of(getattr(facets, name)) for name in STRING_COLUMNS}
+        columns |= {"status": Codes.of(facets.status), "year": Years.of(facets.year)}
+        columns |= {name: CodeLists.of(getattr(facets, name)) for name in LIST_COLUMNS}
+        return cls(**columns, alive=np.asarray(facets.alive, dtype=bool))
 
     @classmethod
     def empty(cls) -> FacetTable:
@@ -286,11 +284,12 @@ class FacetTable:
     def take(self, rows: np.ndarray) -> FacetTable:
         """These rows, in this order, as a new table in memory (alive as they are here)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return FacetTable(*(getattr(self, name).take(rows) for name in self.COLUMNS), np.asarray(self.alive[rows]))
+        columns: dict[str, Any] = {name: getattr(self, name).take(rows) for name in self.COLUMNS}
+        return FacetTable(**columns, alive=np.asarray(self.alive[rows]))
 
     def __add__(self, other: FacetTable) -> FacetTable:
-        columns = (getattr(self, name) + getattr(other, name) for name in self.COLUMNS)
-        return FacetTable(*columns, np.concatenate([self.alive, other.alive]))
+        columns: dict[str, Any] = {name: getattr(self, name) + getattr(other, name) for name in self.COLUMNS}
+        return FacetTable(**columns, alive=np.concatenate([self.alive, other.alive]))
 
     def rows_of(self, iri: str) -> list[int]:
         """The rows holding this IRI (one, unless a FORMAT 2 base kept a dead row beside an alive one)."""
@@ -354,14 +353,10 @@ class FacetTable:
             return np.load(directory / f"{name}.npy", mmap_mode="r")
 
         vocab = json.loads((directory / "vocab.json").read_text())
-        return cls(
-            *(Strings(array(name), array(f"{name}_offsets")) for name in STRING_COLUMNS),
-            Codes(array("status"), vocab["status"]),
-            Years(array("year")),
-            *(CodeLists(array(name), array(f"{name}_offsets"), vocab[name]) for name in LIST_COLUMNS),
-            array("alive"),
-            array("iri_order"),
-        )
+        columns: dict[str, Any] = {name: Strings(array(name), array(f"{name}_offsets")) for name in STRING_COLUMNS}
+        columns |= {"status": Codes(array("status"), vocab["status"]), "year": Years(array("year"))}
+        columns |= {name: CodeLists(array(name), array(f"{name}_offsets"), vocab[name]) for name in LIST_COLUMNS}
+        return cls(**columns, alive=array("alive"), iri_order=array("iri_order"))
 
 
 def load_facets(base_dir: Path) -> FacetTable:
@@ -376,7 +371,8 @@ def convert_json(base_dir: Path) -> None:
     dropped once it is written. `facets.json` stays, so code from before this layout still reads the base;
     it goes with the base at the next merge."""
     parsed: dict[str, Any] = pydantic_core.from_json((base_dir / LEGACY_FACETS).read_bytes())
-    columns = {name: Strings.of(parsed.pop(name)) for name in STRING_COLUMNS}  # each list freed once converted
+    # each list is freed as soon as its column is made
+    columns: dict[str, Any] = {name: Strings.of(parsed.pop(name)) for name in STRING_COLUMNS}
     columns |= {"status": Codes.of(parsed.pop("status")), "year": Years.of(parsed.pop("year"))}
     columns |= {name: CodeLists.of(parsed.pop(name)) for name in LIST_COLUMNS}
     table = FacetTable(**columns, alive=np.asarray(parsed.pop("alive"), dtype=bool))
@@ -401,7 +397,7 @@ class Joined(Column):
     def __len__(self) -> int:
         return self._n + len(self.extra)
 
-    def __getitem__(self, row):  # type: ignore[override]
+    def __getitem__(self, row):
         return self.base[row] if row < self._n else self.extra[row - self._n]
 
     def __iter__(self) -> Iterator:

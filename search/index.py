@@ -414,7 +414,8 @@ class SearchIndex:
         if self._passage_row is None:
             n_base, base_offsets = self.base.rows, self.base.row_offsets
             in_extra = _passage_rows(self.extra.counts, n_base)
-            self._passage_row = np.concatenate([_passage_rows(np.diff(base_offsets), 0), in_extra]) if n_base else in_extra
+            in_base = _passage_rows(np.diff(base_offsets), 0)
+            self._passage_row = np.concatenate([in_base, in_extra]) if n_base else in_extra
         return self._passage_row
 
     @property
@@ -747,7 +748,8 @@ class SearchIndex:
         index = merged.copy()
         ours, theirs = self.alive_stamps(), merged.alive_stamps()
         gone = [i for i, stamp in theirs.items() if ours.get(i) != stamp]
-        carried = [self.row_of(i) for i, stamp in ours.items() if theirs.get(i) != stamp]
+        rows = [self.row_of(i) for i, stamp in ours.items() if theirs.get(i) != stamp]
+        carried = [r for r in rows if r is not None]  # all: `ours` holds alive rows only
         n_base = self.base.rows
         assert all(r >= n_base for r in carried), "what changed since a merge's snapshot is in the append segment"
         local = [r - n_base for r in carried]

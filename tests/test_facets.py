@@ -83,7 +83,7 @@ def old_layout(index: SearchIndex, directory) -> None:
     index.save(directory)
     base_dir = directory / index.base.name
     table = FacetTable.load(base_dir / FACETS_DIR)
-    (base_dir / LEGACY_FACETS).write_text(json.dumps({k: v for k, v in as_lists(table).items()}))
+    (base_dir / LEGACY_FACETS).write_text(json.dumps(as_lists(table)))
     for path in (base_dir / FACETS_DIR).iterdir():
         path.unlink()
     (base_dir / FACETS_DIR).rmdir()
