@@ -2,7 +2,7 @@
 
 Row r is one case. The rows are split over two segments that the engine sees as one row space:
 - the BASE segment, large and never changed once written: vectors (memory-mapped), a faiss index
-  (inverted-file above IVF_MIN_PASSAGES), BM25 matrices (bm25s), tokens and facets;
+  (inverted-file above IVF_MIN_PASSAGES), BM25 matrices (bm25s's layout), tokens and facets;
 - the APPEND segment, the cases added or re-imported since the base was built: its own vectors
   (searched exactly), its own BM25 postings, facets and tokens. It is small, so each sync rewrites it.
 A re-imported or removed case that is in the base is only marked dead (a small file of row numbers),
@@ -38,8 +38,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -218,8 +218,43 @@ class Tokens:
 
 
 @dataclass
+class Bm25Matrix:
+    """A base's BM25 ("lucene") scores as bm25s builds them: a CSC matrix (`scores`: data, indices,
+    indptr, num_docs), one column per term id listing the rows that hold the term, in row order, and
+    the vocabulary (`vocab_dict`: term -> id).
+
+    Kept in bm25s's file layout (`bm25/`: `<data|indices|indptr>.csc.index.npy`, `vocab.index.json`,
+    `params.index.json`), so bases bm25s wrote load as they are and bm25s reads ours; read here, memory-
+    mapped, without importing bm25s and scipy (half a second of every process start).
+    """
+
+    scores: dict[str, Any]
+    vocab_dict: dict[str, int]
+
+    ARRAYS = ("data", "indices", "indptr")
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in self.ARRAYS:
+            np.save(directory / f"{name}.csc.index.npy", self.scores[name])
+        (directory / "vocab.index.json").write_text(json.dumps(self.vocab_dict, ensure_ascii=False))
+        params = {"k1": BM25_K1, "b": BM25_B, "delta": 0.5, "method": "lucene", "idf_method": "lucene"}
+        params |= {"dtype": "float32", "int_dtype": "int32", "num_docs": self.scores["num_docs"], "backend": "numpy"}
+        (directory / "params.index.json").write_text(json.dumps(params, indent=4))
+
+    @classmethod
+    def load(cls, directory: Path) -> Bm25Matrix:
+        params = json.loads((directory / "params.index.json").read_text())  # always "lucene", BM25_K1, BM25_B
+        scores: dict[str, Any] = {
+            name: np.load(directory / f"{name}.csc.index.npy", mmap_mode="r") for name in cls.ARRAYS
+        }
+        scores["num_docs"] = params["num_docs"]
+        return cls(scores, json.loads((directory / "vocab.index.json").read_text()))
+
+
+@dataclass
 class BaseSegment:
-    """The large immutable segment: its arrays, faiss and bm25s indexes and the BM25 statistics it was built with.
+    """The large immutable segment: its arrays, faiss index and BM25 matrix and the BM25 statistics it was built with.
 
     Loading one reads only small files (BM25's vocabulary, faiss's centroids, the facets' vocabularies):
     vectors, facets, concept postings, BM25's score matrix and faiss's inverted lists are memory-mapped,
@@ -232,7 +267,7 @@ class BaseSegment:
     row_offsets: np.ndarray  # row r's passages: [off[r], off[r+1])
     facets: FacetTable  # as built (alive flags then); the index's dead set overrides them
     dense: faiss.Index | None
-    bm25: bm25s.BM25 | None
+    bm25: Bm25Matrix | None
     n_docs: int  # BM25 documents (= rows)
     avgdl: float
     name: str | None = None  # its directory in the manifest; None until saved
@@ -243,7 +278,6 @@ class BaseSegment:
     df: np.ndarray = field(init=False)  # per bm25s vocabulary id
 
     def __post_init__(self) -> None:
-        # bm25s internals (scores' CSC arrays, vocab_dict), not documented API: tested with 0.2.6-0.3 (capped <0.4)
         indptr = self.bm25.scores["indptr"] if self.bm25 is not None else np.zeros(1, dtype=np.int64)
         self.df = np.diff(np.asarray(indptr))
 
@@ -299,7 +333,7 @@ class BaseSegment:
         if self.dense is not None:
             faiss.write_index(self.dense, str(directory / "dense.faiss"))
         if self.bm25 is not None:
-            self.bm25.save(directory / "bm25", show_progress=False)
+            self.bm25.save(directory / "bm25")
         _fsync_tree(directory)
         self.name, self.directory, self.tokens, self.staged = directory.name, directory, None, None
         # as a loaded base: pages, not heap
@@ -322,7 +356,7 @@ class BaseSegment:
         facets = load_facets(directory)  # converted once from a facets.json of an older base
         bm25 = None
         if (directory / "bm25").exists():  # score matrices mapped: reading them took 3 s at 1M cases
-            bm25 = bm25s.BM25.load(directory / "bm25", mmap=True, show_progress=False)
+            bm25 = Bm25Matrix.load(directory / "bm25")
         stats_file = directory / "stats.json"
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
         base = cls(vectors, row_offsets, facets, dense, bm25, 0, 1.0, name=name, directory=directory)
@@ -501,7 +535,7 @@ class SearchIndex:
 
     def vocabulary(self) -> frozenset[str]:
         """Every BM25 token of either segment (a replaced case's words may linger until the next merge)."""
-        base = self.base.bm25.vocab_dict if self.base.bm25 is not None else {}  # bm25s internals, see above
+        base = self.base.bm25.vocab_dict if self.base.bm25 is not None else {}
         return frozenset(t for t in (*base, *self.extra.df) if t)
 
     def idf(self, token: str) -> float:
@@ -915,7 +949,7 @@ def _faiss_search(
     return scores[found], ids[found].astype(np.int64)
 
 
-def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
+def _bm25_index(tokens: Tokens) -> tuple[Bm25Matrix, float]:
     """The bm25s index ("lucene") of the tokens and their average length, built with numpy from the ids
     a slice of rows at a time (bm25s's own `index` wants Python lists of every document's tokens).
 
@@ -944,12 +978,8 @@ def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
         indices[places] = rows
         cursor += np.bincount(terms, minlength=n_terms)
         _drop_pages(tokens.ids)
-    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-    # bm25s internals (see BaseSegment): the same attributes its `index` sets
-    bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+    bm25 = Bm25Matrix({"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}, {})
     bm25.vocab_dict = {term: i for i, term in enumerate(tokens.vocab)}
-    bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
-    bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
     return bm25, avgdl
 
 
