@@ -38,18 +38,21 @@ def test_split_follows_the_documented_rule():
     items = lines()
     assert [item["split"] for item in items] == assign_splits(items)
     assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
-    assert {item["batch"] for item in items} == {1, 2, 3, 4, HELDOUT_BATCH}
+    # The held-out batch is merged after the tuning round that it must not have influenced.
+    assert {1, 2, 3, 4, 5} <= {item["batch"] for item in items} <= {1, 2, 3, 4, 5, HELDOUT_BATCH}
 
 
 def test_a_studied_held_out_batch_is_tune():
-    # Batches 3 and 4 were evaluated and their failures analysed, so they can no longer measure generalisation.
-    assert HELDOUT_BATCH == 5
-    assert {item["split"] for item in lines() if item["batch"] in (3, 4)} == {"tune"}
-    assert assign_splits([{"query": "a", "relevant": [], "batch": 4}]) == ["tune"]
+    # Batches 3, 4 and 5 were evaluated and their failures analysed, so they can no longer measure generalisation.
+    assert HELDOUT_BATCH == 6
+    assert {item["split"] for item in lines() if item["batch"] in (3, 4, 5)} == {"tune"}
+    assert assign_splits([{"query": "a", "relevant": [], "batch": 5}]) == ["tune"]
 
 
 def test_the_fresh_held_out_batch_is_large_and_varied():
     heldout = [item for item in lines() if item["split"] == "heldout"]
+    if not heldout:
+        pytest.skip(f"batch {HELDOUT_BATCH} is written blind and merged after the tuning round")
     precedent = [item for item in heldout if item["kind"] == "precedent"]
     none = [item for item in heldout if item["kind"] == "none"]
     assert len(precedent) >= 220 and len(none) >= 80
