@@ -14,7 +14,7 @@ JSON of 1M rows took 5 s and a few GB). The layout (docs/architecture.md, "Searc
 - `iri_order.npy`: int64, the rows sorted by IRI (then row), to find a row by IRI by bisection.
 
 A base saved before this layout has `facets.json` (the lists); it is converted once when first
-opened (`convert_json`), written under a temporary name and renamed, so a crash leaves either no
+opened (`load_facets`), written under a temporary name and renamed, so a crash leaves either no
 `facets/` (converted again) or a complete one.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +43,8 @@ NO_YEAR = np.iinfo(np.int32).min
 NO_CODE = -1
 STRING_COLUMNS = ("ids", "iris", "stamps")
 LIST_COLUMNS = ("concepts", "knelpunttypen")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -360,22 +363,37 @@ class FacetTable:
 
 
 def load_facets(base_dir: Path) -> FacetTable:
-    """A base's facets: the columns, converted first from `facets.json` if the base predates them."""
-    if not (base_dir / FACETS_DIR).is_dir():
-        convert_json(base_dir)
+    """A base's facets: the columns, converted first from `facets.json` if the base predates them.
+
+    If the columns cannot be written (a full disk, a read-only data dir), the converted table is used
+    from memory and the next open tries again: never a reason to rebuild the index.
+    """
+    if (base_dir / FACETS_DIR).is_dir():
+        return FacetTable.load(base_dir / FACETS_DIR)
+    table = table_from_json(base_dir)
+    try:
+        write_converted(table, base_dir)
+    except OSError as exc:
+        log.warning(
+            "facets of %s not converted (%s): read from facets.json on every open until they are", base_dir, exc
+        )
+        return table
     return FacetTable.load(base_dir / FACETS_DIR)
 
 
-def convert_json(base_dir: Path) -> None:
-    """Write `facets/` from a base's `facets.json`, once: a column at a time, the lists of each column
-    dropped once it is written. `facets.json` stays, so code from before this layout still reads the base;
-    it goes with the base at the next merge."""
+def table_from_json(base_dir: Path) -> FacetTable:
+    """The columns of a base's `facets.json`, a column at a time, the lists of each freed once it is made."""
     parsed: dict[str, Any] = pydantic_core.from_json((base_dir / LEGACY_FACETS).read_bytes())
-    # each list is freed as soon as its column is made
     columns: dict[str, Any] = {name: Strings.of(parsed.pop(name)) for name in STRING_COLUMNS}
     columns |= {"status": Codes.of(parsed.pop("status")), "year": Years.of(parsed.pop("year"))}
     columns |= {name: CodeLists.of(parsed.pop(name)) for name in LIST_COLUMNS}
-    table = FacetTable(**columns, alive=np.asarray(parsed.pop("alive"), dtype=bool))
+    return FacetTable(**columns, alive=np.asarray(parsed.pop("alive"), dtype=bool))
+
+
+def write_converted(table: FacetTable, base_dir: Path) -> None:
+    """Write `facets/` next to `facets.json`, atomically: into `facets.tmp/`, fsynced, then renamed.
+    `facets.json` stays, so code from before this layout still reads the base; it goes with the base
+    at the next merge."""
     staging = base_dir / (FACETS_DIR + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)  # a conversion a crash cut short
     table.save(staging)

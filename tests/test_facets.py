@@ -125,7 +125,7 @@ def test_a_base_with_facets_json_is_converted_once_and_searches_the_same(tmp_pat
     for query in QUERIES:
         assert ranked(converted, query, "hybrid") == ranked(index, query, "hybrid")
 
-    monkeypatch.setattr(facets_module, "convert_json", lambda *a: pytest.fail("converted twice"))
+    monkeypatch.setattr(facets_module, "table_from_json", lambda *a: pytest.fail("converted twice"))
     again = SearchIndex.load(directory, ENCODER)
     assert again is not None and again.alive_stamps() == index.alive_stamps()
 
@@ -178,3 +178,22 @@ def test_the_case_list_order_is_newest_year_first_then_id():
     f = index.facets
     expected = sorted(range(len(f)), key=lambda r: (-(f.year[r] or 0), f.ids[r]))
     assert _row_order(index).tolist() == expected
+
+
+def test_a_base_whose_columns_cannot_be_written_is_read_from_facets_json(tmp_path, monkeypatch):
+    """A full disk or a read-only data dir: the index opens from facets.json (no rebuild) and converts later."""
+    index = built([with_status(n) for n in range(30)])
+    directory = tmp_path / "index"
+    old_layout(index, directory)
+
+    def full(*args) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(facets_module, "write_converted", full)
+    opened = SearchIndex.load(directory, ENCODER)
+    assert opened is not None and opened.alive_stamps() == index.alive_stamps()
+    assert not (directory / index.base.name / FACETS_DIR).exists()
+    for query in QUERIES:
+        assert ranked(opened, query, "hybrid") == ranked(index, query, "hybrid")
+    monkeypatch.undo()
+    assert SearchIndex.load(directory, ENCODER) is not None and (directory / index.base.name / FACETS_DIR).is_dir()
