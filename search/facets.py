@@ -41,6 +41,7 @@ FACETS_DIR = "facets"
 LEGACY_FACETS = "facets.json"
 NO_YEAR = np.iinfo(np.int32).min
 NO_CODE = -1
+GATHER_ROWS = 50_000
 STRING_COLUMNS = ("ids", "iris", "stamps")
 LIST_COLUMNS = ("concepts", "knelpunttypen")
 
@@ -91,6 +92,16 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - firsts, lengths)
 
 
+def _gathered(array: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """array[start:start+length] of every (start, length), one after the other: GATHER_ROWS at a time,
+    so the positions (8 bytes per gathered item) stay small when a merge gathers 1M rows' IRIs."""
+    parts = [
+        np.asarray(array[ranges(starts[start : start + GATHER_ROWS], lengths[start : start + GATHER_ROWS])])
+        for start in range(0, len(starts), GATHER_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=array.dtype)
+
+
 def _offsets(lengths: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
 
@@ -128,7 +139,7 @@ class Strings(Column):
 
     def take(self, rows: np.ndarray) -> Strings:
         lengths = np.diff(self.offsets)[rows]
-        return Strings(np.asarray(self.blob[ranges(self.offsets[:-1][rows], lengths)]), _offsets(lengths))
+        return Strings(_gathered(self.blob, self.offsets[:-1][rows], lengths), _offsets(lengths))
 
     def __add__(self, other: Strings) -> Strings:
         return Strings(np.concatenate([self.blob, other.blob]), _joined_offsets(self.offsets, other.offsets))
@@ -230,8 +241,7 @@ class CodeLists(Column):
 
     def take(self, rows: np.ndarray) -> CodeLists:
         lengths = np.diff(self.offsets)[rows]
-        codes = np.asarray(self.codes[ranges(self.offsets[:-1][rows], lengths)])
-        return CodeLists(codes, _offsets(lengths), self.vocab)
+        return CodeLists(_gathered(self.codes, self.offsets[:-1][rows], lengths), _offsets(lengths), self.vocab)
 
     def __add__(self, other: CodeLists) -> CodeLists:
         vocab, remap = _merged_vocab(self.vocab, other.vocab)

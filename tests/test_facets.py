@@ -38,7 +38,8 @@ def as_lists(table) -> dict[str, list]:
     return {name: list(getattr(table, name)) for name in names} | {"alive": [bool(a) for a in table.alive]}
 
 
-def test_columns_hold_the_lists_values_through_save_take_and_concatenation(tmp_path):
+def test_columns_hold_the_lists_values_through_save_take_and_concatenation(tmp_path, monkeypatch):
+    monkeypatch.setattr(facets_module, "GATHER_ROWS", 7)  # rows gathered in several slices
     lists = sample_facets(300)
     table = FacetTable.of(lists)
     assert as_lists(table) == lists.__dict__
@@ -46,8 +47,9 @@ def test_columns_hold_the_lists_values_through_save_take_and_concatenation(tmp_p
     loaded = FacetTable.load(tmp_path / "f")
     assert isinstance(loaded.iris.blob, np.memmap) and as_lists(loaded) == lists.__dict__
     assert [loaded.concepts[r] for r in (0, 7, 299)] == [lists.concepts[r] for r in (0, 7, 299)]
-    picked = [299, 3, 3, 120, 0]
+    picked = [299, 3, 3, 120, 0, *range(50, 80)]
     assert as_lists(loaded.take(np.asarray(picked))) == lists.rows(picked).__dict__
+    assert as_lists(loaded.take(np.zeros(0, dtype=np.int64))) == Facets().__dict__
     other = sample_facets(50, seed=1)  # other vocabularies: codes renumbered on concatenation
     assert as_lists(loaded + FacetTable.of(other)) == (lists + other).__dict__
 
