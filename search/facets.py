@@ -306,12 +306,17 @@ class FacetTable:
 
     def rows_of(self, iri: str) -> list[int]:
         """The rows holding this IRI (one, unless a FORMAT 2 base kept a dead row beside an alive one)."""
-        order = self._iri_order()
-        key = self.iris.__getitem__
+        # memoryviews: indexing them costs a tenth of indexing numpy arrays (bisection is all indexing)
+        order, target = np.ascontiguousarray(self._iri_order()).data, iri.encode()
+        blob, offsets = (np.ascontiguousarray(a).data for a in (self.iris.blob, self.iris.offsets))
+
+        def key(row) -> bytes:  # UTF-8 bytes sort as the strings do (code point order)
+            return blob[offsets[row] : offsets[row + 1]].tobytes()
+
         found = []
-        for i in range(bisect.bisect_left(order, iri, key=key), len(order)):
-            row = int(order[i])
-            if key(row) != iri:
+        for i in range(bisect.bisect_left(order, target, key=key), len(order)):
+            row = order[i]
+            if key(row) != target:
                 break
             found.append(row)
         return found

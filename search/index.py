@@ -479,7 +479,8 @@ class SearchIndex:
 
     def alive_stamps(self) -> dict[str, str]:
         f = self.facets
-        return {f.iris[r]: f.stamps[r] for r in np.flatnonzero(f.alive).tolist()}
+        iris, stamps = list(f.iris), list(f.stamps)  # whole columns decoded at once: 1M lookups cost seconds
+        return {iris[r]: stamps[r] for r in np.flatnonzero(f.alive).tolist()}
 
     def stamps_of(self, case_iris: Iterable[str]) -> dict[str, str]:
         """The stamps of those of the given cases that the index holds alive."""
