@@ -212,11 +212,11 @@ class Ranker:
                     in_group[postings.get(concept, [])] = True
                 mask &= in_group
         if filters.status:
-            mask &= np.asarray([s in filters.status for s in f.status], dtype=bool)
+            mask &= f.status_in(filters.status)
         if filters.year_from is not None or filters.year_to is not None:
             lo = filters.year_from if filters.year_from is not None else -1
             hi = filters.year_to if filters.year_to is not None else 10_000
-            mask &= np.asarray([y is not None and lo <= y <= hi for y in f.year], dtype=bool)
+            mask &= f.year_between(lo, hi)
         return mask
 
     # --- signals ---------------------------------------------------------------

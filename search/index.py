@@ -2,7 +2,7 @@
 
 Row r is one case. The rows are split over two segments that the engine sees as one row space:
 - the BASE segment, large and never changed once written: vectors (memory-mapped), a faiss index
-  (inverted-file above IVF_MIN_PASSAGES), BM25 matrices (bm25s), tokens and facets;
+  (inverted-file above IVF_MIN_PASSAGES), BM25 matrices (bm25s's layout), tokens and facets;
 - the APPEND segment, the cases added or re-imported since the base was built: its own vectors
   (searched exactly), its own BM25 postings, facets and tokens. It is small, so each sync rewrites it.
 A re-imported or removed case that is in the base is only marked dead (a small file of row numbers),
@@ -36,18 +36,17 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import bm25s
 import faiss
 import numpy as np
-import pydantic_core
 
 from graph.cases import CaseDoc
 from graph.store import _crash_point, fsync_dir
 from search.encoders import Encoder
+from search.facets import FACETS_DIR, LEGACY_FACETS, Facets, FacetTable, JointFacets, load_facets, ranges
 from search.text import analyse, lexicon_fingerprint, passages
 
 FORMAT_VERSION = 3
@@ -56,7 +55,7 @@ MANIFEST = "manifest.json"
 LEGACY_BASE = "."  # the manifest's name for a FORMAT 2 base: the index directory itself
 LEGACY_FILES = frozenset(
     {"vectors.npy", "passage_row.npy", "row_offsets.npy", "facets.json", "tokens.json", "idf.json"}
-    | {"dense.faiss", "bm25", "meta.json", "stats.json"}
+    | {"dense.faiss", "bm25", "meta.json", "stats.json", FACETS_DIR}
 )
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -116,40 +115,6 @@ def lexical_text(title: str, situation: str, solution: str) -> str:
 def lucene_idf(df: float, n: float) -> float:
     """bm25s's "lucene" idf (bm25s.scoring._score_idf_lucene), the one both segments use."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-@dataclass
-class Facets:
-    """Per-row data for filters and the graph signal, kept as plain lists."""
-
-    ids: list[str] = field(default_factory=list)
-    iris: list[str] = field(default_factory=list)
-    stamps: list[str] = field(default_factory=list)
-    status: list[str | None] = field(default_factory=list)
-    year: list[int | None] = field(default_factory=list)
-    concepts: list[list[str]] = field(default_factory=list)
-    knelpunttypen: list[list[str]] = field(default_factory=list)
-    alive: list[bool] = field(default_factory=list)
-
-    def append(self, doc: CaseDoc) -> None:
-        self.ids.append(doc.id)
-        self.iris.append(doc.iri)
-        self.stamps.append(doc.stamp)
-        self.status.append(doc.status)
-        self.year.append(doc.year)
-        self.concepts.append(sorted(doc.concepts))
-        self.knelpunttypen.append(sorted(doc.knelpunttypen))
-        self.alive.append(True)
-
-    def rows(self, rows: Iterable[int]) -> Facets:
-        picked = list(rows)
-        return Facets(**{name: [values[r] for r in picked] for name, values in self.__dict__.items()})
-
-    def slice(self, start: int, stop: int | None = None) -> Facets:
-        return Facets(**{name: values[start:stop] for name, values in self.__dict__.items()})
-
-    def __add__(self, other: Facets) -> Facets:
-        return Facets(**{name: values + getattr(other, name) for name, values in self.__dict__.items()})
 
 
 class RowVectors:
@@ -253,14 +218,56 @@ class Tokens:
 
 
 @dataclass
+class Bm25Matrix:
+    """A base's BM25 ("lucene") scores as bm25s builds them: a CSC matrix (`scores`: data, indices,
+    indptr, num_docs), one column per term id listing the rows that hold the term, in row order, and
+    the vocabulary (`vocab_dict`: term -> id).
+
+    Kept in bm25s's file layout (`bm25/`: `<data|indices|indptr>.csc.index.npy`, `vocab.index.json`,
+    `params.index.json`), so bases bm25s wrote load as they are and bm25s reads ours; read here, memory-
+    mapped, without importing bm25s and scipy (half a second of every process start).
+    """
+
+    scores: dict[str, Any]
+    vocab_dict: dict[str, int]
+
+    ARRAYS = ("data", "indices", "indptr")
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in self.ARRAYS:
+            np.save(directory / f"{name}.csc.index.npy", self.scores[name])
+        (directory / "vocab.index.json").write_text(json.dumps(self.vocab_dict, ensure_ascii=False))
+        params = {"k1": BM25_K1, "b": BM25_B, "delta": 0.5, "method": "lucene", "idf_method": "lucene"}
+        params |= {"dtype": "float32", "int_dtype": "int32", "num_docs": self.scores["num_docs"], "backend": "numpy"}
+        (directory / "params.index.json").write_text(json.dumps(params, indent=4))
+
+    @classmethod
+    def load(cls, directory: Path) -> Bm25Matrix:
+        params = json.loads((directory / "params.index.json").read_text())  # always "lucene", BM25_K1, BM25_B
+        scores: dict[str, Any] = {
+            name: np.load(directory / f"{name}.csc.index.npy", mmap_mode="r") for name in cls.ARRAYS
+        }
+        scores["num_docs"] = params["num_docs"]
+        return cls(scores, json.loads((directory / "vocab.index.json").read_text()))
+
+
+@dataclass
 class BaseSegment:
-    """The large immutable segment: its arrays, faiss and bm25s indexes and the BM25 statistics it was built with."""
+    """The large immutable segment: its arrays, faiss index and BM25 matrix and the BM25 statistics it was built with.
+
+    Loading one reads only small files (BM25's vocabulary, faiss's centroids, the facets' vocabularies):
+    vectors, facets, concept postings, BM25's score matrix and faiss's inverted lists are memory-mapped,
+    so what a search does not touch is never read, and a process that only appends cases (an import)
+    reads next to nothing. They are mapped when the base is loaded, not when first used: a mapping
+    outlives the removal of its file, so an index that a merge superseded keeps answering.
+    """
 
     vectors: np.ndarray
     row_offsets: np.ndarray  # row r's passages: [off[r], off[r+1])
-    facets: Facets  # as built (alive flags then); the index's dead set overrides them
+    facets: FacetTable  # as built (alive flags then); the index's dead set overrides them
     dense: faiss.Index | None
-    bm25: bm25s.BM25 | None
+    bm25: Bm25Matrix | None
     n_docs: int  # BM25 documents (= rows)
     avgdl: float
     name: str | None = None  # its directory in the manifest; None until saved
@@ -271,21 +278,20 @@ class BaseSegment:
     df: np.ndarray = field(init=False)  # per bm25s vocabulary id
 
     def __post_init__(self) -> None:
-        # bm25s internals (scores' CSC arrays, vocab_dict), not documented API: tested with 0.2.6-0.3 (capped <0.4)
         indptr = self.bm25.scores["indptr"] if self.bm25 is not None else np.zeros(1, dtype=np.int64)
         self.df = np.diff(np.asarray(indptr))
 
     @property
     def rows(self) -> int:
-        return len(self.facets.ids)
+        return len(self.facets)
 
     @classmethod
     def empty(cls, dim: int) -> BaseSegment:
         vectors = np.zeros((0, dim), dtype=np.float32)
-        return cls(vectors, np.zeros(1, dtype=np.int64), Facets(), None, None, 0, 1.0, tokens=Tokens.empty())
+        return cls(vectors, np.zeros(1, dtype=np.int64), FacetTable.empty(), None, None, 0, 1.0, tokens=Tokens.empty())
 
     @classmethod
-    def build(cls, vectors: np.ndarray, counts: np.ndarray, facets: Facets, tokens: Tokens) -> BaseSegment:
+    def build(cls, vectors: np.ndarray, counts: np.ndarray, facets: FacetTable, tokens: Tokens) -> BaseSegment:
         """A base over the given rows: faiss (flat or IVF) and BM25 built from the vectors and tokens, which
         may be memory-mapped files in the base's future directory (`staged`)."""
         dim = vectors.shape[1]
@@ -303,7 +309,7 @@ class BaseSegment:
         """Concept IRI -> the base rows that link it, alive or not: saved with the base, because
         gathering them from the facets takes seconds at 1M rows (a first search would wait for it)."""
         if self.concept_rows is None:
-            self.concept_rows = concept_rows(self.facets, 0)
+            self.concept_rows = self.facets.concept_rows()
         return self.concept_rows
 
     def read_tokens(self) -> Tokens:
@@ -320,37 +326,40 @@ class BaseSegment:
             np.save(directory / "vectors.npy", self.vectors)
         np.save(directory / "passage_row.npy", _passage_rows(np.diff(self.row_offsets), 0))
         np.save(directory / "row_offsets.npy", self.row_offsets)
-        with open(directory / "facets.json", "w") as out:  # streamed: at 1M rows the text is hundreds of MB
-            json.dump(self.facets.__dict__, out, ensure_ascii=False)
+        self.facets.save(directory / FACETS_DIR)
         self.read_tokens().save(directory)
         _save_concept_rows(directory, self.linking())
         (directory / "stats.json").write_text(json.dumps({"n_docs": self.n_docs, "avgdl": self.avgdl}))
         if self.dense is not None:
             faiss.write_index(self.dense, str(directory / "dense.faiss"))
         if self.bm25 is not None:
-            self.bm25.save(directory / "bm25", show_progress=False)
+            self.bm25.save(directory / "bm25")
         _fsync_tree(directory)
         self.name, self.directory, self.tokens, self.staged = directory.name, directory, None, None
-        self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")  # as a loaded base: pages, not heap
+        # as a loaded base: pages, not heap
+        self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        self.facets = FacetTable.load(directory / FACETS_DIR)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> BaseSegment:
-        if not (directory / "facets.json").exists():
-            raise FileNotFoundError(directory / "facets.json")
-        has_dense, has_bm25 = (directory / "dense.faiss").exists(), (directory / "bm25").exists()
-        # faiss reads without the GIL: let it run while Python parses the facets
-        with ThreadPoolExecutor(1) as pool:
-            dense = pool.submit(faiss.read_index, str(directory / "dense.faiss")) if has_dense else None
-            # memory-mapped: only the rows a search explains or a similar-case query reads come in
-            vectors = np.load(directory / "vectors.npy", mmap_mode="r")
-            row_offsets = np.load(directory / "row_offsets.npy")
-            # pydantic's JSON parser: half the time of json.loads on 1M rows' facets (11 -> 5 s)
-            facets = Facets(**pydantic_core.from_json((directory / "facets.json").read_bytes()))
-            bm25 = bm25s.BM25.load(directory / "bm25", show_progress=False) if has_bm25 else None
-            stats_file = directory / "stats.json"
-            stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
-            base = cls(vectors, row_offsets, facets, dense.result() if dense else None, bm25, 0, 1.0, name=name)
-        base.directory = directory
+        """The base in `directory`: small files read, the large ones memory-mapped, BM25 left for first use."""
+        if not (directory / FACETS_DIR).is_dir() and not (directory / LEGACY_FACETS).exists():
+            raise FileNotFoundError(directory / FACETS_DIR)
+        dense = None
+        if (directory / "dense.faiss").exists():
+            # the inverted lists (the 8-bit codes, 1.4 GB at 1M cases) memory-mapped, not read: faiss's
+            # OnDiskInvertedLists over the file, read-only (the base never changes)
+            dense = faiss.read_index(str(directory / "dense.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        # memory-mapped: only the rows a search explains or a similar-case query reads come in
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        row_offsets = np.load(directory / "row_offsets.npy", mmap_mode="r")
+        facets = load_facets(directory)  # converted once from a facets.json of an older base
+        bm25 = None
+        if (directory / "bm25").exists():  # score matrices mapped: reading them took 3 s at 1M cases
+            bm25 = Bm25Matrix.load(directory / "bm25")
+        stats_file = directory / "stats.json"
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
+        base = cls(vectors, row_offsets, facets, dense, bm25, 0, 1.0, name=name, directory=directory)
         base.concept_rows = _load_concept_rows(directory)
         if stats is None:  # a FORMAT 2 base: bm25s kept no average length, so count it once and keep it
             docs = base.read_tokens()
@@ -417,21 +426,31 @@ class SearchIndex:
         self.revision: str | None = None
         self.base = BaseSegment.empty(encoder.dim)
         self.extra = AppendSegment.empty(encoder.dim)
-        self.facets = Facets()  # both segments, base rows first
+        # both segments, base rows first, with the alive flags (the base's dead set applied)
+        self.facets = JointFacets(self.base.facets, self.extra.facets, np.zeros(0, dtype=bool))
         self.vectors = RowVectors(self.base.vectors, self.extra.vectors)
-        self.passage_row = np.zeros(0, dtype=np.int32)  # passage -> case row
+        self._passage_row: np.ndarray | None = np.zeros(0, dtype=np.int32)  # passage -> case row
         self.row_offsets = np.zeros(1, dtype=np.int64)  # row r's passages: [off[r], off[r+1])
         self.generation = 0  # of the saved manifest
         self.analysis: str | None = analysis_id()  # how its BM25 tokens were made; None: before this was recorded
         self._saved = False  # whether the manifest in the index directory describes this index
-        self._row_of_iri: dict[str, int] = {}
+        self._extra_rows: dict[str, int] = {}  # the append segment's rows by IRI (the base's: FacetTable.rows_of)
         self._postings: dict[str, np.ndarray] | None = None
-        self._alive: np.ndarray | None = None
 
     # --- size and lookup -------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.facets.ids)
+        return len(self.facets)
+
+    @property
+    def passage_row(self) -> np.ndarray:
+        """Passage -> case row, for both segments (made on first use: a process that only appends needs none)."""
+        if self._passage_row is None:
+            n_base, base_offsets = self.base.rows, self.base.row_offsets
+            in_extra = _passage_rows(self.extra.counts, n_base)
+            in_base = _passage_rows(np.diff(base_offsets), 0)
+            self._passage_row = np.concatenate([in_base, in_extra]) if n_base else in_extra
+        return self._passage_row
 
     @property
     def dense(self) -> faiss.Index | None:
@@ -448,20 +467,24 @@ class SearchIndex:
 
     def alive_mask(self) -> np.ndarray:
         """Rows still in the graph, as a boolean array (a fresh copy: callers narrow it)."""
-        if self._alive is None:
-            self._alive = np.asarray(self.facets.alive, dtype=bool)
-        return self._alive.copy()
+        return self.facets.alive.copy()
 
     def row_of(self, case_iri: str) -> int | None:
-        return self._row_of_iri.get(case_iri)
+        """The alive row of the case, if the index holds it."""
+        row = self._extra_rows.get(case_iri)
+        if row is not None:
+            return row
+        alive = self.facets.alive
+        return next((r for r in self.base.facets.rows_of(case_iri) if alive[r]), None)
 
     def alive_stamps(self) -> dict[str, str]:
         f = self.facets
-        return {f.iris[r]: f.stamps[r] for r in range(len(f.ids)) if f.alive[r]}
+        iris, stamps = list(f.iris), list(f.stamps)  # whole columns decoded at once: 1M lookups cost seconds
+        return {iris[r]: stamps[r] for r in np.flatnonzero(f.alive).tolist()}
 
     def stamps_of(self, case_iris: Iterable[str]) -> dict[str, str]:
         """The stamps of those of the given cases that the index holds alive."""
-        rows = {i: self._row_of_iri.get(i) for i in case_iris}
+        rows = {i: self.row_of(i) for i in case_iris}
         return {i: self.facets.stamps[r] for i, r in rows.items() if r is not None}
 
     def postings(self) -> dict[str, np.ndarray]:
@@ -469,7 +492,7 @@ class SearchIndex:
         if self._postings is None:
             alive = self.alive_mask()
             found = {c: rows[alive[rows]] for c, rows in self.base.linking().items()}
-            for concept, rows in concept_rows(self.extra.facets, self.base.rows).items():
+            for concept, rows in FacetTable.of(self.extra.facets).concept_rows(self.base.rows).items():
                 rows = rows[alive[rows]]
                 found[concept] = np.concatenate([found[concept], rows]) if concept in found else rows
             self._postings = {c: rows.astype(np.int64) for c, rows in found.items() if len(rows)}
@@ -513,7 +536,7 @@ class SearchIndex:
 
     def vocabulary(self) -> frozenset[str]:
         """Every BM25 token of either segment (a replaced case's words may linger until the next merge)."""
-        base = self.base.bm25.vocab_dict if self.base.bm25 is not None else {}  # bm25s internals, see above
+        base = self.base.bm25.vocab_dict if self.base.bm25 is not None else {}
         return frozenset(t for t in (*base, *self.extra.df) if t)
 
     def idf(self, token: str) -> float:
@@ -575,9 +598,9 @@ class SearchIndex:
         twin = SearchIndex(self.encoder)
         twin.revision, twin.generation, twin.analysis = self.revision, self.generation, self.analysis
         twin.base, twin.extra = self.base, self.extra
-        twin.facets = Facets(**{name: list(values) for name, values in self.facets.__dict__.items()})
-        twin.vectors, twin.passage_row, twin.row_offsets = self.vectors, self.passage_row, self.row_offsets
-        twin._row_of_iri = dict(self._row_of_iri)
+        twin.facets = JointFacets(self.base.facets, self.extra.facets, self.facets.alive.copy())
+        twin.vectors, twin._passage_row, twin.row_offsets = self.vectors, self._passage_row, self.row_offsets
+        twin._extra_rows = dict(self._extra_rows)
         return twin
 
     def add(self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None) -> None:
@@ -603,7 +626,7 @@ class SearchIndex:
         n_base = self.base.rows
         dropped = set()
         for case_iri in dying:
-            row = self._row_of_iri.pop(case_iri, None)
+            row = self.row_of(case_iri)
             if row is not None and row < n_base:
                 self.facets.alive[row] = False
             elif row is not None:
@@ -620,22 +643,20 @@ class SearchIndex:
             )
         )
 
-    def _set_append(self, extra: AppendSegment) -> None:
-        """Make `extra` the append segment: the joint arrays, facets and lookups follow."""
+    def _set_append(self, extra: AppendSegment, base_alive: np.ndarray | None = None) -> None:
+        """Make `extra` the append segment: the joint arrays, facets and lookups follow. `base_alive`: the
+        base rows' alive flags (default: as they are now)."""
         n_base = self.base.rows
+        if base_alive is None:
+            base_alive = self.facets.alive[:n_base]
         self.extra = extra
-        self.facets = self.facets.slice(0, n_base) + extra.facets
+        alive = np.concatenate([base_alive, np.ones(extra.rows, dtype=bool)])
+        self.facets = JointFacets(self.base.facets, extra.facets, alive)
         self.vectors = RowVectors(self.base.vectors, extra.vectors)
         base_offsets = self.base.row_offsets
         self.row_offsets = np.concatenate([base_offsets, base_offsets[-1] + np.cumsum(extra.counts)]).astype(np.int64)
-        self.passage_row = (
-            np.concatenate([_passage_rows(np.diff(base_offsets), 0), _passage_rows(extra.counts, n_base)])
-            if n_base
-            else _passage_rows(extra.counts, 0)
-        )
-        for row, case_iri in enumerate(extra.facets.iris):
-            self._row_of_iri[case_iri] = n_base + row
-        self._alive = self._postings = None
+        self._extra_rows = {case_iri: n_base + row for row, case_iri in enumerate(extra.facets.iris)}
+        self._passage_row = self._postings = None
 
     def merge_due(self) -> bool:
         """The append segment or the dead rows have grown past the thresholds (module constants)."""
@@ -681,9 +702,7 @@ class SearchIndex:
         fresh.revision, fresh.generation = self.revision, self.generation
         fresh.analysis = analysis_id() if lexical_texts is not None else self.analysis
         fresh.base = base
-        fresh.facets = fresh.base.facets.slice(0)
-        fresh._set_append(AppendSegment.empty(self.encoder.dim))
-        fresh._row_of_iri = {i: r for r, i in enumerate(fresh.facets.iris)}
+        fresh._set_append(AppendSegment.empty(self.encoder.dim), np.array(base.facets.alive, dtype=bool))
         return fresh
 
     def _built_base(
@@ -703,9 +722,7 @@ class SearchIndex:
         else:
             tokens = self._gathered_tokens(keep, staged, new_tokens)
         counts = np.concatenate([np.diff(self.row_offsets)[keep], new_counts])
-        facets = self.facets.rows(keep.tolist())
-        for doc in adding:
-            facets.append(doc)
+        facets = self.facets.table(keep, adding)
         base = BaseSegment.build(vectors, counts, facets, tokens)
         base.staged = staged
         return base
@@ -766,7 +783,8 @@ class SearchIndex:
         index = merged.copy()
         ours, theirs = self.alive_stamps(), merged.alive_stamps()
         gone = [i for i, stamp in theirs.items() if ours.get(i) != stamp]
-        carried = [self._row_of_iri[i] for i, stamp in ours.items() if theirs.get(i) != stamp]
+        rows = [self.row_of(i) for i, stamp in ours.items() if theirs.get(i) != stamp]
+        carried = [r for r in rows if r is not None]  # all: `ours` holds alive rows only
         n_base = self.base.rows
         assert all(r >= n_base for r in carried), "what changed since a merge's snapshot is in the append segment"
         local = [r - n_base for r in carried]
@@ -861,11 +879,9 @@ class SearchIndex:
             return None
         index.revision, index.generation = manifest.get("revision"), manifest.get("generation", 0)
         index.analysis = manifest.get("analysis")
-        index.facets = index.base.facets.slice(0)
-        for row in dead.tolist():
-            index.facets.alive[row] = False
-        index._row_of_iri = {i: r for r, i in enumerate(index.facets.iris) if index.facets.alive[r]}
-        index._set_append(extra or AppendSegment.empty(encoder.dim))
+        alive = np.array(index.base.facets.alive, dtype=bool)
+        alive[dead] = False
+        index._set_append(extra or AppendSegment.empty(encoder.dim), alive)
         index._saved = (directory / MANIFEST).exists()
         if index._saved:
             _remove_leftovers(directory)
@@ -934,7 +950,7 @@ def _faiss_search(
     return scores[found], ids[found].astype(np.int64)
 
 
-def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
+def _bm25_index(tokens: Tokens) -> tuple[Bm25Matrix, float]:
     """The bm25s index ("lucene") of the tokens and their average length, built with numpy from the ids
     a slice of rows at a time (bm25s's own `index` wants Python lists of every document's tokens).
 
@@ -963,12 +979,8 @@ def _bm25_index(tokens: Tokens) -> tuple[bm25s.BM25, float]:
         indices[places] = rows
         cursor += np.bincount(terms, minlength=n_terms)
         _drop_pages(tokens.ids)
-    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-    # bm25s internals (see BaseSegment): the same attributes its `index` sets
-    bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+    bm25 = Bm25Matrix({"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}, {})
     bm25.vocab_dict = {term: i for i, term in enumerate(tokens.vocab)}
-    bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
-    bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
     return bm25, avgdl
 
 
@@ -1053,9 +1065,7 @@ def _passages_of(counts: np.ndarray, rows) -> np.ndarray:
     """The passage ids of the given rows (in that order), for per-row passage counts."""
     rows = np.asarray(rows, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)[rows]
-    lengths = np.asarray(counts, dtype=np.int64)[rows]
-    firsts = np.cumsum(lengths) - lengths
-    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - firsts, lengths)
+    return ranges(starts, np.asarray(counts, dtype=np.int64)[rows])
 
 
 def _named(files: dict[str, str | None]) -> set[str]:
@@ -1072,15 +1082,6 @@ def _named_files(directory: Path) -> set[str]:
     return _named({key: manifest.get(key) for key in ("base", "append", "dead")})
 
 
-def concept_rows(facets: Facets, first_row: int) -> dict[str, np.ndarray]:
-    """Concept IRI -> rows (numbered from `first_row`) that link it: explicit, derived or knelpunttype."""
-    rows: dict[str, list[int]] = {}
-    for row, (concepts, types) in enumerate(zip(facets.concepts, facets.knelpunttypen), first_row):
-        for concept in (*concepts, *types):
-            rows.setdefault(concept, []).append(row)
-    return {c: np.asarray(r, dtype=np.int32) for c, r in rows.items()}
-
-
 def _save_concept_rows(directory: Path, linking: dict[str, np.ndarray]) -> None:
     names = sorted(linking)
     counts = [len(linking[c]) for c in names]
@@ -1095,7 +1096,8 @@ def _load_concept_rows(directory: Path) -> dict[str, np.ndarray] | None:
     if not (directory / CONCEPT_NAMES).exists():
         return None
     names = json.loads((directory / CONCEPT_NAMES).read_text())
-    rows, offsets = np.load(directory / CONCEPT_ROWS), np.load(directory / CONCEPT_OFFSETS)
+    # memory-mapped: read when the first search asks for `postings()`, never by an import
+    rows, offsets = np.load(directory / CONCEPT_ROWS, mmap_mode="r"), np.load(directory / CONCEPT_OFFSETS)
     return {c: rows[offsets[i] : offsets[i + 1]] for i, c in enumerate(names)}
 
 

@@ -110,7 +110,9 @@ class SearchService:
         since: str | None = None,
     ) -> tuple[SearchService, SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
+        started = time.perf_counter()
         index = SearchIndex.load(index_dir, encoder)
+        log.info("index loaded in %.2f s: %s rows", time.perf_counter() - started, len(index) if index else "no index")
         rebuilt = index is None
         if index is not None and index.analysis != analysis_id():
             index = _reanalysed(kg, index, index_dir)

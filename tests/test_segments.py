@@ -415,19 +415,28 @@ def test_a_failed_build_leaves_no_files(tmp_path, monkeypatch):
     assert list((tmp_path / "index").iterdir()) == []
 
 
-def test_bm25_from_token_ids_scores_as_bm25s_from_token_lists(monkeypatch):
+def test_bm25_from_token_ids_scores_as_bm25s_from_token_lists(monkeypatch, tmp_path):
+    """Our matrix, saved in bm25s's layout and read by bm25s, scores as bm25s's own index; and a matrix
+    bm25s saved (every base before Bm25Matrix) reads back unchanged."""
     monkeypatch.setattr(index_module, "TOKEN_CHUNK", 40)  # several slices of rows
     rows = [index_module.analyse(d.situation) for d in (doc(n) for n in range(40))]
     rows[5] = []  # an empty document counts as one empty token in both
     reference = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
     reference.index([t or [""] for t in rows], show_progress=False)
-    ours, avgdl = index_module._bm25_index(index_module.Tokens.from_lists(rows))
+    matrix, avgdl = index_module._bm25_index(index_module.Tokens.from_lists(rows))
     assert avgdl == pytest.approx(np.mean([len(t) or 1 for t in rows]))
     terms = sorted({t for tokens in rows for t in tokens})
-    assert sorted(ours.vocab_dict) == terms
+    assert sorted(matrix.vocab_dict) == terms
+    matrix.save(tmp_path / "ours")
+    ours = bm25s.BM25.load(tmp_path / "ours", show_progress=False)
     for term in terms:
         assert ours.get_scores([term]) == pytest.approx(reference.get_scores([term]), rel=1e-5)
     assert ours.get_scores(terms[:4]) == pytest.approx(reference.get_scores(terms[:4]), rel=1e-5)
+    reference.save(tmp_path / "theirs", show_progress=False)
+    theirs = index_module.Bm25Matrix.load(tmp_path / "theirs")
+    assert theirs.vocab_dict == reference.vocab_dict and theirs.scores["num_docs"] == 40
+    for name in theirs.ARRAYS:
+        assert np.array_equal(theirs.scores[name], reference.scores[name])
 
 
 def test_a_base_with_token_lists_on_disk_loads_and_merges(tmp_path):
@@ -607,10 +616,15 @@ def test_an_index_analysed_otherwise_is_re_analysed_from_the_graph_without_re_en
 def test_concept_postings_are_saved_with_the_base_and_equal_the_facets(tmp_path):
     """`postings()` (the graph signal's rows per concept) from the rows saved with a base, filtered by the
     dead set and joined with the append segment's, equals gathering them from every alive row's facets."""
-    index, _ = mixed_sequence()
-    for n, row_concepts in enumerate(index.facets.concepts):  # the synthetic cases link no concepts: give them some
-        row_concepts.extend([f"c:{n % 3}", f"c:{n % 7}"])
-    index.base.concept_rows = None
+
+    def linked(d: CaseDoc) -> CaseDoc:  # the synthetic cases link no concepts: give them some
+        n = int(d.id[1:])
+        d.concepts, d.knelpunttypen = {f"c:{n % 3}", f"c:{n % 7}"}, {f"c:{n % 5}"}
+        return d
+
+    index = built([linked(doc(n)) for n in range(40)])
+    index.add([linked(doc(n)) for n in (40, 41)] + [linked(doc(3, version=1))])
+    index.remove([doc(7).iri])
     index.save(tmp_path / "index")
     assert (tmp_path / "index" / index.base.name / index_module.CONCEPT_NAMES).exists()
     loaded = SearchIndex.load(tmp_path / "index", ENCODER)
@@ -622,3 +636,4 @@ def test_concept_postings_are_saved_with_the_base_and_equal_the_facets(tmp_path)
                 expected.setdefault(concept, []).append(row)
     got = loaded.postings()
     assert {c: rows.tolist() for c, rows in got.items()} == expected and len(expected) == 7
+    assert len(expected["c:0"]) > len(index.facets) // 3, "a row linking c:0 twice (as concept and type) counts twice"

@@ -179,9 +179,9 @@ def filtered_rows(core, ranker, filters) -> list[int]:
 def _row_order(index) -> np.ndarray:
     """All rows by year (newest first) then id; read-only, because it is shared."""
     facets = index.facets
-    order = np.asarray(
-        sorted(range(len(facets.ids)), key=lambda r: (-(facets.year[r] or 0), facets.ids[r])), dtype=np.int64
-    )
+    years = np.fromiter((y or 0 for y in facets.year), dtype=np.int64, count=len(facets.ids))
+    ids = np.asarray(list(facets.ids), dtype=str)  # code-point order, as Python compares str
+    order = np.lexsort((ids, -years)).astype(np.int64)
     order.flags.writeable = False
     return order
 
