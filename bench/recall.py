@@ -3,7 +3,9 @@
     python -m bench.recall --index-dir DATA/index [--queries 300] [--cells C] [--synthetic N --work DIR]
 
 Reads `vectors.npy` (memory-mapped, read-only), `passage_row.npy`, `row_offsets.npy` and the
-alive rows of `facets.json` from the index dir; it never opens the data dir with maatwerk.
+alive rows of the facets (the `facets/alive.npy` column, or `facets.json` of a base not yet
+converted) from the index's base (the append segment is left out); it never opens the data dir with
+maatwerk and writes nothing.
 
 Queries, in three equal parts (fixed seeds):
 - gold: queries of the labelled set (search/eval/gold.jsonl), encoded with the index's encoder;
@@ -70,15 +72,29 @@ class Query:
 
 
 def load(index_dir: Path) -> Corpus:
-    meta = json.loads((index_dir / "meta.json").read_text())
-    alive = np.asarray(json.loads((index_dir / "facets.json").read_text())["alive"], dtype=bool)
+    base, encoder = _base_dir(index_dir)
+    columns = base / "facets" / "alive.npy"
+    if columns.exists():
+        alive = np.load(columns)
+    else:
+        alive = np.asarray(json.loads((base / "facets.json").read_text())["alive"], dtype=bool)
     return Corpus(
-        np.load(index_dir / "vectors.npy", mmap_mode="r"),
-        np.load(index_dir / "passage_row.npy"),
-        np.load(index_dir / "row_offsets.npy"),
+        np.load(base / "vectors.npy", mmap_mode="r"),
+        np.load(base / "passage_row.npy"),
+        np.load(base / "row_offsets.npy"),
         alive,
-        meta["encoder"],
+        encoder,
     )
+
+
+def _base_dir(index_dir: Path) -> tuple[Path, str]:
+    """The directory holding the vectors, and the encoder: a segmented index (`manifest.json`) keeps
+    them in its base; an older single-directory index (`meta.json`) in itself."""
+    manifest = index_dir / "manifest.json"
+    if manifest.exists():
+        meta = json.loads(manifest.read_text())
+        return index_dir / meta["base"], meta["encoder"]
+    return index_dir, json.loads((index_dir / "meta.json").read_text())["encoder"]
 
 
 def queries(corpus: Corpus, n: int) -> list[Query]:
