@@ -35,6 +35,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 import graph
+from bench.list_queries import QUERIES
 from graph.analytics import Analytics
 from graph.case import case_quads
 from graph.concepts import ConceptIndex
@@ -44,14 +45,6 @@ from ingest.checker import RecordChecker
 from ingest.gate import Gate
 from ingest.readers import read_records
 
-QUERIES = (
-    "02-wmo-en-zvw-samen",
-    "10-leerpunten-3e-orde",
-    "15-overgang-18-min-18-plus",
-    "18-leerpunten-met-opvolging",
-    "19-leerpunten-per-geadresseerde",
-    "20-leerpunten-open-na-een-jaar",
-)
 _NOW = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)  # prov:generatedAtTime; the layer does not read it
 STAMP = "layer-only"  # the revision the layer is stamped with, and the one `time` presents as the graph's
 
