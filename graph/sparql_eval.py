@@ -82,7 +82,7 @@ class QueryResult:
     def _json(self) -> bytes:
         if self.kind == "ask":
             return json.dumps({"head": {}, "boolean": self.boolean}).encode()
-        return json_select(self.variables, self.solutions, lambda t: _cell_json(cell(t)))
+        return json_select(self.variables, self.solutions, lambda t: cell_json(cell(t)))
 
     def _xml(self) -> bytes:
         head = "".join(f"<variable name={quoteattr(v)}/>" for v in self.variables)
@@ -241,7 +241,7 @@ def term_of(c: Cell | None):
     return ox.Literal(c[1], datatype=ox.NamedNode(c[3])) if c[3] else ox.Literal(c[1])
 
 
-def _cell_json(c: Cell) -> str:
+def cell_json(c: Cell) -> str:
     """The SPARQL JSON of one term, as `json.dumps(..., ensure_ascii=False)` writes it (same escaper, separators)."""
     if c[0] != "literal":
         return f'{{"type": "{c[0]}", "value": {_escape(c[1])}}}'
@@ -290,7 +290,7 @@ def finish_cells(
 ) -> QueryResult:
     """An answer made elsewhere as cells: SPARQL JSON written straight from them, any other type through terms."""
     if media_type and RESULT_TYPES.get(media_type, "json") == "json":
-        body = json_select(variables, rows, _cell_json)
+        body = json_select(variables, rows, cell_json)
         _check_size(len(body), max_bytes)
         return QueryResult("select", variables, truncated=truncated, media_type=media_type, body=body)
     solutions = [[term_of(c) for c in row] for row in rows]

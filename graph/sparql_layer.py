@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from graph.sparql_eval import Cell, _cell_json, cell, term_of
+from graph.sparql_eval import Cell, cell, cell_json, term_of
 from ontology import ID, term
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def _values(pairs: list[tuple[str, Any]], with_json: bool = False, alias: str = 
     """A two-column VALUES table for SQL, with parameters (one dummy row that matches nothing when empty).
 
     `with_json`: pairs of (IRI, label cell), as the columns k, v (the label's text) and f (its SPARQL JSON)."""
-    rows: list[tuple] = [(k, label[1], _cell_json(label)) for k, label in pairs] if with_json else list(pairs)
+    rows: list[tuple] = [(k, label[1], cell_json(label)) for k, label in pairs] if with_json else list(pairs)
     width = 3 if with_json else 2
     names = f"{alias}(k, v, f)" if with_json else f"{alias}(k, v)"
     if not rows:
@@ -299,7 +299,7 @@ def _points_with_follow_up(r: Reading) -> list[Row]:
 def _points_json(r: Reading) -> list[str]:
     """18's rows as SPARQL JSON binding objects, written by DuckDB (graph.sparql_eval.json_text checks them)."""
     statuses = r.rows("SELECT DISTINCT opvolgstatus FROM leerpunten WHERE opvolgstatus_iri", [])
-    names = [(s, _cell_json(_plain(_follow_up_name(r, s, True)))) for (s,) in statuses]  # type: ignore[arg-type]
+    names = [(s, cell_json(_plain(_follow_up_name(r, s, True)))) for (s,) in statuses]  # type: ignore[arg-type]
     table, name_params = _values(names, alias="s")
 
     def literal(value: str, language: str = "NULL") -> str:

@@ -75,9 +75,6 @@ class Facets:
         picked = list(rows)
         return Facets(**{name: [values[r] for r in picked] for name, values in self.__dict__.items()})
 
-    def slice(self, start: int, stop: int | None = None) -> Facets:
-        return Facets(**{name: values[start:stop] for name, values in self.__dict__.items()})
-
     def __add__(self, other: Facets) -> Facets:
         return Facets(**{name: values + getattr(other, name) for name, values in self.__dict__.items()})
 

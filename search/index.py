@@ -342,7 +342,7 @@ class BaseSegment:
 
     @classmethod
     def load(cls, directory: Path, name: str) -> BaseSegment:
-        """The base in `directory`: small files read, the large ones memory-mapped, BM25 left for first use."""
+        """The base in `directory`: small files read, the large ones (BM25's matrix included) memory-mapped."""
         if not (directory / FACETS_DIR).is_dir() and not (directory / LEGACY_FACETS).exists():
             raise FileNotFoundError(directory / FACETS_DIR)
         dense = None
