@@ -328,18 +328,47 @@ def _bound(r: Reading, source: str, params: list[Any]) -> tuple[str, list[Any]]:
     Why: at 1M cases, sorting every leerpunt to return the first 10,001 took most of the query's time (DuckDB
     sorts in full when the limit is above 0.7 % of the rows). Instead: count the rows per label; the first
     labels whose rows all fit are kept whole; in the label where the cut falls, the rows up to the id below
-    which about the rows still wanted lie (`quantile_disc`, a selection, not a sort). If at least the wanted
-    rows pass, they are exactly the first ones: any row beyond the bound sorts after all of them. The caller
-    checks that and sorts everything otherwise. No condition when all rows are wanted.
+    which about the rows still wanted lie (`_cut_id`). If at least the wanted rows pass, they are exactly the
+    first ones: any row beyond the bound sorts after all of them. The caller checks that and sorts everything
+    otherwise. No condition when all rows are wanted. When the cut falls in the first label the condition is
+    a plain range on the id, which lets DuckDB skip the row groups whose ids all lie above it (an OR with the
+    label would make it read them all: 165 against 32 ms at 1M).
     """
     kept = 0
     for label, n in r.rows(f"SELECT v.v, COUNT(*) {source} GROUP BY v.v ORDER BY v.v", params):
         if kept + n >= r.wanted:
-            share = (r.wanted - kept) / n
-            ((last_id,),) = r.rows(f"SELECT quantile_disc(p.id, ?) {source} AND v.v = ?", [share, *params, label])
+            last_id = _cut_id(r, f"{source} AND v.v = ?", [*params, label], r.wanted - kept, n)
+            if kept == 0:
+                return " AND v.v = ? AND p.id <= ?", [label, last_id]
             return " AND (v.v < ? OR (v.v = ? AND p.id <= ?))", [label, label, last_id]
         kept += n
     return "", []
+
+
+def _cut_id(r: Reading, source: str, params: list[Any], need: int, rows: int) -> str:
+    """About the `need`-th smallest id of the `rows` rows of `source` (the caller checks that enough pass).
+
+    A selection over all of them (`quantile_disc`) reads every row: 40-100 ms for a label at 1M cases. Cases
+    are mostly imported in the order of their ids, so the largest id among the first rows stored (by rowid,
+    which DuckDB reads without the rest) usually bounds the need-th smallest: if counting the rows up to it
+    (again a range DuckDB can skip most of) finds enough, the selection runs over those few only. Otherwise
+    (ids stored out of order) the window grows fourfold, and once it spans the table the selection reads all.
+    """
+    ((stored,),) = r.rows("SELECT COUNT(*) FROM leerpunten", [])
+    window = 2 * need
+    while window < stored:
+        ((candidate,),) = r.rows(f"SELECT max(p.id) {source} AND p.rowid < ?", [*params, window])
+        if candidate is not None:
+            ((below,),) = r.rows(f"SELECT COUNT(*) {source} AND p.id <= ?", [*params, candidate])
+            if below >= need:
+                return _quantile_id(r, f"{source} AND p.id <= ?", [*params, candidate], need / below)
+        window *= 4
+    return _quantile_id(r, source, params, need / rows)
+
+
+def _quantile_id(r: Reading, source: str, params: list[Any], share: float) -> str:
+    ((found,),) = r.rows(f"SELECT quantile_disc(p.id, ?) {source}", [share, *params])
+    return found
 
 
 def _leerorden(r: Reading) -> list[str]:

@@ -4,6 +4,7 @@ same text, only when the text is exactly the example's and the layer is in step 
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from dataclasses import replace
 
@@ -197,6 +198,33 @@ def test_bounded_queries_give_the_first_rows_for_any_row_limit(demo_core, monkey
         same_rows(limit)
     monkeypatch.setattr(sparql_layer, "_bound", lambda r, source, params: (" AND p.id < ?", [""]))
     same_rows(every // 2)  # (10 does not use _bound: the same rows again)
+
+
+def _stored(order: str, ids: list[str]) -> list[tuple[str, str]]:
+    """(id, leerorde) rows in the order a table holds them: label "a" for two ids in three, "b" for the rest."""
+    rows = [(i, "b" if n % 3 == 0 else "a") for n, i in enumerate(ids)]
+    if order == "reversed":
+        rows.reverse()
+    elif order == "shuffled":
+        random.Random(5).shuffle(rows)
+    elif order == "other label first":
+        rows.sort(key=lambda row: row[1] != "b")
+    return rows
+
+
+@pytest.mark.parametrize("order", ["id order", "reversed", "shuffled", "other label first"])
+def test_the_cut_of_18_is_the_needed_id_however_the_rows_are_stored(order):
+    """sparql_layer._cut_id guesses from the rows stored first (cases mostly arrive in id order), counts, and
+    widens the guess until it holds enough rows; whatever the order, the id it returns has `need` rows up to it."""
+    db = duckdb.connect()
+    db.execute("CREATE TABLE leerpunten (id VARCHAR, leerorde VARCHAR)")
+    db.executemany("INSERT INTO leerpunten VALUES (?, ?)", _stored(order, [f"c{n:05d}" for n in range(3000)]))
+    reading = sparql_layer.Reading(db, None, (None, None), 0)  # type: ignore[arg-type]  # no labels needed
+    source = "FROM leerpunten p JOIN (VALUES ('a', 'a')) AS v(k, v) ON v.k = p.leerorde WHERE v.v = 'a'"
+    for need in (1, 7, 150, 1999, 2000):
+        cut = sparql_layer._cut_id(reading, source, [], need, 2000)
+        ((up_to_cut,),) = db.execute(f"SELECT COUNT(*) {source} AND p.id <= ?", [cut]).fetchall()
+        assert up_to_cut == need, (order, need)
 
 
 def test_json_written_by_duckdb_is_used_only_where_it_equals_pythons():
