@@ -105,7 +105,7 @@ def run_measured(args: list[str], log: Path, stdout: Path | None = None) -> Fini
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
-    """VmRSS (current) or VmHWM (peak) of a running process, in MiB."""
+    """VmRSS (current), VmHWM (peak) or RssAnon (current, without mapped files) of a running process, in MiB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -198,6 +198,11 @@ class Server:
 
     def rss_mb(self) -> float | None:
         return rss_mb(self.pid)
+
+    def anon_mb(self) -> float | None:
+        """The memory the server holds itself: its RSS without the pages of memory-mapped files (the index's
+        vectors and BM25 matrix), which count in RSS once read but are page cache the kernel can reclaim."""
+        return rss_mb(self.pid, "RssAnon")
 
     def stop(self) -> None:
         if self.proc is None:

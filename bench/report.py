@@ -195,7 +195,10 @@ def _http_table(r: dict) -> list[str]:
     for key in ("8", "32"):
         s = _get(r, "load", key)
         if s:
-            rows.append((f"load test (mixed), {key} clients", s, s.get("rss_before_mb"), s.get("rss_after_mb")))
+            after = s.get("rss_after_mb")
+            if after is not None and s.get("rss_anon_after_mb") is not None:
+                after = f"{_fmt(after, 0)} ({_fmt(s['rss_anon_after_mb'], 0)} anonymous)"
+            rows.append((f"load test (mixed), {key} clients", s, s.get("rss_before_mb"), after))
     if not rows:
         return []
     out = [
@@ -204,7 +207,8 @@ def _http_table(r: dict) -> list[str]:
         "After 20 warm-up requests; keep-alive clients on this machine. Mixed load: ½ POST /api/similar-cases, "
         "¼ GET /api/cases/{id}/similar, ¼ GET /api/cases?q= (there is no /api/search route).",
         "",
-        "| scenario | requests | errors | req/s | p50 ms | p99 ms | max ms | server RSS before → after (MiB) |",
+        "| scenario | requests | errors | req/s | p50 ms | p99 ms | max ms | server RSS before → after (MiB; "
+        "anonymous: without the pages of memory-mapped index files) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, s, before, after in rows:

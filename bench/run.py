@@ -235,9 +235,13 @@ def http(
                 summary = load.run(
                     port, mixed_requests(texts, case_ids, args.load_requests), clients, max_seconds=args.max_seconds
                 ).summary()
-                after = server.rss_mb()
-                assert before is not None and after is not None, "the server runs until its `with` block ends"
-                summary.update(rss_before_mb=round(before, 1), rss_after_mb=round(after, 1))
+                after, anon = server.rss_mb(), server.anon_mb()
+                assert before is not None and after is not None and anon is not None, (
+                    "the server runs until its `with` block ends"
+                )
+                summary.update(
+                    rss_before_mb=round(before, 1), rss_after_mb=round(after, 1), rss_anon_after_mb=round(anon, 1)
+                )
                 r.setdefault("load", {})[str(clients)] = summary
 
 
