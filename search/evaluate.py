@@ -1,7 +1,8 @@
 """Retrieval evaluation on a labelled set: MRR, nDCG@10 and recall@1/5/10 per ranking mode.
 
 A gold line is {"query", "relevant": [case ids], "partial": [case ids], "style", "length",
-"kind", "batch", "split"} (see search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
+"kind", "batch", "split"}, and "words": "own" on lines written without the case text's words (see
+search/eval/README.md). Relevant cases count 2 in nDCG, partial ones 1;
 MRR and recall look at relevant ones only. Queries with no relevant case ("kind": "none")
 are labelled to judge whether an answer admits there is no precedent; ranking metrics skip them.
 """
@@ -45,6 +46,13 @@ class GoldQuery:
     length: str = ""
     none_reason: str = ""
     """Only for kind "none": unrelated, gibberish, one-word or absent."""
+    words: str = ""
+    """"own": written to share at most one word stem with the case's text (batch 8 on), reported apart."""
+
+    @property
+    def group(self) -> str:
+        """The style, with own-words lines apart: the part of the set where plain word matching cannot help."""
+        return f"{self.style} (own words)" if self.words == "own" else self.style
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ def load_gold(path: Path = GOLD_FILE, split: str | None = None) -> list[GoldQuer
                 style=item.get("style", ""),
                 length=item.get("length", ""),
                 none_reason=item.get("none_reason", ""),
+                words=item.get("words", ""),
             )
             if split is None or query.split == split:
                 queries.append(query)
@@ -187,7 +196,7 @@ class QualityReport:
     counts: dict[str, dict[str, int]]
     """kind of question -> match_quality -> how many."""
     by_group: dict[str, dict[str, int]]
-    """"none: <none_reason>" or "precedent: <style>" -> match_quality -> how many."""
+    """"none: <none_reason>" or "precedent: <style or group>" -> match_quality -> how many."""
 
 
 def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Calibration) -> QualityReport:
@@ -197,7 +206,7 @@ def match_quality_report(ranker: Ranker, gold: list[GoldQuery], calibration: Cal
         quality = calibration.quality(calibration.relevance(ranker.rank(item.query, k=10)))
         kind = "precedent" if item.relevant else "none"
         counts[kind][quality] = counts[kind].get(quality, 0) + 1
-        group = by_group[f"{kind}: {item.none_reason if kind == 'none' else item.style}"]
+        group = by_group[f"{kind}: {item.none_reason if kind == 'none' else item.group}"]
         group[quality] = group.get(quality, 0) + 1
     n_none, n_real = sum(counts["none"].values()), sum(counts["precedent"].values())
     return QualityReport(

@@ -131,3 +131,18 @@ def test_a_calibration_fitted_on_other_features_does_not_stop_a_refit(small_dir,
             service.search("rolstoel op het werk")
     finally:
         core.close()
+
+
+def test_own_words_lines_are_reported_apart_from_their_style(tmp_path):
+    rows = [
+        {"query": "de verwarming is te duur", "relevant": ["demo-001"], "style": "citizen"},
+        {
+            "query": "het huis kost te veel om warm te stoken",
+            "relevant": ["demo-001"],
+            "style": "citizen",
+            "words": "own",
+        },
+    ]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert [q.group for q in load_gold(path)] == ["citizen", "citizen (own words)"]
