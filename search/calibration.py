@@ -5,8 +5,8 @@ relevant precedent: a logistic model over the ranking signals (dense, lexical, g
 score, how far it lies below the best result, its rank, how many of the question's concepts it
 shares, the share of the question's words that any case contains, how little the question says,
 how far the best result stands out above the tenth (lead), how much of the question the best case
-holds (explained), whether it holds the question's rarest word, and lead x explained). The answer as a whole gets `match_quality` from the
-best result's relevance against two fitted thresholds:
+holds (explained), whether it holds the question's rarest word, and lead x explained). The answer
+as a whole gets `match_quality` from the best result's relevance against two fitted thresholds:
 
 - "strong" ("sterke overeenkomst") at or above `strong`: the lowest relevance at which, out of fold,
   at least STRONG_PRECISION of the results so labelled are real precedents;
