@@ -389,8 +389,8 @@ def evaluate(
         baseline = PlainBM25(case_docs(core.kg))
         metrics = run_eval(ranker, gold_queries, baseline=baseline)
         by_style = {
-            style: run_eval(ranker, [q for q in gold_queries if q.style == style], ("hybrid+graph",), baseline)
-            for style in sorted({q.style for q in gold_queries if q.relevant})
+            style: run_eval(ranker, [q for q in gold_queries if q.group == style], ("hybrid+graph",), baseline)
+            for style in sorted({q.group for q in gold_queries if q.relevant})
         }
         quality = match_quality_report(ranker, gold_queries, calibration)
     if as_json:

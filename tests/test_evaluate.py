@@ -39,14 +39,14 @@ def test_split_follows_the_documented_rule():
     assert [item["split"] for item in items] == assign_splits(items)
     assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
     # The held-out batch is merged after the tuning round that it must not have influenced.
-    assert {1, 2, 3, 4, 5, 6} <= {item["batch"] for item in items} <= {1, 2, 3, 4, 5, 6, HELDOUT_BATCH}
+    assert {1, 2, 3, 4, 5, 6, 7} <= {item["batch"] for item in items} <= {1, 2, 3, 4, 5, 6, 7, HELDOUT_BATCH}
 
 
 def test_a_studied_held_out_batch_is_tune():
-    # Batches 3 to 6 were evaluated and their failures analysed, so they can no longer measure generalisation.
-    assert HELDOUT_BATCH == 7
-    assert {item["split"] for item in lines() if item["batch"] in (3, 4, 5, 6)} == {"tune"}
-    assert assign_splits([{"query": "a", "relevant": [], "batch": 6}]) == ["tune"]
+    # Batches 3 to 7 were evaluated and their failures analysed, so they can no longer measure generalisation.
+    assert HELDOUT_BATCH == 8
+    assert {item["split"] for item in lines() if item["batch"] in (3, 4, 5, 6, 7)} == {"tune"}
+    assert assign_splits([{"query": "a", "relevant": [], "batch": 7}]) == ["tune"]
 
 
 def test_the_fresh_held_out_batch_is_large_and_varied():
@@ -131,3 +131,18 @@ def test_a_calibration_fitted_on_other_features_does_not_stop_a_refit(small_dir,
             service.search("rolstoel op het werk")
     finally:
         core.close()
+
+
+def test_own_words_lines_are_reported_apart_from_their_style(tmp_path):
+    rows = [
+        {"query": "de verwarming is te duur", "relevant": ["demo-001"], "style": "citizen"},
+        {
+            "query": "het huis kost te veel om warm te stoken",
+            "relevant": ["demo-001"],
+            "style": "citizen",
+            "words": "own",
+        },
+    ]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert [q.group for q in load_gold(path)] == ["citizen", "citizen (own words)"]
