@@ -320,9 +320,13 @@ def tracked_graphs(store: ox.Store) -> list[str]:
 
 def untracked_quads(store: ox.Store) -> int:
     """The quads outside the tracked graphs: UNTRACKED's and the default graph's (which none of ours writes).
-    Thousands at 1M cases (the kubus has one observation per count), so milliseconds."""
-    graphs: list[ox.NamedNode | ox.DefaultGraph] = [ox.NamedNode(g) for g in sorted(UNTRACKED)]
-    return sum(sum(1 for _ in store.quads_for_pattern(None, None, None, g)) for g in [*graphs, ox.DefaultGraph()])
+    About 18,000 at 100k cases (the kubus has one observation per count): counted in Oxigraph, 15-45 ms (in
+    Python, iterating the quads, 180 ms)."""
+    graphs = " ".join(f"<{graph}>" for graph in sorted(UNTRACKED))
+    in_graphs = f"{{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {in_graphs} UNION {{ ?s ?p ?o }} }}")  # default graph
+    assert isinstance(rows, ox.QuerySolutions), "a SELECT gives solutions"
+    return int(_value(next(rows)["n"]))
 
 
 @dataclass
