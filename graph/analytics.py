@@ -115,7 +115,8 @@ _DIMENSIONS["levensgebied-levensgebied"] = ("levensgebied", "anderLevensgebied")
 _LITERAL_DIMENSIONS = {"status"}  # values that are strings, not IRIs
 
 # The file name carries the schema version: a store whose layer has an older schema finds no file
-# under this name on open and rebuilds the layer from the graph (graph/store.py), then drops the old one.
+# under this name on open and upgrades the old one (`upgrade`: v2 and v3) or rebuilds the layer from the graph
+# (graph/store.py), then drops the old one.
 FILE = "analytics-v4.duckdb"
 OLD_FILES = ("analytics.duckdb", "analytics-v2.duckdb", "analytics-v3.duckdb")
 # Two kinds of columns repeat facts kept elsewhere, so that the example list queries (graph/sparql_layer.py) read
@@ -257,7 +258,7 @@ def upgrade(folder: Path, store: ox.Store) -> bool:
 
     v3 added columns that repeat facts v2 holds (a case's laws; its id and year on its leerpunten), made in SQL;
     v4 added `graphs`, the size of each graph, counted once from the store in one SPARQL group-by (4 s at 100k
-    cases). Either takes seconds where a rebuild from the graph takes minutes (about 10 at 1M cases). Written
+    cases, 49 s at 1M), where a rebuild from the graph takes minutes (about 10 at 1M cases). Written
     under a temporary name and renamed when complete, so a kill leaves either no new file (and a rebuild or
     another upgrade follows) or a whole one. The revision stamp comes along: the store's checks treat the result
     as they would the old layer (in step: the sizes, counted from the same store, are too; else rebuilt).
