@@ -290,10 +290,12 @@ class Maatwerk:
         return self.kg.check_analytics()
 
     def health(self) -> dict[str, Any]:
-        # Counting scans the store: recount only when the graph changed.
-        counts = self.cached(
-            "health", lambda: MappingProxyType({"cases": self.kg.case_count(), "triples": self.kg.triple_count()})
-        )
+        # Read from the analytics layer (a scan of the store only while it is behind): once per revision.
+        def count() -> MappingProxyType:
+            cases, triples = self.kg.sizes()
+            return MappingProxyType({"cases": cases, "triples": triples})
+
+        counts = self.cached("health", count)
         return {"status": "ok", **counts, "encoder": self.settings.encoder}
 
     # --- derived values --------------------------------------------------------

@@ -47,6 +47,7 @@ DEMO_CASES_FILE = DATA / "cases.jsonl"
 # Named graphs in the store: one per source, so each can be replaced on its own.
 GRAPH_ONTOLOGY = ID + "graph/ontologie"
 GRAPH_REFERENCE = ID + "graph/referentie"
+GRAPH_META = ID + "graph/meta"  # the store's bookkeeping (revision stamps), rewritten by every commit
 
 
 def graph_for_law(bwb_id: str) -> str:

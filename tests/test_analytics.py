@@ -170,3 +170,67 @@ def test_example_queries_give_the_rows_of_their_plain_versions_on_10k_cases(tmp_
         assert assert_same_rows_as_plain(core.kg) > 1000
     finally:
         core.close()
+
+
+# --- /health's counts (KnowledgeGraph.sizes: cases and triples from the layer) ---------------------------------
+
+
+def assert_sizes_from_the_layer(kg: KnowledgeGraph) -> tuple[int, int]:
+    """The layer is in step and gives what the scans give: the SPARQL case count and every quad in the store."""
+    revision = kg.revision()
+    assert revision is not None and kg.analytics.totals(revision) is not None, "the layer is behind the graph"
+    sizes = kg.sizes()
+    assert sizes == (kg.case_count(), len(kg.store))
+    return sizes
+
+
+def test_health_counts_stay_exact_through_init_import_reimport_and_deletion(empty_core, tmp_path):
+    kg = empty_core.kg
+    cases, triples = assert_sizes_from_the_layer(kg)  # ontology and reference data only
+    assert cases == 0 and triples > 1000
+    empty_core.import_file(SMALL_CASES)
+    cases, triples = assert_sizes_from_the_layer(kg)
+    records = [json.loads(line) for line in SMALL_CASES.read_text().splitlines()]
+    assert cases == len(records)
+    empty_core.import_file(write_jsonl(tmp_path / "revised.jsonl", revised(records[:3])))  # replaced, not added
+    assert assert_sizes_from_the_layer(kg)[0] == cases
+    empty_core.init(demo=False)  # the ontology and reference graphs replaced by themselves
+    assert assert_sizes_from_the_layer(kg)[0] == cases
+    # No route deletes a case; at the graph level a commit may drop a case graph and add nothing.
+    gone = kg.select("SELECT ?c WHERE { ?c a mw:Casus } ORDER BY ?c LIMIT 1")[0]["c"]
+    kg.commit([], drop_graphs=[gone])
+    assert assert_sizes_from_the_layer(kg)[0] == cases - 1
+    health = empty_core.health()
+    assert (health["cases"], health["triples"]) == (cases - 1, len(kg.store)) and health["status"] == "ok"
+    assert kg.check_analytics() == []
+
+
+def test_health_counts_on_the_demo(demo_core):
+    cases, triples = assert_sizes_from_the_layer(demo_core.kg)
+    assert cases > 10
+    health = demo_core.health()
+    assert (health["cases"], health["triples"]) == (cases, triples)
+
+
+def test_health_counts_scan_while_the_layer_is_behind_and_check_analytics_compares_the_sizes(small_dir, tmp_path):
+    """A layer stamped with another revision is not read: the counts come from the scans. The same tampered
+    sizes, once stamped in step, are what `sizes` reports, and what check-analytics finds."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_dir, data_dir)
+    layer = data_dir / "store" / ANALYTICS_FILE
+    db = duckdb.connect(str(layer))
+    revision = db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0]
+    db.execute("UPDATE graphs SET quads = quads + 1000 WHERE graph = (SELECT min(graph) FROM cases)")
+    db.execute("UPDATE meta SET value = 'an-older-revision' WHERE key = 'revision'")
+    db.close()
+    kg = KnowledgeGraph(data_dir / "store")  # the kubus is in step: the open leaves DuckDB alone
+    try:
+        assert kg.revision() == revision and kg.analytics.totals(revision) is None
+        scanned = (kg.case_count(), len(kg.store))
+        assert kg.sizes() == scanned
+        kg.analytics.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", [revision])
+        assert kg.sizes() == (scanned[0], scanned[1] + 1000)
+        found = kg.check_analytics()
+    finally:
+        kg.close()
+    assert found and found[0].startswith("tabel graphs"), found

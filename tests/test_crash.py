@@ -87,7 +87,8 @@ def assert_valid(data_dir: Path) -> None:
 
 
 def assert_analytics_consistent(data_dir: Path) -> None:
-    """The counts, the case facts and the kubus graph equal a recomputation from the graph (graph/analytics.py)."""
+    """The counts, the case facts, the graph sizes and the kubus graph equal a recomputation from the graph
+    (graph/analytics.py), and /health's cases and triples equal the scans."""
     done = maatwerk("check-analytics", data_dir=data_dir)
     assert done.returncode == 0, done.stdout + done.stderr
 
