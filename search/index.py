@@ -922,9 +922,28 @@ def nearest_passages(
     if isinstance(dense, (faiss.IndexFlat, faiss.IndexIVFFlat)):
         return scores[0], ids[0]
     shortlist = np.sort(ids[0][ids[0] >= 0])  # in file order: neighbouring rows share pages
+    _read_ahead(vectors, shortlist)
     exact = np.asarray(vectors[shortlist], dtype=np.float32) @ query[0]
     best = np.argsort(-exact, kind="stable")
     return exact[best], shortlist[best]
+
+
+def _read_ahead(vectors, rows: np.ndarray) -> None:
+    """Ask the kernel for the rows of a memory-mapped matrix all at once.
+
+    Why: on a cold page cache, gathering the shortlist's 800 rows faults their pages in one after the
+    other, each a disk read (the first search after a start at 1M cases: 2.8 s of its 3.7 s); asked
+    for together, the reads overlap (28 ms). On a warm cache it costs one system call per row.
+    """
+    if not isinstance(vectors, np.memmap) or vectors.filename is None or not hasattr(os, "posix_fadvise"):
+        return
+    size = vectors.shape[1] * vectors.itemsize
+    fd = os.open(vectors.filename, os.O_RDONLY)
+    try:
+        for row in rows.tolist():
+            os.posix_fadvise(fd, vectors.offset + row * size, size, os.POSIX_FADV_WILLNEED)
+    finally:
+        os.close(fd)
 
 
 def _faiss_search(

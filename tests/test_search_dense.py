@@ -6,6 +6,8 @@ cases (hashing encoder) take the same path.
 
 from __future__ import annotations
 
+import os
+
 import faiss
 import numpy as np
 import pytest
@@ -79,6 +81,22 @@ def test_returned_scores_are_exact_inner_products(large):
     assert np.allclose(scores, large.vectors[ids] @ query[0], atol=1e-6)
     # the 8-bit codes alone do not give these numbers: the re-rank is what makes them exact
     assert np.abs(np.sort(approximate[0][found[0] >= 0]) - np.sort(scores)).max() > 1e-4
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="read-ahead needs posix_fadvise")
+def test_a_memory_mapped_shortlist_is_asked_for_at_once_and_scored_the_same(large, tmp_path, monkeypatch):
+    """The re-rank asks the kernel for every shortlisted row before reading any (a cold cache reads them
+    together instead of one by one); the scores are those of the matrix in memory."""
+    np.save(tmp_path / "vectors.npy", np.asarray(large.vectors[: len(large.vectors)]))
+    mapped = np.load(tmp_path / "vectors.npy", mmap_mode="r")
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: asked.append((offset, length)))
+    query = _query(large).reshape(1, -1)
+    scores, ids = nearest_passages(large.dense, mapped, query, 800)
+    expected_scores, expected_ids = nearest_passages(large.dense, np.asarray(mapped), query, 800)
+    assert np.array_equal(ids, expected_ids) and np.allclose(scores, expected_scores)
+    row = mapped.shape[1] * mapped.itemsize
+    assert sorted(asked) == sorted((mapped.offset + int(i) * row, row) for i in ids)
 
 
 def test_the_best_cases_get_their_best_passage_exactly(large):
