@@ -72,6 +72,9 @@ class Weights:
     # 0.20 0.930-0.936, 0 0.934-0.937, dense 0.30 0.926-0.933. We took dense 0.20, graph 0.10 (MRR
     # 0.941, recall@5 0.975) rather than the single best cell. (On batches 1-2 the plateau had been
     # graph 0.10-0.20, and 0.15 was taken.)
+    # On batches 1-8 after the thesaurus's part 6 (2026-12-06): a plateau (MRR 0.962-0.965) for graph
+    # 0.025-0.10 at dense 0.15-0.25; graph 0 gave 0.959-0.960 and lowered the own-words lines' MRR
+    # 0.72 -> 0.59; dense 0.30-0.35 0.944-0.959. Kept as they are.
     dense: float = 0.20
     lexical: float = 0.70
     graph: float = 0.10
