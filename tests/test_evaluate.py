@@ -55,7 +55,9 @@ def test_the_fresh_held_out_batch_is_large_and_varied():
         pytest.skip(f"batch {HELDOUT_BATCH} is written blind and merged after the tuning round")
     precedent = [item for item in heldout if item["kind"] == "precedent"]
     none = [item for item in heldout if item["kind"] == "none"]
-    assert len(precedent) >= 220 and len(none) >= 80
+    # Batch 9 is one line per case (batches 3-8 had two or three): smaller, with a fifth in own words.
+    assert len(precedent) >= 200 and len(none) >= 60
+    assert sum(item.get("words") == "own" for item in precedent) >= 40
     assert len({c for item in precedent for c in item["relevant"]}) >= 120
     assert {item["style"] for item in precedent} == {"citizen", "professional", "shorthand", "misspelled"}
     assert {item["length"] for item in heldout} == {"very_short", "short", "long", "very_long"}
