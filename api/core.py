@@ -35,7 +35,7 @@ from ingest.gate import AHEAD_MIN_RECORDS, GateAhead, usable_cores
 from ingest.problems import ImportRejected
 from ingest.readers import read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
-from search.ahead import AHEAD_NICE, CaseEncoder
+from search.ahead import CaseEncoder
 from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
 
@@ -207,7 +207,7 @@ class Maatwerk:
         if not (large and encoder.in_workers):
             yield None
             return
-        with CaseEncoder(encoder, usable_cores(), spill_dir=self.settings.data_dir, nice=AHEAD_NICE) as ahead:
+        with CaseEncoder(encoder, usable_cores(), spill_dir=self.settings.data_dir) as ahead:
             yield ahead
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:

@@ -28,8 +28,6 @@ from search.index import passage_texts
 GROUP_TEXTS = 256
 # In this process, groups stay small: a search waiting for the encoder waits for one group.
 IN_PROCESS_GROUP_TEXTS = 32
-# Encoding yields to checking: the importing process is the import's one serial path.
-AHEAD_NICE = 5
 Progress = Callable[[int], None]
 
 
@@ -64,7 +62,7 @@ class CaseEncoder:
     """Feed cases, then `finish()` for their vectors. With `workers`, groups go to worker processes as
     they fill (their vectors to a temporary file in `spill_dir`); without, they are encoded in `finish()`."""
 
-    def __init__(self, encoder: Encoder, workers: int = 0, spill_dir: Path | None = None, nice: int = 0):
+    def __init__(self, encoder: Encoder, workers: int = 0, spill_dir: Path | None = None):
         self.encoder = encoder
         self._group_texts = GROUP_TEXTS if workers else IN_PROCESS_GROUP_TEXTS
         self._spans: dict[str, tuple[int, int]] = {}
@@ -80,7 +78,7 @@ class CaseEncoder:
         if workers:
             self._fd, name = tempfile.mkstemp(prefix="vectors-ahead-", dir=spill_dir)
             os.unlink(name)  # at once: whatever ends this process, nothing is left behind
-            self._pool = EncodePool(encoder, workers, nice)
+            self._pool = EncodePool(encoder, workers)
 
     def __contains__(self, case_iri: str) -> bool:
         return case_iri in self._spans

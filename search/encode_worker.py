@@ -1,8 +1,7 @@
-"""A bulk-encoding worker: run as `python -m search.encode_worker SPEC [NICE]`, one per core.
+"""A bulk-encoding worker: run as `python -m search.encode_worker SPEC`, one per core.
 
 A separate program rather than multiprocessing, so that starting workers never
-re-runs the caller's main script. SPEC is the encoder (`MAATWERK_ENCODER`'s value);
-NICE, a niceness to add, lets an import's encoding yield to its checking (search/ahead.py).
+re-runs the caller's main script. SPEC is the encoder (`MAATWERK_ENCODER`'s value).
 Protocol on stdin/stdout: a request is an 8-byte little-endian length and that many bytes
 of a JSON list of texts; the answer is an 8-byte length and the float32 vectors
 (len(texts) x dim, C order), the bits `encoder.encode` gives in the parent.
@@ -11,7 +10,6 @@ of a JSON list of texts; the answer is an 8-byte length and the float32 vectors
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from search.encoders import get_encoder
@@ -25,8 +23,6 @@ def _read_exactly(stream, n: int) -> bytes:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and int(sys.argv[2]):
-        os.nice(int(sys.argv[2]))
     encoder = get_encoder(sys.argv[1])
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:

