@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,46 +61,52 @@ class EncodedCases:
 
 class CaseEncoder:
     """Feed cases, then `finish()` for their vectors. With `workers`, groups go to worker processes as
-    they fill (their vectors to a temporary file in `spill_dir`); without, they are encoded in `finish()`."""
+    they fill and a thread writes their vectors to a temporary file in `spill_dir` as they come back;
+    without, they are encoded in `finish()`. A group holds its cases, not their texts: a backlog of
+    a million cases costs a list of references (the caller keeps the docs anyway)."""
 
     def __init__(self, encoder: Encoder, workers: int = 0, spill_dir: Path | None = None):
         self.encoder = encoder
         self._group_texts = GROUP_TEXTS if workers else IN_PROCESS_GROUP_TEXTS
         self._spans: dict[str, tuple[int, int]] = {}
         self._rows = 0  # passage rows fed so far
-        self._group: list[str] = []
+        self._group: list[CaseDoc] = []
         self._group_first = 0  # first row of the open group
-        self._groups: list[tuple[int, list[str]]] = []  # in-process: encoded in finish()
-        self._sent = 0
+        self._group_rows = 0
+        self._groups: list[tuple[int, list[CaseDoc]]] = []  # in-process: encoded in finish()
         self._pool: EncodePool | None = None
         self._fd: int | None = None
-        self._answered = 0
+        self._sent = 0
+        self._stored = 0  # groups written to the file
         self._stored_rows = 0
+        self._failed: BaseException | None = None
+        self._changed = threading.Condition()
         if workers:
             self._fd, name = tempfile.mkstemp(prefix="vectors-ahead-", dir=spill_dir)
             os.unlink(name)  # at once: whatever ends this process, nothing is left behind
             self._pool = EncodePool(encoder, workers)
+            threading.Thread(target=self._store_answers, args=(self._pool, self._fd), daemon=True).start()
 
     def __contains__(self, case_iri: str) -> bool:
         return case_iri in self._spans
 
     def feed(self, doc: CaseDoc) -> None:
-        texts = passage_texts(doc.title, doc.situation)
-        self._spans[doc.iri] = (self._rows, len(texts))
-        self._rows += len(texts)
-        self._group.extend(texts)
-        if len(self._group) >= self._group_texts:  # groups end at a case's end: the order alone decides them
+        rows = len(passage_texts(doc.title, doc.situation))
+        self._spans[doc.iri] = (self._rows, rows)
+        self._rows += rows
+        self._group.append(doc)
+        self._group_rows += rows
+        if self._group_rows >= self._group_texts:  # groups end at a case's end: the order alone decides them
             self._close_group()
 
     def _close_group(self) -> None:
         if not self._group:
             return
         group, first = self._group, self._group_first
-        self._group, self._group_first = [], self._rows
+        self._group, self._group_first, self._group_rows = [], self._rows, 0
         if self._pool is not None:
-            self._pool.submit(first, group)
+            self._pool.submit(first, lambda: _texts(group))
             self._sent += 1
-            self._store_answers(block=False)  # as they come: vectors do not pile up in memory
         else:
             self._groups.append((first, group))
 
@@ -110,40 +117,46 @@ class CaseEncoder:
         if self._pool is None:
             memory = np.empty((self._rows, self.encoder.dim), dtype=np.float32)
             for first, group in self._groups:
-                memory[first : first + len(group)] = self.encoder.encode(group)
+                texts = _texts(group)
+                memory[first : first + len(texts)] = self.encoder.encode(texts)
                 if progress:
-                    progress(round(len(group) / per_case))
+                    progress(len(group))
             self._groups = []
             return EncodedCases(self.encoder.dim, self._spans, memory, None)
-        if progress and self._stored_rows:
-            progress(round(self._stored_rows / per_case))  # what was encoded while the import checked
-        while self._answered < self._sent:
-            rows = self._store_answers(block=True)
-            if progress:
-                progress(round(rows / per_case))
+        told = 0  # rows told to `progress`
+        with self._changed:
+            while True:
+                if self._failed is not None:
+                    raise RuntimeError("Een encoder-proces is onverwacht gestopt") from self._failed
+                if progress and self._stored_rows > told:
+                    progress(round((self._stored_rows - told) / per_case))
+                    told = self._stored_rows
+                if self._stored == self._sent:
+                    break
+                self._changed.wait()
         return EncodedCases(self.encoder.dim, self._spans, None, self._fd)
 
-    def _store_answers(self, block: bool) -> int:
-        """Write finished groups' vectors to the file: the next one (`block`), or all finished now; the rows."""
-        assert self._pool is not None and self._fd is not None
-        rows = 0
-        while self._answered < self._sent:
-            answer = self._pool.result(block)
-            if answer is None:
-                break
-            first, vectors = answer
-            os.pwrite(self._fd, np.ascontiguousarray(vectors, dtype="<f4").tobytes(), first * self.encoder.dim * 4)
-            self._answered += 1
-            rows += len(vectors)
-            if block:
-                break
-        self._stored_rows += rows
-        return rows
+    def _store_answers(self, pool: EncodePool, fd: int) -> None:
+        """In a thread: write each group's vectors to the file as it comes back (none pile up in memory)."""
+        try:
+            while True:
+                first, vectors = pool.result()  # type: ignore[misc]  # blocking: never None
+                data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+                if os.pwrite(fd, data, first * self.encoder.dim * 4) != len(data):
+                    raise OSError("vectors-ahead: short write")
+                with self._changed:
+                    self._stored += 1
+                    self._stored_rows += len(vectors)
+                    self._changed.notify_all()
+        except BaseException as exc:  # a worker died, or close() stopped the pool
+            with self._changed:
+                self._failed = exc
+                self._changed.notify_all()
 
     def close(self) -> None:
         """Stop the workers and drop the vectors (after the sync used them, or when the import failed)."""
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close()  # ends the writer thread too (its next result() fails)
             self._pool = None
         if self._fd is not None:
             os.close(self._fd)
@@ -154,3 +167,7 @@ class CaseEncoder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _texts(group: list[CaseDoc]) -> list[str]:
+    return [t for doc in group for t in passage_texts(doc.title, doc.situation)]

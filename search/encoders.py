@@ -94,14 +94,15 @@ class EncodePool:
 
     def __init__(self, encoder: Encoder, workers: int) -> None:
         self.dim = encoder.dim
-        self._todo: queue.Queue[tuple[int, list[str]] | None] = queue.Queue()
+        self._todo: queue.Queue[tuple[int, list[str] | Callable[[], list[str]]] | None] = queue.Queue()
         self._done: queue.Queue[tuple[int, np.ndarray] | BaseException] = queue.Queue()
         self._processes = [_start_worker(encoder.id) for _ in range(workers)]
         self._threads = [threading.Thread(target=self._serve, args=(p,), daemon=True) for p in self._processes]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, key: int, texts: list[str]) -> None:
+    def submit(self, key: int, texts: list[str] | Callable[[], list[str]]) -> None:
+        """Queue a chunk; given as a function, its texts are made when a worker takes it."""
         self._todo.put((key, texts))
 
     def result(self, block: bool = True) -> tuple[int, np.ndarray] | None:
@@ -119,7 +120,7 @@ class EncodePool:
         try:
             while (job := self._todo.get()) is not None:
                 key, texts = job
-                self._done.put((key, _ask_worker(worker, texts, self.dim)))
+                self._done.put((key, _ask_worker(worker, texts() if callable(texts) else texts, self.dim)))
         except BaseException as exc:  # surfaced in the caller's thread by result()
             self._done.put(exc)
 
@@ -132,6 +133,7 @@ class EncodePool:
             self._todo.put(None)
         for thread in self._threads:
             thread.join()
+        self._done.put(EOFError("encoder workers stopped"))  # for whoever still waits in result()
         for process in self._processes:  # after the threads: none of them is reading or writing now
             for pipe in (process.stdin, process.stdout):
                 if pipe is not None:

@@ -128,3 +128,16 @@ def test_a_refused_import_encoded_ahead_stores_nothing_and_leaves_no_worker(tmp_
     assert sorted(p.name for p in core.settings.data_dir.iterdir()) == listing
     assert core.search().index.alive_count == 20
     core.close()
+
+
+def test_a_worker_that_dies_fails_the_encoding_instead_of_hanging(monkeypatch):
+    monkeypatch.setattr(ahead_module, "GROUP_TEXTS", 5)
+    with CaseEncoder(HashingEncoder(64), workers=2) as case_encoder:
+        assert case_encoder._pool is not None
+        for process in case_encoder._pool._processes:
+            process.kill()
+            process.wait()
+        for case in docs(N):
+            case_encoder.feed(case)
+        with pytest.raises(RuntimeError, match="encoder-proces"):
+            case_encoder.finish()
