@@ -10,6 +10,7 @@ tests that need vectors but not meaning.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -137,7 +138,8 @@ class EncodePool:
         for process in self._processes:  # after the threads: none of them is reading or writing now
             for pipe in (process.stdin, process.stdout):
                 if pipe is not None:
-                    pipe.close()
+                    with contextlib.suppress(OSError):  # a request half written to a dead worker
+                        pipe.close()
 
     def __enter__(self) -> EncodePool:
         return self
