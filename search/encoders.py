@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import pickle
 import queue
@@ -34,6 +35,7 @@ PARALLEL_MIN_TEXTS = 4_000
 CHUNK_TEXTS = 512
 IN_PROCESS_CHUNK_TEXTS = 32  # ~0.1 s of encoding: still well above USE's own 384-token batches
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 
 
@@ -127,6 +129,7 @@ class EncodePool:
 
     def close(self) -> None:
         """Stop the workers, whether or not every chunk was answered (a refused import stops early)."""
+        log.info("encoder workers: %.1f CPU-s", sum(_cpu_seconds(p.pid) for p in self._processes))
         for process in self._processes:
             process.kill()
             process.wait()
@@ -238,6 +241,15 @@ def _ask_worker(worker: subprocess.Popen, texts: list[str], dim: int) -> np.ndar
         raise EOFError(f"encoder-proces {worker.pid} gaf geen antwoord (exit {worker.poll()})")
     data = worker.stdout.read(int.from_bytes(header, "little"))
     return np.frombuffer(data, dtype="<f4").reshape(len(texts), dim)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a live process (Linux; 0 elsewhere): what encoding cost, for the log."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def usable_cores() -> int:
