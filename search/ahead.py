@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,18 +45,41 @@ class EncodedCases:
         return case_iri in self._spans
 
     def vectors(self, docs: list[CaseDoc]) -> np.ndarray:
-        """The passage vectors of `docs`, in order, one case's rows after the other."""
-        parts = [self._rows(*self._spans[d.iri]) for d in docs]
-        return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
+        """The passage vectors of `docs`, in order, one case's rows after the other: read straight into
+        one new array, a run of cases stored one after the other at a time (no second copy)."""
+        out = np.empty((sum(self._spans[d.iri][1] for d in docs), self.dim), dtype=np.float32)
+        at = 0
+        for first, rows in self._runs(docs):
+            self._read(first, out[at : at + rows])
+            at += rows
+        return out
 
-    def _rows(self, first: int, rows: int) -> np.ndarray:
+    def _runs(self, docs: list[CaseDoc]) -> Iterator[tuple[int, int]]:
+        """(first row, rows) of `docs`' vectors, neighbours in the file joined."""
+        run_first, run_rows = 0, 0
+        for doc in docs:
+            first, rows = self._spans[doc.iri]
+            if run_rows and first == run_first + run_rows:
+                run_rows += rows
+                continue
+            if run_rows:
+                yield run_first, run_rows
+            run_first, run_rows = first, rows
+        if run_rows:
+            yield run_first, run_rows
+
+    def _read(self, first: int, into: np.ndarray) -> None:
         if self._memory is not None:
-            return self._memory[first : first + rows]
+            into[:] = self._memory[first : first + len(into)]
+            return
         assert self._fd is not None
-        size = rows * self.dim * 4
         # read, not memory-mapped: a million cases' vectors must not count as the importer's memory
-        data = os.pread(self._fd, size, first * self.dim * 4)
-        return np.frombuffer(data, dtype="<f4").reshape(rows, self.dim)
+        buffer, offset = into.data.cast("B"), first * self.dim * 4
+        while buffer:
+            got = os.preadv(self._fd, [buffer], offset)
+            if got <= 0:
+                raise OSError("vectors-ahead: file shorter than its vectors")
+            buffer, offset = buffer[got:], offset + got
 
 
 class CaseEncoder:
