@@ -203,8 +203,8 @@ class Maatwerk:
     def _encode_ahead(self, large: bool) -> Iterator[CaseEncoder | None]:
         """For a large import, worker processes that encode the cases already checked while the rest is
         checked and written (search/ahead.py); they stop when the import ends, landed or refused."""
-        encoder = get_encoder(self.settings.encoder)
-        if not (large and encoder.in_workers):
+        encoder = get_encoder(self.settings.encoder) if large else None
+        if encoder is None or not encoder.in_workers:
             yield None
             return
         with CaseEncoder(encoder, usable_cores(), spill_dir=self.settings.data_dir) as ahead:
