@@ -10,7 +10,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from itertools import chain, islice
 from pathlib import Path
@@ -34,6 +35,7 @@ from ingest.gate import AHEAD_MIN_RECORDS, GateAhead, usable_cores
 from ingest.problems import ImportRejected
 from ingest.readers import read_records
 from ontology import DEMO_CASES_FILE, graph_for_law, iri
+from search.ahead import CaseEncoder
 from search.encoders import get_encoder
 from search.service import SearchService, SyncReport
 
@@ -85,9 +87,14 @@ class Maatwerk:
         return result
 
     def search(
-        self, progress: Progress | None = None, known: dict[str, CaseDoc] | None = None, since: str | None = None
+        self,
+        progress: Progress | None = None,
+        known: dict[str, CaseDoc] | None = None,
+        since: str | None = None,
+        ahead: CaseEncoder | None = None,
     ) -> SearchService:
-        """The search service, loaded (and synced with the graph) on first use (`since`: see SearchService.sync)."""
+        """The search service, loaded (and synced with the graph) on first use (`since`, `ahead`: see
+        SearchService.sync)."""
         if self._search is not None:  # no lock: a sync in progress swaps the index in when done
             return self._search
         with self._search_lock:
@@ -102,6 +109,7 @@ class Maatwerk:
                     known,
                     self.background_merges,
                     since,
+                    ahead,
                 )
             return self._search
 
@@ -174,19 +182,33 @@ class Maatwerk:
         head = list(islice(records, limit + 1))  # the rest streams from the file
         validate = self._shacl_check if len(head) <= limit else None
         history = history_writer(self.kg, self.concepts, writer) if writer else None
-        result = import_cases(
-            self.kg,
-            chain(head, records),
-            self.concepts,
-            redact,
-            step,
-            validate,
-            max_text=self.settings.max_text_chars,
-            history=history,
-            gate=GateAhead(redact) if expected >= AHEAD_MIN_RECORDS and usable_cores() > 1 else None,
-        )
-        self._after_write(progress, result.docs, before)
+        large = expected >= AHEAD_MIN_RECORDS and usable_cores() > 1
+        with self._encode_ahead(large) as ahead:
+            result = import_cases(
+                self.kg,
+                chain(head, records),
+                self.concepts,
+                redact,
+                step,
+                validate,
+                max_text=self.settings.max_text_chars,
+                history=history,
+                gate=GateAhead(redact) if large else None,
+                accepted_doc=ahead.feed if ahead else None,
+            )
+            self._after_write(progress, result.docs, before, ahead)
         return result
+
+    @contextmanager
+    def _encode_ahead(self, large: bool) -> Iterator[CaseEncoder | None]:
+        """For a large import, worker processes that encode the cases already checked while the rest is
+        checked and written (search/ahead.py); they stop when the import ends, landed or refused."""
+        encoder = get_encoder(self.settings.encoder) if large else None
+        if encoder is None or not encoder.in_workers:
+            yield None
+            return
+        with CaseEncoder(encoder, usable_cores(), spill_dir=self.settings.data_dir) as ahead:
+            yield ahead
 
     def _shacl_check(self, quads) -> list[tuple[str, str]]:
         from graph.validate import context_for, validate_triples  # pySHACL and rdflib take a second to import
@@ -260,13 +282,17 @@ class Maatwerk:
             return replace_contacts(self.kg, organisation, rows, self.concepts)
 
     def _after_write(
-        self, progress: Progress | None, known: dict[str, CaseDoc] | None = None, since: str | None = None
+        self,
+        progress: Progress | None,
+        known: dict[str, CaseDoc] | None = None,
+        since: str | None = None,
+        ahead: CaseEncoder | None = None,
     ) -> None:
         if self._search is None:
-            self.search(progress, known, since)
+            self.search(progress, known, since, ahead)
         else:
             with self._search_lock:
-                self.last_sync = self._search.sync(_phase(progress, "indexeren"), known, since)
+                self.last_sync = self._search.sync(_phase(progress, "indexeren"), known, since, ahead)
         for hook in self.after_import:
             hook()
 

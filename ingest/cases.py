@@ -51,11 +51,14 @@ def import_cases(
     max_text: int = MAX_TEXT,
     history: Callable[[CaseRecord, datetime], list[ox.Quad]] | None = None,
     gate: Gate | None = None,
+    accepted_doc: Callable[[CaseDoc], None] | None = None,
 ) -> ImportResult:
     """Check every record and commit all cases in one journaled commit, or raise ImportRejected.
 
     `validate` (SHACL) sees all new quads at once, before the commit point, and names (case, message).
     `history` (a browser save: graph.case.history_writer) adds each case's version record to the same commit.
+    `accepted_doc` sees each case's search doc as soon as the case passes (search/ahead.py encodes it
+    while the rest is checked); the import may still be refused after that.
     """
     gate = gate or Gate()
     checker = RecordChecker(concepts, redact_personal_data, stored_case_id(kg), max_text, gate)
@@ -75,7 +78,9 @@ def import_cases(
             if validate:
                 to_validate.extend(built)
             accepted.append(ImportedCase(record.id, record.iri, record.title))
-            docs[record.iri] = record.search_doc()
+            docs[record.iri] = doc = record.search_doc()
+            if accepted_doc:
+                accepted_doc(doc)
             yield from built
             if history:
                 yield from history(record, now)

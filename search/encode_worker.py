@@ -1,9 +1,10 @@
-"""A bulk-encoding worker: run as `python -m search.encode_worker`, one per core.
+"""A bulk-encoding worker: run as `python -m search.encode_worker SPEC`, one per core.
 
 A separate program rather than multiprocessing, so that starting workers never
-re-runs the caller's main script. Protocol on stdin/stdout: a request is an
-8-byte little-endian length and that many bytes of a JSON list of texts; the
-answer is an 8-byte length and the float32 vectors (len(texts) x dim, C order).
+re-runs the caller's main script. SPEC is the encoder (`MAATWERK_ENCODER`'s value).
+Protocol on stdin/stdout: a request is an 8-byte little-endian length and that many bytes
+of a JSON list of texts; the answer is an 8-byte length and the float32 vectors
+(len(texts) x dim, C order), the bits `encoder.encode` gives in the parent.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from search.encoders import load_use, normalise
+from search.encoders import get_encoder
 
 
 def _read_exactly(stream, n: int) -> bytes:
@@ -22,7 +23,7 @@ def _read_exactly(stream, n: int) -> bytes:
 
 
 def main() -> None:
-    model = load_use()
+    encoder = get_encoder(sys.argv[1])
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
@@ -30,7 +31,7 @@ def main() -> None:
         except EOFError:
             return  # the parent closed our stdin: done
         texts = json.loads(_read_exactly(stdin, size))
-        vectors = normalise(model.encode(texts)).astype("<f4", copy=False).tobytes()
+        vectors = encoder.encode(texts).astype("<f4", copy=False).tobytes()
         stdout.write(len(vectors).to_bytes(8, "little"))
         stdout.write(vectors)
         stdout.flush()

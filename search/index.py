@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
@@ -48,6 +48,9 @@ from graph.store import _crash_point, fsync_dir
 from search.encoders import Encoder
 from search.facets import FACETS_DIR, LEGACY_FACETS, Facets, FacetTable, JointFacets, load_facets, ranges
 from search.text import analyse, lexicon_fingerprint, passages
+
+if TYPE_CHECKING:
+    from search.ahead import EncodedCases
 
 FORMAT_VERSION = 3
 LEGACY_FORMAT = 2  # one directory, meta.json, no segments: loads as a base segment
@@ -603,14 +606,13 @@ class SearchIndex:
         twin._extra_rows = dict(self._extra_rows)
         return twin
 
-    def add(self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None) -> None:
-        """Add cases to the append segment (older rows of the same IRI die); progress(n) counts encoded cases."""
-        texts, counts = [], []
-        for doc in docs:
-            pieces = passage_texts(doc.title, doc.situation)
-            texts.extend(pieces)
-            counts.append(len(pieces))
-        new_vectors = self.encoder.encode_bulk(texts, _case_progress(progress, len(texts), len(docs)))
+    def add(
+        self, docs: list[CaseDoc], progress: Callable[[int], None] | None = None, encoded: EncodedCases | None = None
+    ) -> None:
+        """Add cases to the append segment (older rows of the same IRI die); progress(n) counts encoded cases.
+        `encoded`: their vectors, encoded already (search/ahead.py)."""
+        counts = [len(passage_texts(doc.title, doc.situation)) for doc in docs]
+        new_vectors = self._vectors_for(docs, progress, encoded)
         new_facets = Facets()
         for doc in docs:
             new_facets.append(doc)
@@ -674,13 +676,14 @@ class SearchIndex:
         directory: Path | None = None,
         adding: list[CaseDoc] | None = None,
         progress: Callable[[int], None] | None = None,
+        encoded: EncodedCases | None = None,
     ) -> SearchIndex:
         """The alive rows of both segments in one new base (no re-encoding); the base's tokens are read
         here, or made afresh from `lexical_texts` (case IRI -> `lexical_text`) when the analysis changed.
 
         `adding`: new cases (none of them alive here) encoded straight into the new base, after the
-        alive rows, ENCODE_ROWS at a time; progress(n) counts them. How a large import indexes: its
-        vectors never sit in memory all at once, as they would in an append segment.
+        alive rows, ENCODE_ROWS at a time (or copied from `encoded`); progress(n) counts them. How a large
+        import indexes: its vectors never sit in memory all at once, as they would in an append segment.
 
         With the index `directory`, the new base's vectors and token ids are written straight into its
         own directory there (a fresh name no manifest uses, so a crash leaves a leftover that the next
@@ -693,7 +696,7 @@ class SearchIndex:
             staged = directory / f"base-{time.time_ns()}"
             staged.mkdir(parents=True)
         try:
-            base = self._built_base(keep, lexical_texts, staged, adding, progress)
+            base = self._built_base(keep, lexical_texts, staged, adding, progress, encoded)
         except BaseException:
             if staged is not None:
                 _remove(staged)
@@ -712,9 +715,10 @@ class SearchIndex:
         staged: Path | None,
         adding: list[CaseDoc],
         progress: Callable[[int], None] | None,
+        encoded: EncodedCases | None,
     ) -> BaseSegment:
         new_counts = np.asarray([len(passage_texts(d.title, d.situation)) for d in adding], dtype=np.int64)
-        vectors = self._gathered_vectors(keep, staged, adding, new_counts, progress)
+        vectors = self._gathered_vectors(keep, staged, adding, new_counts, progress, encoded)
         new_tokens = (analyse(lexical_text(d.title, d.situation, d.solution)) for d in adding)
         if lexical_texts is not None:
             texts = (lexical_texts.get(self.facets.iris[r], "") for r in keep.tolist())
@@ -734,6 +738,7 @@ class SearchIndex:
         adding: list[CaseDoc],
         new_counts: np.ndarray,
         progress: Callable[[int], None] | None,
+        encoded: EncodedCases | None,
     ) -> np.ndarray:
         """The passage vectors of the `keep` rows, in order, then those of `adding`, encoded here:
         in memory, or in `staged`/vectors.npy."""
@@ -747,12 +752,24 @@ class SearchIndex:
             written += len(piece)
             _drop_pages(out, self.base.vectors)
         for chunk in _chunks(len(adding), ENCODE_ROWS):
-            texts = [t for doc in adding[chunk] for t in passage_texts(doc.title, doc.situation)]
-            vectors = self.encoder.encode_bulk(texts, _case_progress(progress, len(texts), chunk.stop - chunk.start))
-            out[written : written + len(texts)] = vectors.reshape(-1, self.encoder.dim)
-            written += len(texts)
+            vectors = self._vectors_for(adding[chunk], progress, encoded)
+            out[written : written + len(vectors)] = vectors
+            written += len(vectors)
             _drop_pages(out)
         return _flushed(out)
+
+    def _vectors_for(
+        self, docs: list[CaseDoc], progress: Callable[[int], None] | None, encoded: EncodedCases | None
+    ) -> np.ndarray:
+        """The passage vectors of `docs`: copied from `encoded` when it has them all, else encoded here."""
+        if encoded is not None and all(d.iri in encoded for d in docs):
+            vectors = encoded.vectors(docs)
+            if progress:
+                progress(len(docs))
+            return vectors
+        texts = [t for doc in docs for t in passage_texts(doc.title, doc.situation)]
+        vectors = self.encoder.encode_bulk(texts, _case_progress(progress, len(texts), len(docs)))
+        return vectors.reshape(-1, self.encoder.dim)
 
     def _gathered_tokens(self, keep: np.ndarray, staged: Path | None, adding: Iterable[list[str]]) -> Tokens:
         """The BM25 tokens of the `keep` rows as ids (base rows copied as ids, append rows converted),

@@ -26,8 +26,9 @@ from graph.errors import InvalidInput, NotFound
 from ontology import ID, term
 from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, THESAURUS_KINDS, YEAR_PARAMS
 from search import privacy
+from search.ahead import CaseEncoder, EncodedCases
 from search.calibration import Calibration
-from search.encoders import Encoder
+from search.encoders import PARALLEL_MIN_TEXTS, Encoder, usable_cores
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import MERGE_APPEND_MAX, SearchIndex, analysis_id, lexical_text, passage_texts
 from search.text import analyse
@@ -108,6 +109,7 @@ class SearchService:
         known: dict[str, CaseDoc] | None = None,
         background_merges: bool = False,
         since: str | None = None,
+        ahead: CaseEncoder | None = None,
     ) -> tuple[SearchService, SyncReport]:
         """Load the saved index and bring it in step with the graph (rebuild if the encoder changed)."""
         started = time.perf_counter()
@@ -117,7 +119,7 @@ class SearchService:
         if index is not None and index.analysis != analysis_id():
             index = _reanalysed(kg, index, index_dir)
         service = cls(kg, concepts, index or SearchIndex(encoder), index_dir, background_merges)
-        report = service.sync(progress, known, since)
+        report = service.sync(progress, known, since, ahead)
         if rebuilt and report.action != "up-to-date":
             report.action = "rebuilt"
         return service, report
@@ -127,6 +129,7 @@ class SearchService:
         progress: Callable[[int, int], None] | None = None,
         known: dict[str, CaseDoc] | None = None,
         since: str | None = None,
+        ahead: CaseEncoder | None = None,
     ) -> SyncReport:
         """Add what the index misses, drop what the graph no longer has, re-encode what changed.
 
@@ -136,15 +139,20 @@ class SearchService:
         are all that changed, and only their stamps are read (comparing every case's stamp takes
         seconds at 100k cases). Changes go to the append segment and the dead set (search/index.py);
         a merge into a new base runs in the background when due, or here when the append segment
-        grew too large.
+        grew too large. `ahead` holds the vectors of the known cases, encoded while the import checked
+        them (search/ahead.py); cases it lacks are encoded here, the same way.
         """
         with self._lock:
-            report = self._sync(progress, known, since)
+            report = self._sync(progress, known, since, ahead)
             self._start_merge_if_due()
             return report
 
     def _sync(
-        self, progress: Callable[[int, int], None] | None, known: dict[str, CaseDoc] | None, since: str | None
+        self,
+        progress: Callable[[int, int], None] | None,
+        known: dict[str, CaseDoc] | None,
+        since: str | None,
+        ahead: CaseEncoder | None,
     ) -> SyncReport:
         revision = self.kg.revision()
         if self.index.revision == revision and revision is not None:
@@ -183,12 +191,18 @@ class SearchService:
                 if progress:
                     progress(done, len(docs))
 
-            if index.extra.rows + len(docs) > MERGE_APPEND_MAX:  # would merge at once: encode into the new base
-                index.remove(d.iri for d in docs)
-                log.info("index merge: %d rows and %d new cases into a new base", index.alive_count, len(docs))
-                index = index.merged(directory=self.index_dir, adding=docs, progress=step)
-            else:
-                index.add(docs, step)
+            case_encoder = ahead or self._case_encoder(docs)
+            try:
+                vectors = self._encoded(case_encoder, docs, known or {}, step)
+                if index.extra.rows + len(docs) > MERGE_APPEND_MAX:  # would merge at once: straight into a new base
+                    index.remove(d.iri for d in docs)
+                    log.info("index merge: %d rows and %d new cases into a new base", index.alive_count, len(docs))
+                    index = index.merged(directory=self.index_dir, adding=docs, encoded=vectors)
+                else:
+                    index.add(docs, encoded=vectors)
+            finally:
+                if case_encoder is not ahead:
+                    case_encoder.close()
         encoded = time.perf_counter()
         if index.merge_urgent():
             log.info("index merge: %d rows into a new base, in this sync", len(index))
@@ -255,6 +269,29 @@ class SearchService:
             log.exception("index merge failed; the segments stay as they were")
             return
         log.info("index merge done in %.1f s: %d cases in the new base", time.perf_counter() - started, index.base.rows)
+
+    def _case_encoder(self, docs: list[CaseDoc]) -> CaseEncoder:
+        """Worker processes when there is enough to encode and the encoder can run in them."""
+        encoder = self.index.encoder
+        texts = sum(len(passage_texts(d.title, d.situation)) for d in docs)
+        workers = usable_cores() if encoder.in_workers and texts >= PARALLEL_MIN_TEXTS else 0
+        if workers < 2:
+            return CaseEncoder(encoder)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        return CaseEncoder(encoder, workers, spill_dir=self.index_dir)
+
+    @staticmethod
+    def _encoded(
+        case_encoder: CaseEncoder, docs: list[CaseDoc], known: dict[str, CaseDoc], progress: Callable[[int], None]
+    ) -> EncodedCases:
+        """The vectors of `docs`, fed in the import's order (`known`'s), then the rest: the order an import
+        fed them ahead, so that a case gets the same vectors either way."""
+        stale = {d.iri for d in docs}
+        in_import_order = [known[i] for i in known if i in stale]
+        for doc in [*in_import_order, *(d for d in docs if d.iri not in known)]:
+            if doc.iri not in case_encoder:
+                case_encoder.feed(doc)
+        return case_encoder.finish(progress)
 
     def _docs(self, iris: list[str], stamps: dict[str, str], known: dict[str, CaseDoc]) -> list[CaseDoc]:
         unknown = [i for i in iris if i not in known]

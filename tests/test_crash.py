@@ -344,6 +344,50 @@ def test_import_killed_at_each_step_of_the_commit(tmp_path):
     assert_valid(data_dir)
 
 
+def encode_workers(mark: str) -> list[int]:
+    """Live encoder worker processes (search/encode_worker.py) started with MAATWERK_TEST_MARK=`mark`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"search.encode_worker" in (proc / "cmdline").read_bytes() and (
+                f"MAATWERK_TEST_MARK={mark}".encode() in (proc / "environ").read_bytes().split(b"\0")
+            ):
+                found.append(int(proc.name))
+        except (OSError, ValueError):  # not a process, or gone meanwhile
+            continue
+    return found
+
+
+def test_import_killed_while_encoding_ahead(tmp_path, monkeypatch):
+    """A large import with the default encoder: its workers encode cases while the rest is checked
+    (search/ahead.py). Killed then, nothing is stored or indexed and the workers end with it; killed
+    after the commit, while the last vectors come in or the index is written, it lands whole and the
+    next start brings the index in step."""
+    mark = str(tmp_path)
+    monkeypatch.setitem(ENV, "MAATWERK_ENCODER", "use-multilingual")
+    monkeypatch.setitem(ENV, "MAATWERK_TEST_MARK", mark)
+    data_dir = tmp_path / "data"
+    init(data_dir)
+    records = generate(tmp_path / "big.jsonl", 2_100, seed=43)  # past api.core's AHEAD_MIN_RECORDS
+    run = ImportProcess(data_dir, tmp_path / "big.jsonl", tmp_path)
+    deadline = time.monotonic() + 120
+    while not (run.phase() == "gate" and len(encode_workers(mark)) >= 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kill = run.kill_at("gate", delay=3.0)  # encoding and checking for a few seconds
+    assert kill.phase == "gate", kill
+    deadline = time.monotonic() + 10
+    while encode_workers(mark) and time.monotonic() < deadline:  # their input ends with the importer
+        time.sleep(0.1)
+    assert not encode_workers(mark), "encoder workers outlived a killed import"
+    check_after_kill(data_dir, kill, 0, records)
+
+    kill = kill_import(data_dir, tmp_path / "big.jsonl", "index")
+    assert kill.landed, kill
+    check_after_kill(data_dir, kill, 0, records)
+    assert found_by_search(data_dir, records[len(records) // 2])
+    assert not encode_workers(mark)
+
+
 def test_index_behind_the_graph_is_repaired_on_next_start(tmp_path):
     """A crash between the graph commit and the index save, made on disk: graph after, indexes before.
 

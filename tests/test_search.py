@@ -271,6 +271,20 @@ def test_bulk_encoding_in_worker_processes_gives_the_same_vectors(monkeypatch):
     assert np.abs(bulk - encoder.encode(texts)).max() < 1e-5
 
 
+def test_the_per_word_tokenizer_gives_the_ids_of_the_whole_text_viterbi():
+    """search/encoders.py `_by_word`: USE's tokenizer cached per word gives the package's own ids."""
+    from ontology import DEMO_CASES_FILE
+    from tests.conftest import SMALL_CASES
+
+    tokenizer = get_encoder("use-multilingual")._model._sp
+    assert "_encode_one" in vars(tokenizer)  # the per-word method is in use
+    records = [json.loads(line) for f in (SMALL_CASES, DEMO_CASES_FILE) for line in f.read_text().splitlines() if line]
+    texts = [r.get(k) or "" for r in records for k in ("title", "situation", "solution")]
+    texts += ["", "   ", "  twee  spaties\tinspringen\n", "Wmo-2015/PGB: €1.250,- 😀 ÅÆØ", "ĳsbeer ﬁets", "x" * 300]
+    for text in texts:
+        assert tokenizer._encode_one(text) == type(tokenizer)._encode_one(tokenizer, text), text
+
+
 @pytest.fixture(scope="module")
 def ivf_index(demo_core, tmp_path_factory, request):
     """The demo cases in an inverted-file dense index, as a large corpus would get."""
