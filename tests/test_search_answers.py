@@ -111,12 +111,12 @@ def test_a_seed_situation_finds_its_precedent_with_a_strong_match(real_demo_core
 
 
 def test_mixed_evidence_gives_a_weak_answer_with_its_precedent_marked_possibly_relevant(real_demo_core):
-    """A resident's words for demo-145 (a tune line): the precedent comes first but not with certainty."""
+    """A resident's words for demo-254 (a tune line): the precedent comes first but not with certainty."""
     service = real_demo_core.search()
-    answer = service.search("hij mag niet gaan werken omdat hij naar taalles moet")
+    answer = service.search("leraren willen mijn suikerzieke dochter niet prikken")
     assert answer["match_quality"] == "weak"
     first = answer["results"][0]
-    assert first["id"] == "demo-145"
+    assert first["id"] == "demo-254"
     assert service.calibration.weak <= first["relevance"] < service.calibration.strong
     assert first["relevance_label"] == "mogelijk relevant"
 
@@ -159,14 +159,14 @@ def test_hidden_labels_link_and_resolve_but_are_never_offered(demo_core, client)
 # --- calibration ------------------------------------------------------------------------------
 
 
-def test_the_stored_calibration_matches_the_features_and_was_fitted_on_batches_1_to_8():
+def test_the_stored_calibration_matches_the_features_and_was_fitted_on_batches_1_to_9():
     stored = json.loads(CALIBRATION_FILE.read_text())
     assert tuple(stored["features"]) == FEATURES
     calibration = Calibration.load()
     assert 0 < calibration.weak < calibration.strong < 1, "a real 'weak' band between 'none' and 'strong'"
-    # Fitted on batches 1-8 of search/eval/gold.jsonl: the tune part, with batch 9 held out.
+    # Fitted on batches 1-9 of search/eval/gold.jsonl: the tune part, with batch 10 held out.
     batches = [json.loads(line).get("batch", 1) for line in GOLD_FILE.read_text(encoding="utf-8").splitlines() if line]
-    assert calibration.queries == sum(batch < HELDOUT_BATCH for batch in batches) == 3221
+    assert calibration.queries == sum(batch < HELDOUT_BATCH for batch in batches) == 3495
 
 
 def synthetic_samples(lift: float = 0.3, n: int = 200) -> list[Sample]:
