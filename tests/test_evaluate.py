@@ -39,7 +39,9 @@ def test_split_follows_the_documented_rule():
     assert [item["split"] for item in items] == assign_splits(items)
     assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
     # The held-out batch is merged after the tuning round that it must not have influenced.
-    assert {1, 2, 3, 4, 5, 6, 7, 8, 9} <= {item["batch"] for item in items} <= {1, 2, 3, 4, 5, 6, 7, 8, 9, HELDOUT_BATCH}
+    assert (
+        {1, 2, 3, 4, 5, 6, 7, 8, 9} <= {item["batch"] for item in items} <= {1, 2, 3, 4, 5, 6, 7, 8, 9, HELDOUT_BATCH}
+    )
 
 
 def test_a_studied_held_out_batch_is_tune():
