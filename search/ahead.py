@@ -21,14 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from graph.cases import CaseDoc
-from search.encoders import EncodePool, Encoder
+from search.encoders import IN_PROCESS_CHUNK_TEXTS, EncodePool, Encoder
 from search.index import passage_texts
 
 # Texts per group sent to a worker: ~0.6 s of USE, so a worker's wait for the next request (the
 # importing process holds the GIL most of the time) is small next to its work.
 GROUP_TEXTS = 256
-# In this process, groups stay small: a search waiting for the encoder waits for one group.
-IN_PROCESS_GROUP_TEXTS = 32
 Progress = Callable[[int], None]
 
 
@@ -90,7 +88,7 @@ class CaseEncoder:
 
     def __init__(self, encoder: Encoder, workers: int = 0, spill_dir: Path | None = None):
         self.encoder = encoder
-        self._group_texts = GROUP_TEXTS if workers else IN_PROCESS_GROUP_TEXTS
+        self._group_texts = GROUP_TEXTS if workers else IN_PROCESS_CHUNK_TEXTS  # a search waits for one group
         self._spans: dict[str, tuple[int, int]] = {}
         self._rows = 0  # passage rows fed so far
         self._group: list[CaseDoc] = []

@@ -72,8 +72,8 @@ class UseEncoder:
 
     def encode_bulk(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """One single-threaded worker process per core: USE's matrices are too small for BLAS threads to pay."""
-        workers = usable_cores()
-        if len(texts) < PARALLEL_MIN_TEXTS or workers < 2:
+        workers = workers_for(self, len(texts))
+        if not workers:
             return _in_chunks(self, texts, progress)
         chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)  # filled in place: no second copy
@@ -251,6 +251,12 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+def workers_for(encoder: Encoder, texts: int) -> int:
+    """Encoder worker processes worth starting for `texts` texts: one per core, or 0 (encode in this process)."""
+    cores = usable_cores()
+    return cores if encoder.in_workers and texts >= PARALLEL_MIN_TEXTS and cores > 1 else 0
 
 
 def usable_cores() -> int:

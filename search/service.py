@@ -28,7 +28,7 @@ from ontology.vocabulary import BY_FIELD, BY_PARAM, FILTER_PARAMS, THESAURUS_KIN
 from search import privacy
 from search.ahead import CaseEncoder, EncodedCases
 from search.calibration import Calibration
-from search.encoders import PARALLEL_MIN_TEXTS, Encoder, usable_cores
+from search.encoders import Encoder, workers_for
 from search.engine import MODES, Filters, Hit, Ranker, Ranking
 from search.index import MERGE_APPEND_MAX, SearchIndex, analysis_id, lexical_text, passage_texts
 from search.text import analyse
@@ -274,8 +274,8 @@ class SearchService:
         """Worker processes when there is enough to encode and the encoder can run in them."""
         encoder = self.index.encoder
         texts = sum(len(passage_texts(d.title, d.situation)) for d in docs)
-        workers = usable_cores() if encoder.in_workers and texts >= PARALLEL_MIN_TEXTS else 0
-        if workers < 2:
+        workers = workers_for(encoder, texts)
+        if not workers:
             return CaseEncoder(encoder)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         return CaseEncoder(encoder, workers, spill_dir=self.index_dir)

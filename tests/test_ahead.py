@@ -14,6 +14,7 @@ import pytest
 
 import api.core as core_module
 import search.ahead as ahead_module
+import search.encoders as encoders_module
 import search.service as service_module
 from graph.cases import CaseDoc
 from ingest.generate import generate
@@ -69,7 +70,7 @@ def test_an_import_encoded_ahead_gets_the_vectors_the_sync_would_make(tmp_path, 
     """The real encoder, whose vectors depend on the texts encoded with them: the same bits and rows
     whether the cases were encoded while the import checked them or in the sync after the commit."""
     monkeypatch.setattr(ahead_module, "GROUP_TEXTS", 16)
-    monkeypatch.setattr(service_module, "PARALLEL_MIN_TEXTS", 1)  # the sync uses workers too, as at scale
+    monkeypatch.setattr(encoders_module, "PARALLEL_MIN_TEXTS", 1)  # the sync uses workers too, as at scale
     monkeypatch.setattr(service_module, "MERGE_APPEND_MAX", append_max)
     records = list(generate(N, seed=5))
     records = records[30:] + records[:30]  # not in id order: the sync sorts its rows by IRI
