@@ -3,7 +3,7 @@
 One `ConceptIndex`, read from the graph, serves three jobs: resolving the labels
 in an import file, entity linking in free text, and autocomplete. Labels are
 compared after Dutch normalisation: lowercase, accents and hyphens removed,
-each word reduced by the Snowball Dutch stemmer, so "Wmo-consulent",
+each word reduced by the Dutch stemmer (`graph.stem`), so "Wmo-consulent",
 "WMO consulent" and "rolstoelen"/"rolstoel" meet.
 """
 
@@ -16,8 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import Stemmer
-
+from graph.stem import stem
 from ontology.vocabulary import KINDS as KIND_ROWS
 from ontology.vocabulary import LINKABLE, THESAURUS_KINDS
 
@@ -28,7 +27,6 @@ LINKABLE_KINDS = LINKABLE
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
 _IGNORED_WORDS = frozenset({"en"})  # "werk & opleiding" == "werk en opleiding"
-_stemmer = Stemmer.Stemmer("dutch")
 
 _CONCEPTS_QUERY = """
 SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {{
@@ -91,11 +89,6 @@ class Mention:
     text: str
 
 
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
-
-
 def fold(text: str) -> str:
     """Lowercase without accents; hyphens and slashes become spaces."""
     return _fold_mapped(text)[0]
@@ -154,7 +147,7 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
             start, end = m.start(), m.start() + len(word)
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
-            found.append((_stem(word), start, end))
+            found.append((stem(word), start, end))
     return found
 
 

@@ -30,9 +30,10 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from graph.concepts import Concept, ConceptIndex
+from graph.stem import stem
 from ontology.vocabulary import CASE_LINKS, THESAURUS_KINDS
 from search.index import SearchIndex
-from search.text import MIN_PART, analyse, split_compound, stem, stems, words
+from search.text import MIN_PART, analyse, split_compound, stems, words
 
 CANDIDATES = 200
 # A filter that leaves fewer passages than this is searched exactly: cheaper than probing

@@ -103,7 +103,7 @@ def passage_texts(title: str, situation: str) -> list[str]:
 
 # Bump when `lexical_text` or `analyse` change what BM25 sees; the lexicon's changes are caught by its
 # fingerprint. An index analysed otherwise is re-analysed from the graph's texts, without re-encoding.
-LEXICAL_VERSION = 2
+LEXICAL_VERSION = 3
 
 
 def analysis_id() -> str:

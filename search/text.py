@@ -12,12 +12,13 @@ from pathlib import Path
 import Stemmer
 
 from graph.concepts import fold
+from graph.stem import stem
 from ontology import HERE as ONTOLOGY
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9À-ſ\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset((Path(__file__).parent / "stopwords_nl.txt").read_text().split())
-_stemmer = Stemmer.Stemmer("dutch")
+_snowball = Stemmer.Stemmer("dutch")  # plain BM25 only: the baseline stays off the shelf
 
 # Characters that show nothing on their own: separators, controls, format characters (zero-width
 # space and joiners, BOM, bidi marks) and combining marks without a base letter.
@@ -56,8 +57,8 @@ def passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
 
 
 @lru_cache(maxsize=500_000)
-def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+def _snowball_stem(word: str) -> str:
+    return _snowball.stemWord(word)
 
 
 def words(text: str) -> list[str]:
@@ -67,11 +68,11 @@ def words(text: str) -> list[str]:
 
 def stems(text: str) -> list[str]:
     """Plain BM25 tokens: folded, stopwords out, Snowball Dutch stems (the baseline's analyser)."""
-    return [_stem(w) for w in words(text)]
+    return [_snowball_stem(w) for w in words(text)]
 
 
 def analyse(text: str) -> list[str]:
-    """BM25 tokens: the plain stems, each compound word followed by the stems of its parts.
+    """BM25 tokens: stems (`graph.stem`), each compound word followed by the stems of its parts.
 
     "huurachterstand" also yields "huur" and "achterstand", so a case that says
     "huurachterstand" matches a question about "achterstand in de huur" (parts are split
@@ -79,7 +80,7 @@ def analyse(text: str) -> list[str]:
     """
     tokens = []
     for word in words(text):
-        tokens.append(_stem(word))
+        tokens.append(stem(word))
         if len(word) >= 2 * INDEX_PART:
             tokens.extend(_parts(word))
     return tokens
@@ -90,11 +91,6 @@ def _parts(word: str) -> tuple[str, ...]:
     return tuple(split_compound(word, lexicon().__contains__, INDEX_PART) or ())
 
 
-def stem(word: str) -> str:
-    """The BM25 token of one folded word."""
-    return _stem(word)
-
-
 @lru_cache(maxsize=1)
 def lexicon() -> frozenset[str]:
     """Stems of the words in the shipped reference vocabulary (labels, definitions and titles in
@@ -103,7 +99,7 @@ def lexicon() -> frozenset[str]:
     text = " ".join(
         " ".join(_LITERAL.findall(path.read_text(encoding="utf-8"))) for path in sorted(ONTOLOGY.glob("*.ttl"))
     )
-    return frozenset(_stem(w) for w in words(text))
+    return frozenset(stem(w) for w in words(text))
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +136,7 @@ def split_compound(word: str, known: Callable[[str], bool], min_part: int = MIN_
             continue
         for j in range(i + min_part, n + 1 if i else n):  # a part, never the whole word
             part = word[i:j]
-            token = _stem(part)
+            token = stem(part)
             if part in STOPWORDS or not known(token):
                 continue
             shortest = min(-start[1] if start[0] else j - i, j - i)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from graph.cases import case_docs
+from graph.stem import stem
 from search.calibration import FEATURES, features
 from search.encoders import get_encoder
 from search.engine import Filters, _Vocabulary
 from search.evaluate import PlainBM25, evaluate, load_gold
-from search.text import analyse, split_compound, stem, stems
+from search.text import analyse, split_compound, stems
 from tests.conftest import REAL_ENCODER, open_core
 
 
