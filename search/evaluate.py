@@ -30,7 +30,7 @@ GOLD_FILE = Path(__file__).parent / "eval" / "gold.jsonl"
 
 # The held-out part is never used for tuning; the rule that draws it is in search/eval/README.md.
 SPLITS = ("tune", "heldout")
-HELDOUT_BATCH = 10
+HELDOUT_BATCH = 11
 """Lines of this batch (written blind, after every earlier line had been used for tuning) are held out."""
 
 
