@@ -39,9 +39,7 @@ def test_split_follows_the_documented_rule():
     assert [item["split"] for item in items] == assign_splits(items)
     assert all(item["split"] == ("heldout" if item["batch"] == HELDOUT_BATCH else "tune") for item in items)
     # The held-out batch is merged after the tuning round that it must not have influenced.
-    assert (
-        set(range(1, HELDOUT_BATCH)) <= {item["batch"] for item in items} <= set(range(1, HELDOUT_BATCH + 1))
-    )
+    assert set(range(1, HELDOUT_BATCH)) <= {item["batch"] for item in items} <= set(range(1, HELDOUT_BATCH + 1))
 
 
 def test_a_studied_held_out_batch_is_tune():

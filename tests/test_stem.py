@@ -63,5 +63,14 @@ def test_forms_of_one_word_still_meet(forms):
 
 
 def test_words_without_ge_are_stemmed_as_snowball_does():
-    for word in ("schulden", "uitkering", "huurachterstand", "mantelzorger", "woningen", "nodige", "regelingen", "toeslag"):
+    for word in (
+        "schulden",
+        "uitkering",
+        "huurachterstand",
+        "mantelzorger",
+        "woningen",
+        "nodige",
+        "regelingen",
+        "toeslag",
+    ):
         assert stem(word) == snowball.stemWord(word)
