@@ -9,16 +9,13 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-import Stemmer
-
 from graph.concepts import fold
-from graph.stem import stem
+from graph.stem import snowball_stem, stem
 from ontology import HERE as ONTOLOGY
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9À-ſ\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset((Path(__file__).parent / "stopwords_nl.txt").read_text().split())
-_snowball = Stemmer.Stemmer("dutch")  # plain BM25 only: the baseline stays off the shelf
 
 # Characters that show nothing on their own: separators, controls, format characters (zero-width
 # space and joiners, BOM, bidi marks) and combining marks without a base letter.
@@ -56,11 +53,6 @@ def passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
     return found
 
 
-@lru_cache(maxsize=500_000)
-def _snowball_stem(word: str) -> str:
-    return _snowball.stemWord(word)
-
-
 def words(text: str) -> list[str]:
     """The words BM25 sees, before stemming: folded, stopwords and single letters out."""
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
@@ -68,7 +60,7 @@ def words(text: str) -> list[str]:
 
 def stems(text: str) -> list[str]:
     """Plain BM25 tokens: folded, stopwords out, Snowball Dutch stems (the baseline's analyser)."""
-    return [_snowball_stem(w) for w in words(text)]
+    return [snowball_stem(w) for w in words(text)]
 
 
 def analyse(text: str) -> list[str]:
