@@ -3,8 +3,9 @@
 One `ConceptIndex`, read from the graph, serves three jobs: resolving the labels
 in an import file, entity linking in free text, and autocomplete. Labels are
 compared after Dutch normalisation: lowercase, accents and hyphens removed,
-each word reduced by the Dutch stemmer (`graph.stem`), so "Wmo-consulent",
-"WMO consulent" and "rolstoelen"/"rolstoel" meet.
+each word reduced by the Dutch stemmer (`graph.stem`), articles and possessives
+made one word, so "Wmo-consulent", "WMO consulent", "rolstoelen"/"rolstoel" and
+"in de hals"/"in haar hals" meet.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ LINKABLE_KINDS = LINKABLE
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.:][a-z0-9]+)*")
 _IGNORED_WORDS = frozenset({"en"})  # "werk & opleiding" == "werk en opleiding"
+# Articles and possessives are one token, so a label matches whoever it is about: "slangetje in de
+# hals" also finds "slangetje in haar hals", "opent zijn post niet" also "opent mijn post niet".
+_DETERMINERS = frozenset(
+    ["de", "het", "een", "zijn", "haar", "hun", "mijn", "onze", "ons", "je", "jouw", "uw", "jullie"]
+)
+_DETERMINER = "_det"
 
 _CONCEPTS_QUERY = """
 SELECT ?s ?kind ?pref ?label ?labelKind ?bwb WHERE {{
@@ -147,7 +154,7 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
             start, end = m.start(), m.start() + len(word)
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
-            found.append((stem(word), start, end))
+            found.append((_DETERMINER if word in _DETERMINERS else stem(word), start, end))
     return found
 
 
