@@ -210,6 +210,8 @@ class ConceptIndex:
         if label_kind == "identifier" and not label.startswith("BWBR"):
             return
         key = label_key(label)
+        while key[:1] == (_DETERMINER,):  # "het CAK" is found as "CAK", so "een CAK-bijdrage" stays one
+            key = key[1:]
         if key:
             self._link_labels.setdefault(key, set()).add(concept.iri)
 
@@ -255,29 +257,52 @@ class ConceptIndex:
 
     # --- entity linking ------------------------------------------------------
 
-    def link(self, text: str) -> list[Mention]:
-        """Longest-match scan over the stemmed tokens: one dict lookup per token."""
+    def link(self, text: str, gap: int = 0) -> list[Mention]:
+        """Longest-match scan over the stemmed tokens: one dict lookup per token.
+
+        With `gap`, a label of two or more words also matches with up to that many other words
+        between its own, within one sentence ("vast te hebben gezeten" for "vast gezeten").
+        """
         toks = tokens(text)
         words = [t for t, _, _ in toks]
         mentions: list[Mention] = []
         i = 0
         while i < len(toks):
-            width = self._match_at(words, i, text, toks, mentions)
+            width = self._match_at(words, i, text, toks, mentions, gap)
             i += width or 1
         return mentions
 
-    def _match_at(self, words, i, text, toks, mentions) -> int:
+    def _match_at(self, words, i, text, toks, mentions, gap: int) -> int:
         for key, iris in self._matcher.get(words[i], ()):
-            n = len(key)
-            if tuple(words[i : i + n]) == key:
-                start, end = toks[i][1], toks[i + n - 1][2]
+            width = len(key) if tuple(words[i : i + len(key)]) == key else _gapped_width(words, i, key, gap)
+            if width and (width == len(key) or not _SENTENCE_BREAK.search(text, toks[i][1], toks[i + width - 1][2])):
+                start, end = toks[i][1], toks[i + width - 1][2]
                 for iri in sorted(iris):
                     mentions.append(Mention(self.concepts[iri], start, end, text[start:end]))
-                return n
+                return width
         return 0
 
-    def linked_concepts(self, text: str) -> list[Concept]:
+    def linked_concepts(self, text: str, gap: int = 0) -> list[Concept]:
         seen: dict[str, Concept] = {}
-        for mention in self.link(text):
+        for mention in self.link(text, gap):
             seen.setdefault(mention.concept.iri, mention.concept)
         return list(seen.values())
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?;]")
+
+
+def _gapped_width(words: list[str], i: int, key: tuple[str, ...], gap: int) -> int:
+    """How many tokens from `i` hold `key` in order with at most `gap` others between (0: not so).
+    Taking each next word at its first occurrence gives the shortest such span."""
+    if gap <= 0 or len(key) < 2:
+        return 0
+    j = i + 1
+    for word in key[1:]:
+        limit = min(len(words), i + len(key) + gap)
+        while j < limit and words[j] != word:
+            j += 1
+        if j >= limit:
+            return 0
+        j += 1
+    return j - i

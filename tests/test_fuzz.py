@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import unicodedata
 from dataclasses import replace
@@ -438,6 +439,32 @@ def test_a_label_in_a_sentence_is_linked(concepts, linkable, data, before, after
     assert iri in {c.iri for c in found} or any(
         set(label_key(label)) <= set(label_key(m.text)) for m in concepts.link(text)
     ), (label, text)
+
+
+@settings(max_examples=150, **HYPOTHESIS)
+@given(data=st.data(), before=FILLER, after=FILLER, gaps=st.lists(st.integers(0, 2), min_size=8, max_size=8))
+def test_a_label_with_other_words_between_its_own_is_linked_with_gap(concepts, linkable, data, before, after, gaps):
+    # a gapped match never crosses a full stop, not even one of the label's own ("art. 10d")
+    multiword = [(lab, i) for lab, i in linkable if len(label_key(lab)) >= 2 and not re.search("[.!?;]", lab)]
+    label, iri = data.draw(st.sampled_from(multiword))
+    # up to two words in all go between the label's words
+    budget, parts = 2, []
+    for n, word in zip(gaps, label.split(), strict=False):
+        parts += [word] + ["vaak"] * min(n, budget)
+        budget -= min(n, budget)
+    text = f"{before} {' '.join(parts)} {after}."
+    mentions = concepts.link(text, gap=2)
+    assert iri in {m.concept.iri for m in mentions} or any(
+        set(label_key(label)) <= set(label_key(m.text)) for m in mentions
+    ), (label, text)
+    for m in mentions:  # each mention holds its label's words in order, at most two others between
+        key, found = label_key(m.text), [k for k in concepts._link_labels if m.concept.iri in concepts._link_labels[k]]
+        assert any(_in_order(k, key) and len(key) - len(k) <= 2 for k in found), (m.text, text)
+
+
+def _in_order(needle: tuple[str, ...], haystack: tuple[str, ...]) -> bool:
+    rest = iter(haystack)
+    return all(word in rest for word in needle)
 
 
 def test_mention_spans_point_at_the_label_after_a_ligature(concepts):

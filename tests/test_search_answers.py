@@ -273,3 +273,15 @@ def test_a_label_links_whoever_it_is_about(demo_core, text, label):
     concepts = demo_core.concepts
     wanted = concepts._link_labels[label_key(label)]
     assert wanted & {m.concept.iri for m in concepts.link(text)}, text
+
+
+def test_a_question_links_a_label_with_other_words_between_its_own(demo_core):
+    concepts = demo_core.concepts
+    ex_gedetineerde = concepts._link_labels[label_key("vast gezeten")]
+    question = "mijn zoon komt na anderhalf jaar vast te hebben gezeten weer vrij"
+    ranking = demo_core.search().ranker.rank(question, k=3)
+    assert ex_gedetineerde & {c.iri for c in ranking.query_concepts}
+    # ... up to QUERY_GAP words, within one sentence; case texts are linked exactly
+    assert not ex_gedetineerde & {c.iri for c in concepts.linked_concepts(question)}
+    assert not ex_gedetineerde & {c.iri for c in concepts.linked_concepts(question, gap=1)}
+    assert not ex_gedetineerde & {c.iri for c in concepts.linked_concepts("Het staat vast. Wij hebben gezeten", 2)}
