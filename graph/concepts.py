@@ -274,8 +274,13 @@ class ConceptIndex:
 
     def _match_at(self, words, i, text, toks, mentions, gap: int) -> int:
         for key, iris in self._matcher.get(words[i], ()):
-            width = len(key) if tuple(words[i : i + len(key)]) == key else _gapped_width(words, i, key, gap)
-            if width and (width == len(key) or not _SENTENCE_BREAK.search(text, toks[i][1], toks[i + width - 1][2])):
+            if tuple(words[i : i + len(key)]) == key:
+                width = len(key)
+            else:
+                width = _gapped_width(words, i, key, gap)
+                if width and _SENTENCE_BREAK.search(text, toks[i][1], toks[i + width - 1][2]):
+                    width = 0
+            if width:
                 start, end = toks[i][1], toks[i + width - 1][2]
                 for iri in sorted(iris):
                     mentions.append(Mention(self.concepts[iri], start, end, text[start:end]))
@@ -297,9 +302,8 @@ def _gapped_width(words: list[str], i: int, key: tuple[str, ...], gap: int) -> i
     Taking each next word at its first occurrence gives the shortest such span."""
     if gap <= 0 or len(key) < 2:
         return 0
-    j = i + 1
+    j, limit = i + 1, min(len(words), i + len(key) + gap)
     for word in key[1:]:
-        limit = min(len(words), i + len(key) + gap)
         while j < limit and words[j] != word:
             j += 1
         if j >= limit:
